@@ -1,0 +1,208 @@
+//! Client management: register, list, show, rotate the secret, remove. Secrets are generated
+//! here, shown once, and stored only as SHA-256 (DESIGN.md §5).
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::AdminError;
+use crate::db::models::ClientRow;
+use crate::db::{self, Pool};
+use crate::domain::client::{Client, GrantType, RedirectUri};
+use crate::domain::scope::Scope;
+use crate::domain::secret::{self, SecretHash};
+
+/// What an admin sees of a client; never its secret hash.
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: String,
+    pub first_party: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        Self {
+            public: c.is_public(),
+            client_id: c.id,
+            name: c.name,
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            scope: c.scope.to_string(),
+            first_party: c.first_party,
+            disabled: c.disabled,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A client to register.
+pub struct NewClient {
+    pub name: String,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub public: bool,
+    pub first_party: bool,
+}
+
+/// A registered client and, for confidential clients, its secret (shown once).
+pub struct Registered {
+    pub client: ClientView,
+    pub client_secret: Option<SecretString>,
+}
+
+fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
+    uris.iter()
+        .map(|u| RedirectUri::parse(u).map(|r| r.as_str().to_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(AdminError::Invalid)
+}
+
+fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(
+            "a client name has 1 to 100 printable characters".into(),
+        ));
+    }
+    if new.grant_types.is_empty() {
+        return Err(AdminError::Invalid(
+            "a client needs at least one --grant".into(),
+        ));
+    }
+    if new.public && new.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(AdminError::Invalid(
+            "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
+        ));
+    }
+    let redirect_uris = parse_uris(&new.redirect_uris)?;
+    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
+    if new.grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(AdminError::Invalid(
+            "the authorization_code grant needs at least one --redirect-uri".into(),
+        ));
+    }
+    let scope = match &new.scope {
+        Some(raw) => {
+            Scope::parse(raw.trim()).map_err(|e| AdminError::Invalid(format!("--scope: {e}")))?
+        }
+        None => {
+            let user_grant = new
+                .grant_types
+                .iter()
+                .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Password));
+            let mut default = String::new();
+            if user_grant {
+                default.push_str("openid profile email");
+                if new.grant_types.contains(&GrantType::RefreshToken) {
+                    default.push_str(" offline_access");
+                }
+            }
+            if default.is_empty() {
+                Scope::empty()
+            } else {
+                Scope::parse(&default).map_err(|e| AdminError::Internal(e.to_string()))?
+            }
+        }
+    };
+    Ok((redirect_uris, post_logout, scope))
+}
+
+/// Registers a client.
+pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
+    let (redirect_uris, post_logout, scope) = validate(&new)?;
+    let client_secret = (!new.public).then(secret::generate);
+    let mut grant_types = new.grant_types.clone();
+    grant_types.dedup();
+    let json =
+        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| AdminError::Internal(e.to_string()));
+    let row = ClientRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: new.name.trim().to_owned(),
+        secret_hash: client_secret
+            .as_ref()
+            .map(|s| SecretHash::of(s).as_bytes().to_vec()),
+        grant_types: grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        redirect_uris: json(&redirect_uris)?,
+        post_logout_redirect_uris: json(&post_logout)?,
+        scope: scope.to_string(),
+        first_party: new.first_party,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    db::transaction(pool, |conn| {
+        db::clients::insert(conn, &row).map_err(AdminError::from)
+    })?;
+    let client = Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(Registered {
+        client: client.into(),
+        client_secret,
+    })
+}
+
+fn find(conn: &mut db::DbConnection, id: &str) -> Result<Client, AdminError> {
+    db::clients::find(conn, id)?
+        .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?
+        .try_into()
+        .map_err(|e: crate::domain::client::CorruptClient| AdminError::Internal(e.to_string()))
+}
+
+pub fn list(pool: &Pool) -> Result<Vec<ClientView>, AdminError> {
+    let mut conn = pool.get().map_err(db::DbError::from)?;
+    db::clients::list(&mut conn)?
+        .into_iter()
+        .map(|row| {
+            Client::try_from(row)
+                .map(ClientView::from)
+                .map_err(|e| AdminError::Internal(e.to_string()))
+        })
+        .collect()
+}
+
+pub fn show(pool: &Pool, id: &str) -> Result<ClientView, AdminError> {
+    let mut conn = pool.get().map_err(db::DbError::from)?;
+    find(&mut conn, id).map(ClientView::from)
+}
+
+/// Replaces a confidential client's secret; the old one stops working at once.
+pub fn rotate_secret(pool: &Pool, id: &str, now: i64) -> Result<SecretString, AdminError> {
+    let secret = secret::generate();
+    let hash = SecretHash::of(&secret);
+    db::transaction(pool, |conn| {
+        let client = find(conn, id)?;
+        if client.is_public() {
+            return Err(AdminError::Invalid(format!(
+                "client `{id}` is public and has no secret"
+            )));
+        }
+        db::clients::set_secret_hash(conn, id, hash.as_bytes(), now)?;
+        Ok(())
+    })?;
+    Ok(secret)
+}
+
+pub fn remove(pool: &Pool, id: &str) -> Result<(), AdminError> {
+    db::transaction(pool, |conn| {
+        find(conn, id)?;
+        db::clients::delete(conn, id)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,29 @@
+//! Admin operations on users, clients and keys. The CLI calls these today; the admin HTTP API
+//! calls the same functions, so no rule is written twice.
+
+pub mod clients;
+pub mod keys;
+pub mod users;
+
+use crate::db::DbError;
+
+/// Why an admin operation failed; messages are fit to show the admin.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}

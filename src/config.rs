@@ -1,0 +1,294 @@
+//! Settings: `config/default.toml` (compiled in) → `--config FILE` / `LATCHKEY_CONFIG` →
+//! `LATCHKEY__SECTION__KEY` environment variables, then [`Settings::validate`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The documented defaults, compiled into the binary.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Everything Latchkey can be configured with. See `config/default.toml` for each key.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub issuer: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub passwords: PasswordSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub master_key_file: PathBuf,
+    pub rsa_bits: usize,
+    pub jwks_max_age_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub access_token_audience: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub max_concurrent: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Why a configuration was refused; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid value for `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Loads the layered configuration and validates it. `file` is `--config`; when absent the
+    /// `LATCHKEY_CONFIG` environment variable is consulted.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_file = std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("LATCHKEY__").split("__"));
+        Self::from_figment(figment)
+    }
+
+    /// The compiled-in defaults alone, validated; the starting point for tests.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that serde's types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = Url::parse(&self.issuer)
+            .map_err(|e| invalid("issuer", format!("not an absolute URL ({e})")))?;
+        if !matches!(issuer.scheme(), "https" | "http") {
+            return Err(invalid(
+                "issuer",
+                "must use https (or http for development)",
+            ));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid("issuer", "must not have a query or fragment"));
+        }
+        if issuer.host_str().is_none() || !issuer.username().is_empty() {
+            return Err(invalid(
+                "issuer",
+                "must have a host and no user information",
+            ));
+        }
+        self.server.bind.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "server.bind",
+                "expected IP:PORT, for example 127.0.0.1:8080",
+            )
+        })?;
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        crate::db::Backend::from_url(&self.database.url)
+            .map_err(|reason| invalid("database.url", reason))?;
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return Err(invalid("database.connect_timeout_secs", "must be positive"));
+        }
+        if !(2048..=8192).contains(&self.keys.rsa_bits) || self.keys.rsa_bits % 8 != 0 {
+            return Err(invalid(
+                "keys.rsa_bits",
+                "must be a multiple of 8 from 2048 to 8192",
+            ));
+        }
+        if self.tokens.access_token_ttl_secs <= 0 {
+            return Err(invalid("tokens.access_token_ttl_secs", "must be positive"));
+        }
+        if self.tokens.id_token_ttl_secs <= 0 {
+            return Err(invalid("tokens.id_token_ttl_secs", "must be positive"));
+        }
+        argon2::Params::new(
+            self.passwords.memory_kib,
+            self.passwords.iterations,
+            self.passwords.parallelism,
+            None,
+        )
+        .map_err(|e| invalid("passwords", format!("unusable argon2 parameters ({e})")))?;
+        if self.log.level.trim().is_empty() {
+            return Err(invalid("log.level", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, for building endpoint URLs.
+    pub fn base_url(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// `aud` of access tokens.
+    pub fn access_token_audience(&self) -> &str {
+        if self.tokens.access_token_audience.is_empty() {
+            &self.issuer
+        } else {
+            &self.tokens.access_token_audience
+        }
+    }
+
+    /// A copy safe to print: credentials in the database URL are masked.
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&self.database.url);
+        copy
+    }
+
+    /// Development conveniences in force, each worth a loud warning at start.
+    pub fn development_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Ok(url) = Url::parse(&self.issuer) {
+            if url.scheme() == "http" {
+                warnings.push(format!(
+                    "issuer {} uses plain http: tokens and passwords travel unencrypted; use https in production",
+                    self.issuer
+                ));
+            }
+        }
+        if self.database.url.starts_with("sqlite:") {
+            warnings.push(
+                "embedded SQLite database in use: fine for one instance, use PostgreSQL to run replicas"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+}
+
+/// Masks the password of a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            // Setting a password only fails on URLs that cannot have one, excluded above.
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::defaults().is_ok());
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db:5432/latchkey"),
+            "postgres://app:REDACTED@db:5432/latchkey"
+        );
+        let mut settings = Settings::defaults().unwrap();
+        settings.database.url = "postgres://app:hunter2@db/latchkey".into();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_relative_issuer_is_refused() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.issuer = "latchkey.example".into();
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.starts_with("invalid value for `issuer`"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_lifetime_is_refused() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.tokens.access_token_ttl_secs = -5;
+        assert_eq!(
+            settings.validate().unwrap_err().to_string(),
+            "invalid value for `tokens.access_token_ttl_secs`: must be positive"
+        );
+    }
+}

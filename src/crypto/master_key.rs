@@ -1,0 +1,207 @@
+//! The master key: 32 bytes that encrypt signing keys at rest with AES-256-GCM (DESIGN.md §5).
+//! Read from `LATCHKEY_MASTER_KEY` (base64 or hex) or from `keys.master_key_file`, which is created
+//! with mode 0600 when neither exists.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::RngCore;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The environment variable that carries the master key.
+pub const ENV_VAR: &str = "LATCHKEY_MASTER_KEY";
+
+const NONCE_LEN: usize = 12;
+
+/// The key itself; zeroed on drop and never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterKey([u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(REDACTED)")
+    }
+}
+
+/// Where the master key came from, for the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Environment,
+    File(PathBuf),
+    /// Created just now: a development convenience worth a loud warning.
+    Generated(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MasterKeyError {
+    #[error("{ENV_VAR} must hold 32 bytes as base64 or 64 hex digits")]
+    BadEnvironment,
+    #[error("master key file {0} must hold 32 bytes as base64 or 64 hex digits")]
+    BadFile(PathBuf),
+    #[error("cannot read master key file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create master key file {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("a signing key could not be decrypted: wrong master key or corrupt data")]
+    Decrypt,
+    #[error("encryption failed")]
+    Encrypt,
+}
+
+fn decode(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?
+    } else {
+        STANDARD.decode(text).ok()?
+    };
+    <[u8; 32]>::try_from(bytes.as_slice()).ok()
+}
+
+impl MasterKey {
+    /// Builds a key from raw bytes (tests, tooling).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Loads the key from the environment, else the file; creates the file when missing and
+    /// `create` is true.
+    pub fn load(file: &Path, create: bool) -> Result<(Self, Source), MasterKeyError> {
+        if let Ok(value) = std::env::var(ENV_VAR) {
+            let key = decode(&value).ok_or(MasterKeyError::BadEnvironment)?;
+            return Ok((Self(key), Source::Environment));
+        }
+        match std::fs::read_to_string(file) {
+            Ok(text) => {
+                let key = decode(&text).ok_or_else(|| MasterKeyError::BadFile(file.into()))?;
+                Ok((Self(key), Source::File(file.into())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                let key = Self::create_file(file)?;
+                Ok((key, Source::Generated(file.into())))
+            }
+            Err(source) => Err(MasterKeyError::Read {
+                path: file.into(),
+                source,
+            }),
+        }
+    }
+
+    fn create_file(path: &Path) -> Result<Self, MasterKeyError> {
+        let err = |source| MasterKeyError::Create {
+            path: path.into(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut encoded = STANDARD.encode(bytes);
+        let written = options.open(path).and_then(|mut f| {
+            f.write_all(format!("{encoded}\n").as_bytes())
+                .and(f.sync_all())
+        });
+        encoded.zeroize();
+        written.map_err(err)?;
+        Ok(Self(bytes))
+    }
+
+    /// Encrypts `plaintext`, binding it to `context` (the key id) as associated data.
+    /// Output: nonce (12 bytes) ‖ ciphertext ‖ tag.
+    pub fn encrypt(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
+        let cipher = Aes256Gcm::new((&self.0).into());
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context,
+                },
+            )
+            .map_err(|_| MasterKeyError::Encrypt)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Reverses [`MasterKey::encrypt`]; fails on a wrong key, wrong context or tampering.
+    pub fn decrypt(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(MasterKeyError::Decrypt);
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        Aes256Gcm::new((&self.0).into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: context,
+                },
+            )
+            .map_err(|_| MasterKeyError::Decrypt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tamper_detection() {
+        let key = MasterKey::from_bytes([7; 32]);
+        let sealed = key.encrypt(b"private key", b"kid-1").unwrap();
+        assert_eq!(key.decrypt(&sealed, b"kid-1").unwrap(), b"private key");
+        assert!(key.decrypt(&sealed, b"kid-2").is_err());
+        assert!(MasterKey::from_bytes([8; 32])
+            .decrypt(&sealed, b"kid-1")
+            .is_err());
+        assert_eq!(format!("{key:?}"), "MasterKey(REDACTED)");
+    }
+
+    #[test]
+    fn created_file_is_private_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/master.key");
+        let (first, source) = MasterKey::load(&path, true).unwrap();
+        assert_eq!(source, Source::Generated(path.clone()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (second, source) = MasterKey::load(&path, true).unwrap();
+        assert_eq!(source, Source::File(path));
+        assert_eq!(first.0, second.0);
+    }
+
+    #[test]
+    fn hex_and_base64_both_decode() {
+        assert_eq!(decode(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(decode(&STANDARD.encode([1u8; 32])), Some([1; 32]));
+        assert_eq!(decode("short"), None);
+    }
+}

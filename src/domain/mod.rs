@@ -1,0 +1,6 @@
+//! Newtypes that parse, don't validate: once a value has one of these types it is well-formed.
+
+pub mod client;
+pub mod scope;
+pub mod secret;
+pub mod user;

@@ -1,0 +1,80 @@
+//! People (resource owners): usernames and the parsed [`User`].
+
+use crate::db::models::UserRow;
+
+/// A username: 1–64 characters from `A–Z a–z 0–9 . _ @ + -`, starting with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok_char =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '+' | '-');
+        if raw.is_empty() || raw.len() > 64 {
+            return Err("a username has 1 to 64 characters".into());
+        }
+        if !raw.chars().all(ok_char) || !raw.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(
+                "a username starts with a letter or digit and uses only letters, digits and . _ @ + -"
+                    .into(),
+            );
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person as the protocol core sees them. `id` is the stable, opaque `sub`.
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            email_verified: row.email_verified,
+            name: row.name,
+            password_hash: row.password_hash,
+            disabled: row.disabled,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(Username::parse("alice").is_ok());
+        assert!(Username::parse("alice.smith@example.com").is_ok());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("' OR 1=1 --").is_err());
+        assert!(Username::parse(&"a".repeat(65)).is_err());
+        assert!(Username::parse("-x").is_err());
+    }
+}

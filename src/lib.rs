@@ -1,0 +1,18 @@
+//! Latchkey: a standalone OpenID Connect provider.
+//!
+//! The crate is layered as DESIGN.md §2 describes: `routes` is the async HTTP shell, `oauth` the
+//! synchronous protocol core, built on `domain` (parsed newtypes), `crypto` (keys, JWTs, passwords,
+//! random tokens) and `db` (diesel over SQLite or PostgreSQL). `admin` holds the operations that the
+//! CLI and the admin API share.
+
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod metrics;
+pub mod oauth;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

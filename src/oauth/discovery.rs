@@ -1,0 +1,107 @@
+//! The provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2), built with the
+//! openidconnect crate's types so that it is what certified client libraries expect. It advertises
+//! only what Latchkey implements.
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+    ResponseTypes, Scope, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+
+/// Metadata fields the openidconnect crate does not model (RFC 8414 §2).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// Latchkey's metadata type.
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Scopes Latchkey understands.
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+/// Claims Latchkey can put in ID tokens and userinfo responses.
+pub const CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the discovery document: {0}")]
+pub struct DiscoveryError(String);
+
+/// Builds the document for `settings.issuer`.
+pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
+    let base = settings.base_url();
+    let err = |e: openidconnect::url::ParseError| DiscoveryError(e.to_string());
+    let metadata = Metadata::new(
+        IssuerUrl::new(settings.issuer.clone()).map_err(err)?,
+        // Required by OIDC Discovery §3 even before the authorization endpoint serves requests.
+        AuthUrl::new(format!("{base}/authorize")).map_err(err)?,
+        JsonWebKeySetUrl::new(format!("{base}/jwks")).map_err(err)?,
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+        ExtraMetadata {
+            code_challenge_methods_supported: vec!["S256".into()],
+        },
+    )
+    .set_token_endpoint(Some(TokenUrl::new(format!("{base}/token")).map_err(err)?))
+    .set_grant_types_supported(Some(vec![
+        CoreGrantType::ClientCredentials,
+        CoreGrantType::Password,
+    ]))
+    .set_scopes_supported(Some(
+        SCOPES.iter().map(|s| Scope::new((*s).into())).collect(),
+    ))
+    .set_claims_supported(Some(
+        CLAIMS
+            .iter()
+            .map(|c| CoreClaimName::new((*c).into()))
+            .collect(),
+    ))
+    .set_claim_types_supported(Some(vec![CoreClaimType::Normal]))
+    .set_token_endpoint_auth_methods_supported(Some(vec![
+        CoreClientAuthMethod::ClientSecretBasic,
+        CoreClientAuthMethod::ClientSecretPost,
+    ]))
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]));
+    Ok(metadata)
+}
+
+/// The document serialised once at start-up.
+pub fn document(settings: &Settings) -> Result<Vec<u8>, DiscoveryError> {
+    serde_json::to_vec(&metadata(settings)?).map_err(|e| DiscoveryError(e.to_string()))
+}

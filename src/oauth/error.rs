@@ -1,0 +1,167 @@
+//! RFC 6749 §5.2 (and OIDC Core §3.1.2.6, RFC 6750 §3.1) error codes, serialised as
+//! `{"error","error_description"}`. Internal failures are logged with their cause chain and
+//! answered with a generic `server_error`; library error text never reaches a response.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::db::DbError;
+
+/// The error codes Latchkey answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    AccessDenied,
+    UnsupportedResponseType,
+    LoginRequired,
+    ConsentRequired,
+    InvalidToken,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InvalidToken => "invalid_token",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The HTTP status a JSON endpoint answers this code with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+/// An error answer: a code, a human-readable description, and optionally a status that differs
+/// from the code's usual one (413 for an oversized body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OAuthError {
+    #[serde(rename = "error")]
+    pub code: ErrorCode,
+    #[serde(rename = "error_description")]
+    pub description: Cow<'static, str>,
+    #[serde(skip)]
+    pub status: Option<u16>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            status: None,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "Client authentication failed")
+    }
+
+    pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or_else(|| self.code.status())
+    }
+
+    /// Logs `error` with its whole cause chain and returns a generic `server_error`.
+    pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(error = %chain, "{context}");
+        Self::new(
+            ErrorCode::ServerError,
+            "The server encountered an unexpected error",
+        )
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<DbError> for OAuthError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The service is temporarily unavailable; retry later",
+                )
+            }
+            other => Self::internal("storage failure", &other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for OAuthError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::from(DbError::Query(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_rfc6749() {
+        let body = serde_json::to_string(&OAuthError::invalid_client()).unwrap();
+        assert_eq!(
+            body,
+            r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#
+        );
+        assert_eq!(OAuthError::invalid_client().status(), 401);
+        assert_eq!(OAuthError::invalid_grant("x").status(), 400);
+    }
+}

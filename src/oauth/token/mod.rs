@@ -1,0 +1,85 @@
+//! The token endpoint's grants (RFC 6749 §3.2): a closed [`TokenRequest`] parsed from the form and
+//! dispatched with `match`, one module per grant named after its `grant_type` value.
+
+pub mod client_credentials;
+pub mod password;
+
+use serde::Serialize;
+
+use super::client_auth::Presented;
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use crate::domain::client::Client;
+use crate::domain::scope::Scope;
+use crate::startup::AppState;
+
+/// A parsed token request, one variant per supported grant.
+#[derive(Debug)]
+pub enum TokenRequest {
+    ClientCredentials(client_credentials::Request),
+    Password(password::Request),
+}
+
+impl TokenRequest {
+    /// Reads `grant_type` and the grant's own parameters.
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        match params.require("grant_type")? {
+            "client_credentials" => {
+                client_credentials::Request::parse(params).map(Self::ClientCredentials)
+            }
+            "password" => password::Request::parse(params).map(Self::Password),
+            other => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!(
+                    "The grant type `{}` is not supported",
+                    other.chars().take(64).collect::<String>()
+                ),
+            )),
+        }
+    }
+}
+
+/// The successful response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// Runs the grant.
+pub async fn exchange(
+    state: &AppState,
+    presented: Presented,
+    request: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    match request {
+        TokenRequest::ClientCredentials(r) => client_credentials::grant(state, presented, r).await,
+        TokenRequest::Password(r) => password::grant(state, presented, r).await,
+    }
+}
+
+/// Parses the optional `scope` parameter.
+pub fn parse_scope(params: &Params) -> Result<Option<Scope>, OAuthError> {
+    params
+        .get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|e| OAuthError::invalid_scope(format!("The scope is malformed: {e}")))
+}
+
+/// The scope granted: the requested one when the client is allowed all of it, else
+/// `invalid_scope`; the client's registered scope when none was requested (RFC 6749 §3.3).
+pub fn resolve_scope(client: &Client, requested: Option<Scope>) -> Result<Scope, OAuthError> {
+    match requested {
+        None => Ok(client.scope.clone()),
+        Some(scope) if scope.is_subset_of(&client.scope) => Ok(scope),
+        Some(_) => Err(OAuthError::invalid_scope(
+            "The requested scope exceeds the scope registered for the client",
+        )),
+    }
+}

@@ -1,0 +1,124 @@
+//! `grant_type=password` (RFC 6749 §4.3): only for clients explicitly allowed it. An unknown user,
+//! a disabled user and a wrong password give the same `invalid_grant` after the same argon2 work.
+
+use secrecy::SecretString;
+
+use super::{parse_scope, resolve_scope, TokenResponse};
+use crate::db;
+use crate::domain::client::GrantType;
+use crate::domain::scope::Scope;
+use crate::domain::user::User;
+use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::error::OAuthError;
+use crate::oauth::issue::{issue, Grant};
+use crate::oauth::params::Params;
+use crate::startup::AppState;
+
+pub struct Request {
+    pub username: String,
+    pub password: SecretString,
+    pub scope: Option<Scope>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("username", &self.username)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        Ok(Self {
+            username: params.require("username")?.to_owned(),
+            password: SecretString::from(params.require("password")?.to_owned()),
+            scope: parse_scope(params)?,
+        })
+    }
+}
+
+/// The one answer for every failed resource-owner authentication.
+fn bad_credentials() -> OAuthError {
+    OAuthError::invalid_grant("Invalid username or password")
+}
+
+#[tracing::instrument(name = "password", skip_all, fields(client_id = %presented.client_id))]
+pub async fn grant(
+    state: &AppState,
+    presented: Presented,
+    request: Request,
+) -> Result<TokenResponse, OAuthError> {
+    let Request {
+        username,
+        password,
+        scope,
+    } = request;
+    // Phase 1, one database round trip: client, grant, scope, user.
+    let (client, scope, user) = db::run(&state.pool, move |conn| {
+        let client = client_auth::authenticate(conn, &presented)?;
+        client_auth::require_grant(&client, GrantType::Password)?;
+        let scope = resolve_scope(&client, scope)?;
+        let user = db::users::find_by_username(conn, &username)?.map(User::from);
+        Ok::<_, OAuthError>((client, scope, user))
+    })
+    .await?;
+    // Phase 2, no connection held: the password check behind the semaphore.
+    let stored = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .and_then(|u| u.password_hash.clone());
+    let verified = state
+        .passwords
+        .verify(stored, password.clone())
+        .await
+        .map_err(|e| OAuthError::internal("password check", &e))?;
+    let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
+        tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
+        return Err(bad_credentials());
+    };
+    if verified.needs_rehash {
+        upgrade_hash(state, &user.id, password).await;
+    }
+    let now = state.clock.now();
+    let keys = state.keys.load();
+    let issued = issue(
+        &state.settings,
+        &keys,
+        now,
+        &Grant {
+            subject: &user.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: Some(now),
+            nonce: None,
+        },
+    )?;
+    tracing::info!(target: "audit", event = "token_issued", grant = "password", client_id = %client.id, sub = %user.id, jti = %issued.jti);
+    Ok(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+        id_token: issued.id_token,
+    })
+}
+
+/// Re-hashes a password whose stored hash used outdated parameters. A failure is logged and the
+/// login still succeeds: the old hash remains valid.
+async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
+    let hash = match state.passwords.hash(password).await {
+        Ok(hash) => hash,
+        Err(e) => return tracing::warn!(error = %e, "password rehash failed"),
+    };
+    let id = user_id.to_owned();
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |conn| {
+        db::users::set_password_hash(conn, &id, &hash, now).map_err(db::DbError::from)
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "storing an upgraded password hash failed");
+    }
+}

@@ -1,0 +1,108 @@
+//! The async HTTP shell: one module per endpoint. Handlers extract input, call the protocol core
+//! once, and map its result or error to a response.
+
+pub mod discovery;
+pub mod error;
+pub mod health;
+pub mod jwks;
+pub mod token;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use crate::oauth::params::Params;
+use crate::oauth::OAuthError;
+use crate::startup::AppState;
+
+/// Logs each request (method, path without query, status, latency) and records its metrics.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if let Some(state) = state {
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[endpoint.as_str(), status_class(status)])
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .with_label_values(&[endpoint.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
+    tracing::info!(target: "http", %method, %path, status, micros = elapsed.as_micros() as u64, "request");
+    Ok(response)
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Unknown paths: a JSON 404.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("application/json")
+        .body(r#"{"error":"not_found","error_description":"No such endpoint"}"#)
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most `server.max_body_bytes` and parses
+/// it strictly. Every failure is an RFC 6749 error: 413 for oversize, 400 otherwise.
+pub async fn read_form(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Params, OAuthError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "The request body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let too_large = || {
+        OAuthError::invalid_request(format!("The request body exceeds {limit} bytes"))
+            .with_status(413)
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(512).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| OAuthError::invalid_request("The request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Params::parse(&body)
+}

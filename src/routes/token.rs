@@ -1,0 +1,42 @@
+//! `POST /token` (RFC 6749 §3.2): form body only; answers with `Cache-Control: no-store`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::oauth::client_auth;
+use crate::oauth::token::{self, TokenRequest};
+use crate::oauth::OAuthError;
+use crate::startup::AppState;
+
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
+    let authorization = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            OAuthError::new(
+                crate::oauth::ErrorCode::InvalidClient,
+                "The Authorization header is not valid ASCII",
+            )
+        })?),
+    };
+    let request = TokenRequest::parse(&params)?;
+    let presented = client_auth::extract(authorization, &params)?;
+    let grant = match &request {
+        TokenRequest::ClientCredentials(_) => "client_credentials",
+        TokenRequest::Password(_) => "password",
+    };
+    let response = token::exchange(&state, presented, request).await?;
+    state
+        .metrics
+        .tokens_issued
+        .with_label_values(&[grant])
+        .inc();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}

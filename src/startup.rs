@@ -1,0 +1,225 @@
+//! Start-up: builds the [`AppState`] (pool, migrations, master key, signing keys, discovery
+//! document) and the HTTP server; THE route table lives in [`routes`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use arc_swap::ArcSwap;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::keys::{self, KeySet};
+use crate::crypto::master_key::{MasterKey, Source};
+use crate::crypto::password::Passwords;
+use crate::db::{self, Backend, DbError, Pool};
+use crate::metrics::Metrics;
+use crate::oauth::discovery;
+use crate::routes;
+
+/// Everything a request may need; shared through `web::Data`, no globals.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: Pool,
+    pub master_key: MasterKey,
+    /// The current key snapshot, swapped whole when the stored set changes.
+    pub keys: ArcSwap<KeySet>,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    /// The discovery document, serialised once.
+    pub discovery: Vec<u8>,
+    pub metrics: Metrics,
+}
+
+/// How often each process checks the database for a changed key set.
+pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+impl AppState {
+    /// Opens the database, applies migrations, loads (or creates) the master and signing keys.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let backend = Backend::from_url(&settings.database.url).map_err(anyhow::Error::msg)?;
+        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true)?;
+        match &source {
+            Source::Environment => tracing::info!("master key read from LATCHKEY_MASTER_KEY"),
+            Source::File(path) => {
+                tracing::info!(path = %path.display(), "master key read from file")
+            }
+            Source::Generated(path) => tracing::warn!(
+                path = %path.display(),
+                "DEVELOPMENT CONVENIENCE: generated a new master key file; back it up and keep it \
+                 secret, or set LATCHKEY_MASTER_KEY in production"
+            ),
+        }
+        let pool = db::pool(&settings.database)?;
+        let applied = db::run(&pool, |conn| db::migrate(conn))
+            .await
+            .with_context(|| format!("cannot prepare the database ({})", backend.describe()))?;
+        for version in &applied {
+            tracing::info!(version = %version, "applied migration");
+        }
+        let state = Self {
+            passwords: Passwords::new(&settings.passwords)?,
+            discovery: discovery::document(&settings)?,
+            metrics: Metrics::new()?,
+            keys: ArcSwap::from_pointee(KeySet::empty()),
+            settings,
+            pool,
+            master_key,
+            clock,
+        };
+        ensure_signing_key(&state).await?;
+        state.refresh_keys().await?;
+        Ok(state)
+    }
+
+    /// Reloads the key set when the stored one differs from the snapshot.
+    pub async fn refresh_keys(&self) -> anyhow::Result<bool> {
+        let rows = db::run(&self.pool, |conn| {
+            db::keys::list(conn).map_err(DbError::from)
+        })
+        .await?;
+        if keys::fingerprint(&rows) == self.keys.load().fingerprint() {
+            return Ok(false);
+        }
+        let set = KeySet::build(&rows, &self.master_key)?;
+        tracing::info!(active_kid = ?set.active().map(|k| k.kid.as_str()), keys = rows.len(), "key set loaded");
+        self.keys.store(Arc::new(set));
+        Ok(true)
+    }
+}
+
+/// Creates the first signing key when none is active. Generation happens outside the transaction;
+/// the insert is serialised by a database lock and the unique index on the active key.
+async fn ensure_signing_key(state: &AppState) -> anyhow::Result<()> {
+    let has_active = db::run(&state.pool, |conn| {
+        db::keys::active(conn)
+            .map(|k| k.is_some())
+            .map_err(DbError::from)
+    })
+    .await?;
+    if has_active {
+        return Ok(());
+    }
+    let bits = state.settings.keys.rsa_bits;
+    let master = state.master_key.clone();
+    let now = state.clock.now();
+    let row = tokio::task::spawn_blocking(move || {
+        keys::generate(bits, &master, keys::state::ACTIVE, now)
+    })
+    .await??;
+    let kid = row.kid.clone();
+    let inserted = db::run_tx(&state.pool, move |conn| {
+        db::lock_for_key_change(conn)?;
+        if db::keys::active(conn)?.is_some() {
+            return Ok::<_, DbError>(false);
+        }
+        db::keys::insert(conn, &row)?;
+        Ok(true)
+    })
+    .await;
+    match inserted {
+        Ok(true) => tracing::info!(kid = %kid, bits, "generated the first signing key"),
+        Ok(false) => {}
+        // Another process won the race and its key is active; carry on with it.
+        Err(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The route table: every endpoint, in one place.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .route(web::get().to(routes::discovery::get)),
+    )
+    .service(web::resource("/jwks").route(web::get().to(routes::jwks::get)))
+    .service(web::resource("/token").route(web::post().to(routes::token::post)))
+    .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
+    .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
+    .service(web::resource("/metrics").route(web::get().to(routes::health::metrics)));
+}
+
+/// A built, listening server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `settings.server.bind` and builds the server around `state`.
+    pub fn build(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&state.settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", state.settings.server.bind))?;
+        Self::with_listener(state, listener)
+    }
+
+    /// Builds the server on an already bound listener (tests bind port 0).
+    pub fn with_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let workers = match state.settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let state = web::Data::new(state);
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(from_fn(routes::observe))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add((
+                            "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'",
+                        )),
+                )
+                .configure(routes)
+                .default_service(web::to(routes::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is asked to stop, refreshing the key set in the background.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.refresh_keys().await {
+                    tracing::warn!(error = %e, "key set refresh failed; serving the previous set");
+                }
+            }
+        });
+        let result = self.server.await;
+        refresher.abort();
+        result
+    }
+}
