@@ -55,7 +55,7 @@ impl AppState {
             ),
         }
         let pool = db::pool(&settings.database)?;
-        let applied = db::run(&pool, |conn| db::migrate(conn))
+        let applied = db::run(&pool, db::migrate)
             .await
             .with_context(|| format!("cannot prepare the database ({})", backend.describe()))?;
         for version in &applied {

@@ -129,17 +129,3 @@ pub fn issue(
         jti,
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn at_hash_matches_oidc_example() {
-        // OIDC Core Appendix A.3 (RS256): access_token and at_hash.
-        assert_eq!(
-            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNXYfSsa5sRj6Fz76Kb4"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
-    }
-}

@@ -31,8 +31,15 @@ fn decode(raw: &[u8]) -> Result<String, OAuthError> {
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
     let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
-    String::from_utf8(bytes)
-        .map_err(|_| OAuthError::invalid_request("The request contains invalid UTF-8"))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| OAuthError::invalid_request("The request contains invalid UTF-8"))?;
+    if text.contains('\0') {
+        // No protocol value contains NUL, and PostgreSQL cannot store it in TEXT.
+        return Err(OAuthError::invalid_request(
+            "The request contains a NUL character",
+        ));
+    }
+    Ok(text)
 }
 
 impl Params {
@@ -107,6 +114,8 @@ mod tests {
         assert_eq!(repeated.description, "Parameter `scope` is repeated");
         let utf8 = Params::parse(b"a=%FF").unwrap_err();
         assert_eq!(utf8.description, "The request contains invalid UTF-8");
+        let nul = Params::parse(b"a=x%00y").unwrap_err();
+        assert_eq!(nul.description, "The request contains a NUL character");
         let long = format!("a={}", "x".repeat(MAX_VALUE_LEN + 1));
         assert_eq!(
             Params::parse(long.as_bytes()).unwrap_err().description,

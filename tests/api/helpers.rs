@@ -1,0 +1,296 @@
+//! The test harness: a real Latchkey server on port 0 over a fresh database (SQLite file or a new
+//! PostgreSQL database), and a [`TestApp`] with one method per endpoint.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::web;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use diesel::{Connection, RunQueryDsl};
+use latchkey::admin;
+use latchkey::clock::ManualClock;
+use latchkey::config::Settings;
+use latchkey::domain::client::GrantType;
+use latchkey::startup::{AppState, Application};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+/// Which storage backend a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `sqlite` and `postgres` test functions for each named `async fn(Backend)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server tests create their databases on. Missing → the test fails, never skips.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database URL for one test.
+pub fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("latchkey.db").display()),
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for the postgres tests and is not reachable at \
+                     {admin_url} ({e}); run scripts/test.sh, which starts it"
+                )
+            });
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("admin URL has a database");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Settings for a test server: cheap argon2, one worker, everything inside `dir`.
+pub fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::defaults().expect("defaults are valid");
+    settings.database.url = fresh_database(backend, dir);
+    settings.database.pool_size = 4;
+    settings.keys.master_key_file = dir.join("master.key");
+    settings.server.workers = 1;
+    settings.passwords.memory_kib = 1024;
+    settings.passwords.iterations = 1;
+    settings.log.level = "warn".into();
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub state: web::Data<AppState>,
+    pub clock: Arc<ManualClock>,
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+/// A registered client and its secret.
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+pub const NOW: i64 = 1_800_000_000;
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let settings = test_settings(backend, dir.path());
+        Self::spawn_with(dir, settings).await
+    }
+
+    /// Starts a server with the given settings; the issuer is set to the bound address.
+    pub async fn spawn_with(dir: Arc<tempfile::TempDir>, mut settings: Settings) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let address = format!("http://127.0.0.1:{port}");
+        settings.issuer = address.clone();
+        settings.validate().expect("test settings are valid");
+        let clock = Arc::new(ManualClock::new(NOW));
+        let state = AppState::build(settings, clock.clone())
+            .await
+            .expect("build state");
+        let app = Application::with_listener(state, listener).expect("build app");
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            address,
+            http,
+            state,
+            clock,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Registers a client through the same admin code the CLI uses.
+    pub async fn client(&self, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
+        let pool = self.state.pool.clone();
+        let new = admin::clients::NewClient {
+            name: "Test App".into(),
+            grant_types: grants.to_vec(),
+            redirect_uris: if grants.contains(&GrantType::AuthorizationCode) {
+                vec!["http://127.0.0.1:9999/callback".into()]
+            } else {
+                vec![]
+            },
+            post_logout_redirect_uris: vec![],
+            scope: Some(scope.into()),
+            public,
+            first_party: true,
+        };
+        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
+            .await
+            .unwrap()
+            .expect("register client");
+        TestClient {
+            id: registered.client.client_id,
+            secret: registered
+                .client_secret
+                .map(|s| s.expose_secret().to_owned()),
+        }
+    }
+
+    /// A confidential client allowed client_credentials for `api:read api:write`.
+    pub async fn service_client(&self) -> TestClient {
+        self.client(&[GrantType::ClientCredentials], "api:read api:write", false)
+            .await
+    }
+
+    /// A confidential client allowed the password grant.
+    pub async fn password_client(&self) -> TestClient {
+        self.client(&[GrantType::Password], "openid profile email", false)
+            .await
+    }
+
+    /// Creates a user with a password; returns the user's `sub`.
+    pub async fn user(&self, username: &str, password: &str) -> String {
+        let pool = self.state.pool.clone();
+        let passwords = self.state.passwords.clone();
+        let new = admin::users::NewUser {
+            username: username.into(),
+            email: Some(format!("{username}@example.com")),
+            name: Some("Test User".into()),
+            password: Some(SecretString::from(password.to_owned())),
+        };
+        tokio::task::spawn_blocking(move || admin::users::add(&pool, &passwords, new, NOW))
+            .await
+            .unwrap()
+            .expect("create user")
+            .id
+    }
+
+    /// `POST /token` with a form body and optional Basic credentials.
+    pub async fn token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<&TestClient>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url("/token")).form(form);
+        if let Some(client) = basic {
+            request = request.basic_auth(&client.id, client.secret.as_deref());
+        }
+        request.send().await.expect("POST /token")
+    }
+
+    /// `POST /token` with a raw body, content type and headers.
+    pub async fn token_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/token"))
+            .header("Content-Type", content_type)
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("POST /token")
+    }
+
+    /// Verifies a JWT against the served JWKS with an independent library (jsonwebtoken),
+    /// checking signature, `kid`, `iss`, `aud` and `exp` (at the test clock's time).
+    pub async fn verify(&self, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
+        let header = jsonwebtoken::decode_header(token).expect("JWT header");
+        let kid = header.kid.clone().expect("kid in header");
+        let jwks: Value = self.get("/jwks").await.json().await.expect("JWKS json");
+        let key = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .unwrap_or_else(|| panic!("kid {kid} not in JWKS"));
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
+            key["n"].as_str().unwrap(),
+            key["e"].as_str().unwrap(),
+        )
+        .expect("RSA key");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_issuer(&[&self.address]);
+        validation.set_audience(&[audience]);
+        // The server runs on a test clock; check expiry against it below instead.
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(token, &decoding, &validation)
+            .unwrap_or_else(|e| panic!("token does not verify: {e}"));
+        let exp = data.claims["exp"].as_i64().expect("exp");
+        assert!(exp > self.clock_now(), "token already expired");
+        (data.header, data.claims)
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        use latchkey::clock::Clock;
+        self.clock.now()
+    }
+}
+
+/// An RFC 7638 thumbprint computed here, independently of Latchkey's code.
+pub fn thumbprint(n_b64: &str, e_b64: &str) -> String {
+    use sha2::Digest;
+    let canonical = format!(r#"{{"e":"{e_b64}","kty":"RSA","n":"{n_b64}"}}"#);
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+}
+
+/// Asserts an RFC 6749 error response exactly: status, body, no-store.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: u16,
+    error: &str,
+    description: &str,
+) {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    let body: Value = response.json().await.expect("JSON error body");
+    assert_eq!(
+        body,
+        serde_json::json!({ "error": error, "error_description": description })
+    );
+}

@@ -1,0 +1,14 @@
+//! Integration tests: each starts a real Latchkey server on port 0 over a fresh SQLite or
+//! PostgreSQL database and talks to it over HTTP. One binary, so the suite shares one build.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod discovery;
+mod health;
+mod jwks;
+mod keys;
+mod token_client_credentials;
+mod token_password;
