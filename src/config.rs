@@ -23,6 +23,8 @@ pub struct Settings {
     pub keys: KeySettings,
     pub tokens: TokenSettings,
     pub passwords: PasswordSettings,
+    pub sessions: SessionSettings,
+    pub branding: BrandingSettings,
     pub log: LogSettings,
 }
 
@@ -66,6 +68,25 @@ pub struct TokenSettings {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
+    pub authorization_code_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub idle_timeout_secs: i64,
+    pub absolute_timeout_secs: i64,
+    pub login_timeout_secs: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingSettings {
+    pub product_name: String,
+    pub logo_url: String,
+    pub accent_color: String,
+    pub extra_css_file: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -184,8 +205,35 @@ impl Settings {
         if self.tokens.access_token_ttl_secs <= 0 {
             return Err(invalid("tokens.access_token_ttl_secs", "must be positive"));
         }
-        if self.tokens.id_token_ttl_secs <= 0 {
-            return Err(invalid("tokens.id_token_ttl_secs", "must be positive"));
+        let lifetimes = [
+            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
+            ("tokens.authorization_code_ttl_secs", self.tokens.authorization_code_ttl_secs),
+            ("tokens.refresh_token_ttl_secs", self.tokens.refresh_token_ttl_secs),
+            ("sessions.idle_timeout_secs", self.sessions.idle_timeout_secs),
+            ("sessions.absolute_timeout_secs", self.sessions.absolute_timeout_secs),
+            ("sessions.login_timeout_secs", self.sessions.login_timeout_secs),
+        ];
+        if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
+            return Err(invalid(key, "must be positive"));
+        }
+        let color = self.branding.accent_color.strip_prefix('#').unwrap_or("");
+        if !matches!(color.len(), 3 | 6) || !color.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(invalid("branding.accent_color", "expected #rgb or #rrggbb"));
+        }
+        if !self.branding.logo_url.is_empty() {
+            let logo = Url::parse(&self.branding.logo_url)
+                .map_err(|e| invalid("branding.logo_url", format!("not an absolute URL ({e})")))?;
+            if !matches!(logo.scheme(), "https" | "http") {
+                return Err(invalid("branding.logo_url", "must be an http(s) URL"));
+            }
+        }
+        if !self.branding.extra_css_file.as_os_str().is_empty()
+            && !self.branding.extra_css_file.is_file()
+        {
+            return Err(invalid("branding.extra_css_file", "file does not exist"));
+        }
+        if self.branding.product_name.trim().is_empty() {
+            return Err(invalid("branding.product_name", "must not be empty"));
         }
         argon2::Params::new(
             self.passwords.memory_kib,
@@ -203,6 +251,11 @@ impl Settings {
     /// The issuer without a trailing slash, for building endpoint URLs.
     pub fn base_url(&self) -> &str {
         self.issuer.trim_end_matches('/')
+    }
+
+    /// True when the issuer is https: cookies get `Secure` and the `__Host-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
     }
 
     /// `aud` of access tokens.

@@ -16,3 +16,4 @@ pub mod oauth;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod views;

@@ -20,6 +20,7 @@ use crate::db::{self, Backend, DbError, Pool};
 use crate::metrics::Metrics;
 use crate::oauth::discovery;
 use crate::routes;
+use crate::views::{self, Brand};
 
 /// Everything a request may need; shared through `web::Data`, no globals.
 pub struct AppState {
@@ -33,6 +34,12 @@ pub struct AppState {
     /// The discovery document, serialised once.
     pub discovery: Vec<u8>,
     pub metrics: Metrics,
+    /// Branding for the hosted pages.
+    pub brand: Brand,
+    /// `/assets/theme.css`, built from the branding settings.
+    pub theme_css: String,
+    /// `/assets/extra.css`, read once at start when configured.
+    pub extra_css: Option<String>,
 }
 
 /// How often each process checks the database for a changed key set.
@@ -61,7 +68,16 @@ impl AppState {
         for version in &applied {
             tracing::info!(version = %version, "applied migration");
         }
+        let extra_css = if settings.branding.extra_css_file.as_os_str().is_empty() {
+            None
+        } else {
+            let path = &settings.branding.extra_css_file;
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+        };
         let state = Self {
+            brand: Brand::from_settings(&settings),
+            theme_css: views::theme_css(&settings),
+            extra_css,
             passwords: Passwords::new(&settings.passwords)?,
             discovery: discovery::document(&settings)?,
             metrics: Metrics::new()?,
@@ -141,7 +157,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::discovery::get)),
     )
     .service(web::resource("/jwks").route(web::get().to(routes::jwks::get)))
+    .service(
+        web::resource("/authorize")
+            .route(web::get().to(routes::authorize::get))
+            .route(web::post().to(routes::authorize::post)),
+    )
+    .service(
+        web::resource("/login")
+            .route(web::get().to(routes::login::get))
+            .route(web::post().to(routes::login::post)),
+    )
+    .service(
+        web::resource("/consent")
+            .route(web::get().to(routes::consent::get))
+            .route(web::post().to(routes::consent::post)),
+    )
     .service(web::resource("/token").route(web::post().to(routes::token::post)))
+    .service(
+        web::resource("/userinfo")
+            .route(web::get().to(routes::userinfo::get))
+            .route(web::post().to(routes::userinfo::post)),
+    )
+    .service(
+        web::resource("/logout")
+            .route(web::get().to(routes::logout::get))
+            .route(web::post().to(routes::logout::post)),
+    )
+    .service(web::resource("/assets/latchkey.css").route(web::get().to(routes::assets::stylesheet)))
+    .service(web::resource("/assets/theme.css").route(web::get().to(routes::assets::theme)))
+    .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
     .service(web::resource("/metrics").route(web::get().to(routes::health::metrics)));

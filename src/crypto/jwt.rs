@@ -4,7 +4,7 @@
 use josekit::jws::JwsHeader;
 use serde::Serialize;
 
-use super::keys::ActiveKey;
+use super::keys::{ActiveKey, KeySet};
 
 /// `typ` of access tokens, RFC 9068 §2.1.
 pub const TYP_ACCESS_TOKEN: &str = "at+jwt";
@@ -17,6 +17,10 @@ pub enum JwtError {
     Claims(#[from] serde_json::Error),
     #[error("signing failed: {0}")]
     Sign(#[from] josekit::JoseError),
+    #[error("the token is not a valid JWT signed by a published key")]
+    Invalid,
+    #[error("the token has the wrong type")]
+    WrongType,
 }
 
 /// Signs `claims` with the active key; the header carries `alg`, `kid` and `typ`.
@@ -29,4 +33,27 @@ pub fn sign<C: Serialize>(key: &ActiveKey, typ: &str, claims: &C) -> Result<Stri
         &header,
         key.signer(),
     )?)
+}
+
+/// Verifies a compact JWS against the published keys (by `kid`, RS256 only) and its `typ`;
+/// returns the payload bytes. Claims are checked by the caller.
+pub fn verify(keys: &KeySet, token: &str, typ: &str) -> Result<Vec<u8>, JwtError> {
+    if token.len() > 8192 || token.split('.').count() != 3 {
+        return Err(JwtError::Invalid);
+    }
+    let (payload, header) = josekit::jws::deserialize_compact_with_selector(token, |header| {
+        let verifier = header
+            .key_id()
+            .and_then(|kid| keys.verifier(kid))
+            .filter(|_| header.algorithm() == Some("RS256"));
+        Ok(verifier.map(|v| v as &dyn josekit::jws::JwsVerifier))
+    })
+    .map_err(|_| JwtError::Invalid)?;
+    let typ_ok = header
+        .token_type()
+        .is_some_and(|t| t.eq_ignore_ascii_case(typ) || t.eq_ignore_ascii_case(&format!("application/{typ}")));
+    if !typ_ok {
+        return Err(JwtError::WrongType);
+    }
+    Ok(payload)
 }

@@ -4,7 +4,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use josekit::jws::alg::rsassa::RsassaJwsSigner;
+use josekit::jwk::Jwk;
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
 use josekit::jws::RS256;
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
 use rsa::pkcs8::EncodePrivateKey;
@@ -90,6 +91,8 @@ impl ActiveKey {
 /// changes; every request reads it without locking.
 pub struct KeySet {
     active: Option<ActiveKey>,
+    /// A verifier for every published key, by `kid`.
+    verifiers: Vec<(String, RsassaJwsVerifier)>,
     jwks: Vec<u8>,
     etag: String,
     fingerprint: String,
@@ -119,6 +122,7 @@ impl KeySet {
     pub fn empty() -> Self {
         Self::build(&[], &MasterKey::from_bytes([0; 32])).unwrap_or(Self {
             active: None,
+            verifiers: Vec::new(),
             jwks: br#"{"keys":[]}"#.to_vec(),
             etag: "\"empty\"".into(),
             fingerprint: String::new(),
@@ -128,21 +132,27 @@ impl KeySet {
     /// Builds the snapshot: decrypts the active key once and pre-serialises the JWKS.
     pub fn build(rows: &[SigningKeyRow], master: &MasterKey) -> Result<Self, KeyError> {
         let mut published = Vec::with_capacity(rows.len());
+        let mut verifiers = Vec::with_capacity(rows.len());
         let mut active = None;
         for row in rows {
             let unusable = |reason: String| KeyError::Unusable {
                 kid: row.kid.clone(),
                 reason,
             };
-            let jwk: CoreJsonWebKey = serde_json::from_value(serde_json::json!({
+            let public = serde_json::json!({
                 "kty": "RSA",
                 "use": "sig",
                 "alg": row.alg,
                 "kid": row.kid,
                 "n": URL_SAFE_NO_PAD.encode(&row.public_n),
                 "e": URL_SAFE_NO_PAD.encode(&row.public_e),
-            }))
-            .map_err(|e| unusable(e.to_string()))?;
+            });
+            let verifier = Jwk::from_bytes(public.to_string())
+                .and_then(|jwk| RS256.verifier_from_jwk(&jwk))
+                .map_err(|e| unusable(e.to_string()))?;
+            verifiers.push((row.kid.clone(), verifier));
+            let jwk: CoreJsonWebKey =
+                serde_json::from_value(public).map_err(|e| unusable(e.to_string()))?;
             published.push(jwk);
             if row.state == state::ACTIVE {
                 let der =
@@ -165,6 +175,7 @@ impl KeySet {
         );
         Ok(Self {
             active,
+            verifiers,
             jwks,
             etag,
             fingerprint: fingerprint(rows),
@@ -173,6 +184,11 @@ impl KeySet {
 
     pub fn active(&self) -> Option<&ActiveKey> {
         self.active.as_ref()
+    }
+
+    /// The verifier of the published key `kid`.
+    pub fn verifier(&self, kid: &str) -> Option<&RsassaJwsVerifier> {
+        self.verifiers.iter().find(|(k, _)| k == kid).map(|(_, v)| v)
     }
 
     /// The serialised JWKS document.

@@ -2,9 +2,14 @@
 //! migrations, and [`run`]/[`run_tx`], the only bridge from async handlers to blocking diesel.
 
 pub mod clients;
+pub mod codes;
+pub mod consents;
 pub mod keys;
 pub mod models;
+pub mod refresh_tokens;
+pub mod requests;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::path::PathBuf;

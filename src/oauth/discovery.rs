@@ -9,7 +9,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    ResponseTypes, Scope, TokenUrl,
+    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,12 @@ use crate::config::Settings;
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ExtraMetadata {
     pub code_challenge_methods_supported: Vec<String>,
+    /// OIDC RP-Initiated Logout 1.0 §2.1.
+    pub end_session_endpoint: String,
+    /// `prompt` values understood (OIDC Core §3.1.2.1).
+    pub prompt_values_supported: Vec<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -51,6 +57,7 @@ pub const CLAIMS: &[&str] = &[
     "auth_time",
     "nonce",
     "at_hash",
+    "sid",
     "name",
     "preferred_username",
     "updated_at",
@@ -68,7 +75,6 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
     let err = |e: openidconnect::url::ParseError| DiscoveryError(e.to_string());
     let metadata = Metadata::new(
         IssuerUrl::new(settings.issuer.clone()).map_err(err)?,
-        // Required by OIDC Discovery §3 even before the authorization endpoint serves requests.
         AuthUrl::new(format!("{base}/authorize")).map_err(err)?,
         JsonWebKeySetUrl::new(format!("{base}/jwks")).map_err(err)?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
@@ -76,10 +82,17 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
         ExtraMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
+            end_session_endpoint: format!("{base}/logout"),
+            prompt_values_supported: vec!["none".into(), "login".into(), "consent".into()],
+            authorization_response_iss_parameter_supported: true,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{base}/token")).map_err(err)?))
+    .set_userinfo_endpoint(Some(
+        UserInfoUrl::new(format!("{base}/userinfo")).map_err(err)?,
+    ))
     .set_grant_types_supported(Some(vec![
+        CoreGrantType::AuthorizationCode,
         CoreGrantType::ClientCredentials,
         CoreGrantType::Password,
     ]))
@@ -96,6 +109,7 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
     .set_token_endpoint_auth_methods_supported(Some(vec![
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,
+        CoreClientAuthMethod::None,
     ]))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]));
     Ok(metadata)

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     InvalidToken,
     ServerError,
     TemporarilyUnavailable,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -44,6 +47,9 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -51,6 +57,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
             Self::ServerError => 500,
             Self::TemporarilyUnavailable => 503,
             _ => 400,

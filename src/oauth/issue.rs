@@ -40,6 +40,8 @@ struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
     at_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
 }
 
 /// Who the tokens are for and what they allow.
@@ -51,12 +53,16 @@ pub struct Grant<'a> {
     /// When the person authenticated; `None` for client-only grants.
     pub auth_time: Option<i64>,
     pub nonce: Option<&'a str>,
+    /// The browser session the tokens come from (`sid`, OIDC Front-Channel Logout §3).
+    pub sid: Option<&'a str>,
 }
 
 /// Signed tokens, ready for the token response.
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
+    /// `exp` of the access token.
+    pub expires_at: i64,
     pub id_token: Option<String>,
     pub jti: String,
 }
@@ -114,6 +120,7 @@ pub fn issue(
                 auth_time,
                 nonce: grant.nonce,
                 at_hash: &hash,
+                sid: grant.sid,
             };
             Some(
                 jwt::sign(key, TYP_JWT, &claims)
@@ -125,6 +132,7 @@ pub fn issue(
     Ok(Issued {
         access_token,
         expires_in: ttl,
+        expires_at: now + ttl,
         id_token,
         jti,
     })

@@ -1,11 +1,16 @@
 //! The protocol core: synchronous checks and decisions with no HTTP types. Handlers in `routes`
 //! extract input, call into here once, and map the result to a response.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod interaction;
 pub mod issue;
+pub mod logout;
 pub mod params;
+pub mod session;
 pub mod token;
+pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};

@@ -20,11 +20,12 @@ impl ResponseError for OAuthError {
             ErrorCode::InvalidClient => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="latchkey""#));
             }
-            ErrorCode::InvalidToken => {
+            ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     format!(
-                        r#"Bearer error="invalid_token", error_description="{}""#,
+                        r#"Bearer realm="latchkey", error="{}", error_description="{}""#,
+                        self.code.as_str(),
                         self.description.replace('"', "'")
                     ),
                 ));

@@ -1,11 +1,18 @@
 //! The async HTTP shell: one module per endpoint. Handlers extract input, call the protocol core
 //! once, and map its result or error to a response.
 
+pub mod assets;
+pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod health;
 pub mod jwks;
+pub mod login;
+pub mod logout;
+pub mod pages;
 pub mod token;
+pub mod userinfo;
 
 use std::time::Instant;
 

@@ -25,11 +25,8 @@ pub async fn post(
     };
     let request = TokenRequest::parse(&params)?;
     let presented = client_auth::extract(authorization, &params)?;
-    let grant = match &request {
-        TokenRequest::ClientCredentials(_) => "client_credentials",
-        TokenRequest::Password(_) => "password",
-    };
-    let response = token::exchange(&state, presented, request).await?;
+    let grant = request.grant_type();
+    let response = token::exchange(&state.clone().into_inner(), presented, request).await?;
     state
         .metrics
         .tokens_issued

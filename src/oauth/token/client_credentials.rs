@@ -66,6 +66,7 @@ pub async fn grant(
             scope: &scope,
             auth_time: None,
             nonce: None,
+            sid: None,
         },
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "client_credentials", client_id = %client.id, jti = %issued.jti);
@@ -75,5 +76,6 @@ pub async fn grant(
         expires_in: issued.expires_in,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         id_token: None,
+        refresh_token: None,
     })
 }

@@ -1,6 +1,7 @@
 //! The token endpoint's grants (RFC 6749 §3.2): a closed [`TokenRequest`] parsed from the form and
 //! dispatched with `match`, one module per grant named after its `grant_type` value.
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
 
@@ -16,11 +17,21 @@ use crate::startup::AppState;
 /// A parsed token request, one variant per supported grant.
 #[derive(Debug)]
 pub enum TokenRequest {
+    AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
     Password(password::Request),
 }
 
 impl TokenRequest {
+    /// The `grant_type` value, for metrics and logs.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Self::AuthorizationCode(_) => "authorization_code",
+            Self::ClientCredentials(_) => "client_credentials",
+            Self::Password(_) => "password",
+        }
+    }
+
     /// Reads `grant_type` and the grant's own parameters.
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         match params.require("grant_type")? {
@@ -28,6 +39,9 @@ impl TokenRequest {
                 client_credentials::Request::parse(params).map(Self::ClientCredentials)
             }
             "password" => password::Request::parse(params).map(Self::Password),
+            "authorization_code" => {
+                authorization_code::Request::parse(params).map(Self::AuthorizationCode)
+            }
             other => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(
@@ -49,15 +63,18 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Runs the grant.
 pub async fn exchange(
-    state: &AppState,
+    state: &std::sync::Arc<AppState>,
     presented: Presented,
     request: TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     match request {
+        TokenRequest::AuthorizationCode(r) => authorization_code::grant(state, presented, r).await,
         TokenRequest::ClientCredentials(r) => client_credentials::grant(state, presented, r).await,
         TokenRequest::Password(r) => password::grant(state, presented, r).await,
     }

@@ -97,6 +97,7 @@ pub async fn grant(
             scope: &scope,
             auth_time: Some(now),
             nonce: None,
+            sid: None,
         },
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "password", client_id = %client.id, sub = %user.id, jti = %issued.jti);
@@ -106,12 +107,13 @@ pub async fn grant(
         expires_in: issued.expires_in,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         id_token: issued.id_token,
+        refresh_token: None,
     })
 }
 
 /// Re-hashes a password whose stored hash used outdated parameters. A failure is logged and the
 /// login still succeeds: the old hash remains valid.
-async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
+pub async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
     let hash = match state.passwords.hash(password).await {
         Ok(hash) => hash,
         Err(e) => return tracing::warn!(error = %e, "password rehash failed"),

@@ -1,0 +1,75 @@
+//! Queries on `refresh_tokens` (stored as SHA-256 hashes, grouped in families by grant) and on
+//! `revoked_access_tokens`, the deny list of access-token `jti`s kept until each token expires.
+
+use diesel::prelude::*;
+
+use super::models::RefreshTokenRow;
+use super::schema::{refresh_tokens, revoked_access_tokens};
+use super::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, token_hash: &[u8]) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Revokes every live token of a family.
+pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Revokes every live token of a user.
+pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Puts an access token's `jti` on the deny list until `expires_at`.
+pub fn deny_access_token(conn: &mut DbConnection, jti: &str, expires_at: i64) -> QueryResult<()> {
+    let present = revoked_access_tokens::table
+        .find(jti)
+        .count()
+        .get_result::<i64>(conn)?;
+    if present == 0 {
+        diesel::insert_into(revoked_access_tokens::table)
+            .values((
+                revoked_access_tokens::jti.eq(jti),
+                revoked_access_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn is_access_token_denied(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
+    revoked_access_tokens::table
+        .find(jti)
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+pub fn purge_denied(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.lt(now)))
+        .execute(conn)
+}

@@ -1,0 +1,100 @@
+//! Browser sessions (single sign-on): created at login, found by the SHA-256 of the cookie value,
+//! ended by idle or absolute timeout, logout, or the user being disabled or removed.
+
+use secrecy::SecretString;
+
+use super::error::OAuthError;
+use crate::config::Settings;
+use crate::db::models::SessionRow;
+use crate::db::{self, DbConnection};
+use crate::domain::secret::{self, SecretHash};
+use crate::domain::user::User;
+
+/// A live session and its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: Vec<u8>,
+    /// The public session id (`sid` claim); not a secret.
+    pub sid: String,
+    pub auth_time: i64,
+    pub user: User,
+}
+
+/// Finds the live session for a cookie value and refreshes its idle timer.
+pub fn current(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    cookie: Option<&str>,
+    now: i64,
+) -> Result<Option<Session>, OAuthError> {
+    let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+        return Ok(None);
+    };
+    let id_hash = SecretHash::of_str(cookie).as_bytes().to_vec();
+    let Some(row) = db::sessions::find(conn, &id_hash)? else {
+        return Ok(None);
+    };
+    let idle_deadline = row.last_seen_at + settings.sessions.idle_timeout_secs;
+    if row.expires_at <= now || idle_deadline <= now {
+        db::sessions::delete(conn, &id_hash)?;
+        return Ok(None);
+    }
+    let Some(user) = db::users::find_by_id(conn, &row.user_id)?.map(User::from) else {
+        return Ok(None);
+    };
+    if user.disabled {
+        db::sessions::delete(conn, &id_hash)?;
+        return Ok(None);
+    }
+    // Write at most once a minute, so page views do not each cost a write.
+    if now - row.last_seen_at >= 60 {
+        db::sessions::touch(conn, &id_hash, now)?;
+    }
+    Ok(Some(Session {
+        id_hash,
+        sid: row.sid,
+        auth_time: row.auth_time,
+        user,
+    }))
+}
+
+/// Starts a session for `user` authenticated at `now`; returns the cookie value (shown once).
+pub fn create(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    user: &User,
+    now: i64,
+) -> Result<(SecretString, Session), OAuthError> {
+    let cookie = secret::generate();
+    let id_hash = SecretHash::of(&cookie).as_bytes().to_vec();
+    let sid = uuid::Uuid::new_v4().to_string();
+    db::sessions::insert(
+        conn,
+        &SessionRow {
+            id_hash: id_hash.clone(),
+            sid: sid.clone(),
+            user_id: user.id.clone(),
+            auth_time: now,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + settings.sessions.absolute_timeout_secs,
+        },
+    )?;
+    Ok((
+        cookie,
+        Session {
+            id_hash,
+            sid,
+            auth_time: now,
+            user: user.clone(),
+        },
+    ))
+}
+
+/// Ends the session a cookie names, if any.
+pub fn end(conn: &mut DbConnection, cookie: Option<&str>) -> Result<(), OAuthError> {
+    if let Some(cookie) = cookie {
+        db::sessions::delete(conn, SecretHash::of_str(cookie).as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3). The code is
+//! consumed by one atomic update; a replay fails with `invalid_grant` and revokes every token the
+//! code issued, committed in its own transaction (RFC 6749 §4.1.2, RFC 9700 §4.5).
+
+use std::sync::Arc;
+
+use diesel::Connection;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::TokenResponse;
+use crate::db::models::{AuthorizationCodeRow, RefreshTokenRow};
+use crate::db::{self, DbConnection};
+use crate::domain::client::{Client, GrantType};
+use crate::domain::pkce::CodeChallenge;
+use crate::domain::scope::Scope;
+use crate::domain::secret::{self, SecretHash};
+use crate::domain::user::User;
+use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::error::OAuthError;
+use crate::oauth::issue::{issue, Grant};
+use crate::oauth::params::Params;
+use crate::startup::AppState;
+
+pub struct Request {
+    pub code: SecretString,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        Ok(Self {
+            code: SecretString::from(params.require("code")?.to_owned()),
+            redirect_uri: params.get("redirect_uri").map(str::to_owned),
+            code_verifier: params.get("code_verifier").map(str::to_owned),
+        })
+    }
+}
+
+enum Outcome {
+    Issued(TokenResponse),
+    Replayed,
+}
+
+fn invalid_code() -> OAuthError {
+    OAuthError::invalid_grant("The authorization code is invalid or expired")
+}
+
+/// Every check on the code that does not change anything.
+fn check(client: &Client, row: &AuthorizationCodeRow, request: &Request, now: i64) -> Result<(), OAuthError> {
+    if row.client_id != client.id {
+        return Err(invalid_code());
+    }
+    if row.expires_at <= now {
+        return Err(invalid_code());
+    }
+    // RFC 6749 §4.1.3: identical to the authorization request's redirect_uri.
+    let redirect_ok = match &request.redirect_uri {
+        Some(uri) => *uri == row.redirect_uri,
+        None => client.redirect_uris.len() == 1 && client.redirect_uris[0] == row.redirect_uri,
+    };
+    if !redirect_ok {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&row.code_challenge, &request.code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !CodeChallenge::from_stored(challenge.clone()).verify(verifier) {
+                return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_request("Missing required parameter `code_verifier`")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier was sent but the authorization request had no code_challenge",
+            ))
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+#[tracing::instrument(name = "authorization_code", skip_all, fields(client_id = %presented.client_id))]
+pub async fn grant(state: &Arc<AppState>, presented: Presented, request: Request) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let code_hash = SecretHash::of(&request.code).as_bytes().to_vec();
+    let shared = Arc::clone(state);
+    let hash = code_hash.clone();
+    let outcome = db::run(&state.pool, move |conn| {
+        let client = client_auth::authenticate(conn, &presented)?;
+        client_auth::require_grant(&client, GrantType::AuthorizationCode)?;
+        let row = db::codes::find(conn, &hash)?.ok_or_else(invalid_code)?;
+        if row.consumed_at.is_some() {
+            return Ok(Outcome::Replayed);
+        }
+        check(&client, &row, &request, now)?;
+        let user = db::users::find_by_id(conn, &row.user_id)?
+            .map(User::from)
+            .filter(|u| !u.disabled)
+            .ok_or_else(invalid_code)?;
+        conn.transaction(|conn| redeem(conn, &shared, now, &client, &user, &row))
+    })
+    .await?;
+    match outcome {
+        Outcome::Issued(response) => Ok(response),
+        Outcome::Replayed => {
+            revoke_issued(state, code_hash, now).await?;
+            Err(OAuthError::invalid_grant("The authorization code has already been used"))
+        }
+    }
+}
+
+/// Consumes the code and issues the tokens, in one transaction.
+fn redeem(
+    conn: &mut DbConnection,
+    state: &AppState,
+    now: i64,
+    client: &Client,
+    user: &User,
+    row: &AuthorizationCodeRow,
+) -> Result<Outcome, OAuthError> {
+    if !db::codes::consume(conn, &row.code_hash, now)? {
+        return Ok(Outcome::Replayed);
+    }
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let keys = state.keys.load();
+    let issued = issue(
+        &state.settings,
+        &keys,
+        now,
+        &Grant {
+            subject: &user.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: Some(row.auth_time),
+            nonce: row.nonce.as_deref(),
+            sid: row.sid.as_deref(),
+        },
+    )?;
+    db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
+    let refresh_token = if client.allows(GrantType::RefreshToken) {
+        let token = secret::generate();
+        db::refresh_tokens::insert(
+            conn,
+            &RefreshTokenRow {
+                token_hash: SecretHash::of(&token).as_bytes().to_vec(),
+                family_id: row.family_id.clone(),
+                client_id: client.id.clone(),
+                user_id: user.id.clone(),
+                scope: row.scope.clone(),
+                auth_time: row.auth_time,
+                sid: row.sid.clone(),
+                created_at: now,
+                expires_at: now + state.settings.tokens.refresh_token_ttl_secs,
+                revoked_at: None,
+            },
+        )?;
+        Some(token.expose_secret().to_owned())
+    } else {
+        None
+    };
+    tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
+    Ok(Outcome::Issued(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+        id_token: issued.id_token,
+        refresh_token,
+    }))
+}
+
+/// A replayed code: revoke the refresh tokens and access token it issued, committed before the
+/// `invalid_grant` answer goes out.
+async fn revoke_issued(state: &AppState, code_hash: Vec<u8>, now: i64) -> Result<(), OAuthError> {
+    db::run_tx(&state.pool, move |conn| {
+        let Some(row) = db::codes::find(conn, &code_hash)? else {
+            return Ok(());
+        };
+        let revoked = db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
+        if let (Some(jti), Some(exp)) = (&row.access_token_jti, row.access_token_expires_at) {
+            db::refresh_tokens::deny_access_token(conn, jti, exp)?;
+        }
+        tracing::warn!(target: "audit", event = "code_replayed", client_id = %row.client_id, sub = %row.user_id, refresh_tokens_revoked = revoked);
+        Ok::<_, OAuthError>(())
+    })
+    .await
+}

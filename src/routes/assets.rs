@@ -1,0 +1,30 @@
+//! `GET /assets/…`: the built-in style sheet, the theme built from `[branding]`, and the optional
+//! extra style sheet, all compiled in or read once at start.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::startup::AppState;
+use crate::views::STYLESHEET;
+
+fn css(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    css(STYLESHEET.to_owned())
+}
+
+pub async fn theme(state: web::Data<AppState>) -> HttpResponse {
+    css(state.theme_css.clone())
+}
+
+pub async fn extra(state: web::Data<AppState>) -> HttpResponse {
+    match &state.extra_css {
+        Some(body) => css(body.clone()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}

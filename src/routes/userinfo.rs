@@ -1,0 +1,70 @@
+//! `GET|POST /userinfo` (OIDC Core §5.3): the bearer token from the `Authorization` header
+//! (RFC 6750 §2.1) or, on POST, the form body (§2.2).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::db;
+use crate::oauth::userinfo;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::startup::AppState;
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_request("The Authorization header is not valid ASCII"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(OAuthError::new(ErrorCode::InvalidToken, "The Authorization header is not a Bearer token")),
+    }
+}
+
+/// RFC 6750 §3.1: a request without any token gets a bare challenge.
+fn no_token() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="latchkey""#))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"error": "invalid_token", "error_description": "No access token was provided"}))
+}
+
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
+    match bearer(&req)? {
+        Some(token) => respond(&state, token).await,
+        None => Ok(no_token()),
+    }
+}
+
+pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
+    let header_token = bearer(&req)?;
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    let body_token = if has_body {
+        let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
+        params.get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    match (header_token, body_token) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("The access token was sent in more than one way")),
+        (Some(token), None) | (None, Some(token)) => respond(&state, token).await,
+        (None, None) => Ok(no_token()),
+    }
+}
+
+#[tracing::instrument(name = "userinfo", skip_all)]
+async fn respond(state: &AppState, token: String) -> Result<HttpResponse, OAuthError> {
+    let now = state.clock.now();
+    let claims = userinfo::verify_access_token(&state.settings, &state.keys.load(), now, &token)?;
+    let body = db::run(&state.pool, move |conn| userinfo::userinfo(conn, &claims)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body))
+}

@@ -1,0 +1,80 @@
+//! The hosted pages as askama templates (`templates/`), compiled into the binary, and the
+//! branding they share.
+
+use askama::Template;
+
+use crate::config::Settings;
+
+/// Branding from `[branding]`.
+#[derive(Clone, Debug)]
+pub struct Brand {
+    pub product_name: String,
+    pub logo_url: Option<String>,
+    pub extra_css: bool,
+}
+
+impl Brand {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            product_name: settings.branding.product_name.clone(),
+            logo_url: Some(settings.branding.logo_url.clone()).filter(|u| !u.is_empty()),
+            extra_css: !settings.branding.extra_css_file.as_os_str().is_empty(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub brand: &'a Brand,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub brand: &'a Brand,
+    pub client_name: &'a str,
+    pub scopes: Vec<String>,
+    pub username: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub brand: &'a Brand,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub code: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub brand: &'a Brand,
+    pub csrf: &'a str,
+    pub client_name: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage<'a> {
+    pub brand: &'a Brand,
+}
+
+/// The built-in style sheet.
+pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
+
+/// The theme sheet carrying the configured accent colour (validated as #rgb/#rrggbb).
+pub fn theme_css(settings: &Settings) -> String {
+    format!(":root {{ --accent: {}; }}\n", settings.branding.accent_color)
+}
