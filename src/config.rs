@@ -207,11 +207,26 @@ impl Settings {
         }
         let lifetimes = [
             ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
-            ("tokens.authorization_code_ttl_secs", self.tokens.authorization_code_ttl_secs),
-            ("tokens.refresh_token_ttl_secs", self.tokens.refresh_token_ttl_secs),
-            ("sessions.idle_timeout_secs", self.sessions.idle_timeout_secs),
-            ("sessions.absolute_timeout_secs", self.sessions.absolute_timeout_secs),
-            ("sessions.login_timeout_secs", self.sessions.login_timeout_secs),
+            (
+                "tokens.authorization_code_ttl_secs",
+                self.tokens.authorization_code_ttl_secs,
+            ),
+            (
+                "tokens.refresh_token_ttl_secs",
+                self.tokens.refresh_token_ttl_secs,
+            ),
+            (
+                "sessions.idle_timeout_secs",
+                self.sessions.idle_timeout_secs,
+            ),
+            (
+                "sessions.absolute_timeout_secs",
+                self.sessions.absolute_timeout_secs,
+            ),
+            (
+                "sessions.login_timeout_secs",
+                self.sessions.login_timeout_secs,
+            ),
         ];
         if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
             return Err(invalid(key, "must be positive"));

@@ -88,6 +88,13 @@ enum UserCommand {
     Enable { username: String },
     /// Delete a user.
     Remove { username: String },
+    /// Forget the consents a user gave, so the consent page is shown again.
+    RevokeConsent {
+        username: String,
+        /// Only the consent given to this client.
+        #[arg(long)]
+        client: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -356,6 +363,10 @@ fn user(command: UserCommand, settings: &Settings, json: bool) -> anyhow::Result
         UserCommand::Remove { username } => {
             admin::users::remove(&pool, &username)?;
             done(json, &format!("user {username} removed"))
+        }
+        UserCommand::RevokeConsent { username, client } => {
+            let n = admin::users::revoke_consent(&pool, &username, client.as_deref())?;
+            done(json, &format!("{n} consent(s) of {username} revoked"))
         }
     }
 }

@@ -72,7 +72,10 @@ impl AppState {
             None
         } else {
             let path = &settings.branding.extra_css_file;
-            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+            Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            )
         };
         let state = Self {
             brand: Brand::from_settings(&settings),

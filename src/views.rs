@@ -76,5 +76,8 @@ pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
 
 /// The theme sheet carrying the configured accent colour (validated as #rgb/#rrggbb).
 pub fn theme_css(settings: &Settings) -> String {
-    format!(":root {{ --accent: {}; }}\n", settings.branding.accent_color)
+    format!(
+        ":root {{ --accent: {}; }}\n",
+        settings.branding.accent_color
+    )
 }

@@ -147,6 +147,8 @@ pub fn set_password(
     })
 }
 
+/// Disables or enables a user. Disabling also ends their sessions and revokes their refresh
+/// tokens, so nothing they hold keeps working.
 pub fn set_disabled(
     pool: &Pool,
     username: &str,
@@ -158,7 +160,23 @@ pub fn set_disabled(
         user.disabled = disabled;
         user.updated_at = now;
         db::users::update(conn, &user)?;
+        if disabled {
+            db::sessions::delete_for_user(conn, &user.id)?;
+            db::refresh_tokens::revoke_for_user(conn, &user.id, now)?;
+        }
         Ok(())
+    })
+}
+
+/// Forgets the consents a user gave: to one client, or to all.
+pub fn revoke_consent(
+    pool: &Pool,
+    username: &str,
+    client_id: Option<&str>,
+) -> Result<usize, AdminError> {
+    db::transaction(pool, |conn| {
+        let user = find(conn, username)?;
+        Ok(db::consents::delete(conn, &user.id, client_id)?)
     })
 }
 

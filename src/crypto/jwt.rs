@@ -49,9 +49,9 @@ pub fn verify(keys: &KeySet, token: &str, typ: &str) -> Result<Vec<u8>, JwtError
         Ok(verifier.map(|v| v as &dyn josekit::jws::JwsVerifier))
     })
     .map_err(|_| JwtError::Invalid)?;
-    let typ_ok = header
-        .token_type()
-        .is_some_and(|t| t.eq_ignore_ascii_case(typ) || t.eq_ignore_ascii_case(&format!("application/{typ}")));
+    let typ_ok = header.token_type().is_some_and(|t| {
+        t.eq_ignore_ascii_case(typ) || t.eq_ignore_ascii_case(&format!("application/{typ}"))
+    });
     if !typ_ok {
         return Err(JwtError::WrongType);
     }

@@ -188,7 +188,10 @@ impl KeySet {
 
     /// The verifier of the published key `kid`.
     pub fn verifier(&self, kid: &str) -> Option<&RsassaJwsVerifier> {
-        self.verifiers.iter().find(|(k, _)| k == kid).map(|(_, v)| v)
+        self.verifiers
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, v)| v)
     }
 
     /// The serialised JWKS document.

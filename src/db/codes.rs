@@ -8,10 +8,16 @@ use super::schema::authorization_codes as codes;
 use super::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &AuthorizationCodeRow) -> QueryResult<()> {
-    diesel::insert_into(codes::table).values(row).execute(conn).map(drop)
+    diesel::insert_into(codes::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
 }
 
-pub fn find(conn: &mut DbConnection, code_hash: &[u8]) -> QueryResult<Option<AuthorizationCodeRow>> {
+pub fn find(
+    conn: &mut DbConnection,
+    code_hash: &[u8],
+) -> QueryResult<Option<AuthorizationCodeRow>> {
     codes::table
         .find(code_hash)
         .select(AuthorizationCodeRow::as_select())

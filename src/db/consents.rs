@@ -6,7 +6,11 @@ use super::models::ConsentRow;
 use super::schema::consents;
 use super::DbConnection;
 
-pub fn find(conn: &mut DbConnection, user_id: &str, client_id: &str) -> QueryResult<Option<ConsentRow>> {
+pub fn find(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+) -> QueryResult<Option<ConsentRow>> {
     consents::table
         .find((user_id, client_id))
         .select(ConsentRow::as_select())
@@ -17,10 +21,17 @@ pub fn find(conn: &mut DbConnection, user_id: &str, client_id: &str) -> QueryRes
 /// Replaces any earlier consent of this user for this client.
 pub fn upsert(conn: &mut DbConnection, row: &ConsentRow) -> QueryResult<()> {
     diesel::delete(consents::table.find((&row.user_id, &row.client_id))).execute(conn)?;
-    diesel::insert_into(consents::table).values(row).execute(conn).map(drop)
+    diesel::insert_into(consents::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
 }
 
-pub fn delete(conn: &mut DbConnection, user_id: &str, client_id: Option<&str>) -> QueryResult<usize> {
+pub fn delete(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: Option<&str>,
+) -> QueryResult<usize> {
     match client_id {
         Some(client_id) => diesel::delete(consents::table.find((user_id, client_id))).execute(conn),
         None => diesel::delete(consents::table.filter(consents::user_id.eq(user_id))).execute(conn),

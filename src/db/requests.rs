@@ -8,7 +8,10 @@ use super::schema::authorization_requests as requests;
 use super::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &AuthorizationRequestRow) -> QueryResult<()> {
-    diesel::insert_into(requests::table).values(row).execute(conn).map(drop)
+    diesel::insert_into(requests::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AuthorizationRequestRow>> {

@@ -44,7 +44,6 @@ diesel::table! {
     }
 }
 
-
 diesel::table! {
     sessions (id_hash) {
         id_hash -> Binary,

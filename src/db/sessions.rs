@@ -7,7 +7,10 @@ use super::schema::sessions;
 use super::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
-    diesel::insert_into(sessions::table).values(row).execute(conn).map(drop)
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, id_hash: &[u8]) -> QueryResult<Option<SessionRow>> {

@@ -61,7 +61,8 @@ mod tests {
     fn s256_matches_an_independently_computed_challenge() {
         // Computed with Python: base64url(sha256(verifier)) without padding.
         let challenge =
-            CodeChallenge::parse("O8GLLkGveOPccl85aUBb3eTf15HAm5fbWDte44V1uDM", Some("S256")).unwrap();
+            CodeChallenge::parse("O8GLLkGveOPccl85aUBb3eTf15HAm5fbWDte44V1uDM", Some("S256"))
+                .unwrap();
         assert!(challenge.verify("dBjftJeZ4CVP-mJ0IyZ0B_hQ3KRo0fdvU8GTomu6nBk"));
         assert!(!challenge.verify("dBjftJeZ4CVP-mJ0IyZ0B_hQ3KRo0fdvU8GTomu6nBx"));
         assert!(!challenge.verify("short"));

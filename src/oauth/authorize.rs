@@ -72,11 +72,15 @@ impl Prompt {
     }
 
     fn to_stored(self) -> Option<String> {
-        let values: Vec<&str> = [(self.none, "none"), (self.login, "login"), (self.consent, "consent")]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, v)| *v)
-            .collect();
+        let values: Vec<&str> = [
+            (self.none, "none"),
+            (self.login, "login"),
+            (self.consent, "consent"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, v)| *v)
+        .collect();
         (!values.is_empty()).then(|| values.join(" "))
     }
 }
@@ -108,16 +112,16 @@ pub enum Next {
 
 /// `redirect_uri` with `params` appended to its query.
 pub fn redirect_with(redirect_uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    let present: Vec<(&str, &str)> = params
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| (*name, v)))
+        .collect();
+    if present.is_empty() {
+        return redirect_uri.to_owned();
+    }
     match Url::parse(redirect_uri) {
         Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (name, value) in params {
-                    if let Some(value) = value {
-                        query.append_pair(name, value);
-                    }
-                }
-            }
+            url.query_pairs_mut().extend_pairs(present);
             url.to_string()
         }
         // Registered URIs always parse; keep the original rather than fail.
@@ -126,7 +130,12 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, Option<&str>)]) -> Str
 }
 
 /// The error redirect (RFC 6749 §4.1.2.1, RFC 9207).
-pub fn error_redirect(settings: &Settings, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> String {
+pub fn error_redirect(
+    settings: &Settings,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> String {
     redirect_with(
         redirect_uri,
         &[
@@ -146,20 +155,36 @@ fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Option<Client
 }
 
 /// Runs the checks, in order.
-pub fn validate(conn: &mut DbConnection, settings: &Settings, params: &Params) -> Result<AuthorizationRequest, AuthorizeError> {
+pub fn validate(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    params: &Params,
+) -> Result<AuthorizationRequest, AuthorizeError> {
     // 1. client_id: known and enabled. Errors are pages from here…
     let client_id = params.require("client_id")?;
     let client = load_client(conn, client_id)?
         .filter(|c| !c.disabled)
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "The client is unknown or disabled"))?;
+        .ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "The client is unknown or disabled",
+            )
+        })?;
     // 2. redirect_uri: registered, compared as exact strings (RFC 9700 §2.1).
     let redirect_uri = match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
         Some(_) => {
-            return Err(OAuthError::invalid_request("The redirect_uri is not registered for this client").into())
+            return Err(OAuthError::invalid_request(
+                "The redirect_uri is not registered for this client",
+            )
+            .into())
         }
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return Err(OAuthError::invalid_request("Missing required parameter `redirect_uri`").into()),
+        None => {
+            return Err(
+                OAuthError::invalid_request("Missing required parameter `redirect_uri`").into(),
+            )
+        }
     };
     // …and redirects to the client from here on.
     let state = params.get("state").map(str::to_owned);
@@ -173,24 +198,46 @@ pub fn validate(conn: &mut DbConnection, settings: &Settings, params: &Params) -
     };
     // 3. Request objects are not supported (OIDC Core §6).
     if params.get("request").is_some() {
-        return Err(fail(ErrorCode::RequestNotSupported, "Request objects are not supported"));
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "Request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     // 4. response_type=code only.
     match params.get("response_type") {
-        None => return Err(fail(ErrorCode::InvalidRequest, "Missing required parameter `response_type`")),
+        None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "Missing required parameter `response_type`",
+            ))
+        }
         Some("code") => {}
-        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "Only response_type=code is supported")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "Only response_type=code is supported",
+            ))
+        }
     }
     // 5. The client must be allowed the authorization_code grant.
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(fail(ErrorCode::UnauthorizedClient, "The client is not allowed the authorization_code grant"));
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "The client is not allowed the authorization_code grant",
+        ));
     }
     // 6. response_mode: query only.
     if !matches!(params.get("response_mode"), None | Some("query")) {
-        return Err(fail(ErrorCode::InvalidRequest, "Only response_mode=query is supported"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "Only response_mode=query is supported",
+        ));
     }
     // 7. scope: well-formed and within the client's registration.
     let scope = match params.get("scope").map(Scope::parse) {
@@ -198,33 +245,55 @@ pub fn validate(conn: &mut DbConnection, settings: &Settings, params: &Params) -
         Some(Err(_)) => return Err(fail(ErrorCode::InvalidScope, "The scope is malformed")),
         Some(Ok(scope)) if scope.is_subset_of(&client.scope) => scope,
         Some(Ok(_)) => {
-            return Err(fail(ErrorCode::InvalidScope, "The requested scope exceeds the scope registered for the client"))
+            return Err(fail(
+                ErrorCode::InvalidScope,
+                "The requested scope exceeds the scope registered for the client",
+            ))
         }
     };
     // 8. PKCE: S256 only; required for public clients.
-    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+    let code_challenge = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
         (Some(challenge), method) => match CodeChallenge::parse(challenge, method) {
             Ok(c) => Some(c),
             Err(reason) => return Err(fail(ErrorCode::InvalidRequest, reason)),
         },
-        (None, Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge")),
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ))
+        }
         (None, None) if client.is_public() => {
-            return Err(fail(ErrorCode::InvalidRequest, "Public clients must use PKCE (code_challenge with S256)"))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "Public clients must use PKCE (code_challenge with S256)",
+            ))
         }
         (None, None) => None,
     };
     // 9. prompt, max_age, nonce, login_hint.
-    let prompt = Prompt::parse(params.get("prompt")).map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?;
+    let prompt = Prompt::parse(params.get("prompt"))
+        .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?;
     let max_age = match params.get("max_age").map(str::parse::<i64>) {
         None => None,
         Some(Ok(age)) if age >= 0 => Some(age),
-        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            ))
+        }
     };
     let nonce = params.get("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > 512) {
         return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
     }
-    let login_hint = params.get("login_hint").map(|h| h.chars().take(256).collect());
+    let login_hint = params
+        .get("login_hint")
+        .map(|h| h.chars().take(256).collect());
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -251,7 +320,12 @@ pub fn decide(
     let session = session.filter(|s| !request.prompt.login && fresh_enough(s));
     let Some(session) = session else {
         if request.prompt.none {
-            return Err(redirect_error(settings, &request, ErrorCode::LoginRequired, "The user is not logged in"));
+            return Err(redirect_error(
+                settings,
+                &request,
+                ErrorCode::LoginRequired,
+                "The user is not logged in",
+            ));
         }
         let id = store(conn, settings, now, &request, browser_hash, None)?;
         return Ok(Next::Login(id));
@@ -270,7 +344,12 @@ pub fn continue_as(
 ) -> Result<Next, AuthorizeError> {
     if !has_consent(conn, &request, &session.user.id)? {
         if request.prompt.none {
-            return Err(redirect_error(settings, &request, ErrorCode::ConsentRequired, "The user has not consented"));
+            return Err(redirect_error(
+                settings,
+                &request,
+                ErrorCode::ConsentRequired,
+                "The user has not consented",
+            ));
         }
         let id = store(conn, settings, now, &request, browser_hash, Some(session))?;
         return Ok(Next::Consent(id));
@@ -278,7 +357,11 @@ pub fn continue_as(
     issue_code(conn, settings, now, &request, session).map(Next::Redirect)
 }
 
-fn has_consent(conn: &mut DbConnection, request: &AuthorizationRequest, user_id: &str) -> Result<bool, AuthorizeError> {
+fn has_consent(
+    conn: &mut DbConnection,
+    request: &AuthorizationRequest,
+    user_id: &str,
+) -> Result<bool, AuthorizeError> {
     if request.client.first_party {
         return Ok(true);
     }
@@ -291,7 +374,12 @@ fn has_consent(conn: &mut DbConnection, request: &AuthorizationRequest, user_id:
     Ok(Scope::parse(&consent.scope).is_ok_and(|granted| request.scope.is_subset_of(&granted)))
 }
 
-pub fn redirect_error(settings: &Settings, request: &AuthorizationRequest, code: ErrorCode, description: &'static str) -> AuthorizeError {
+pub fn redirect_error(
+    settings: &Settings,
+    request: &AuthorizationRequest,
+    code: ErrorCode,
+    description: &'static str,
+) -> AuthorizeError {
     AuthorizeError::Redirect(error_redirect(
         settings,
         &request.redirect_uri,
@@ -322,7 +410,10 @@ fn store(
             scope: request.scope.to_string(),
             state: request.state.clone(),
             nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_owned()),
+            code_challenge: request
+                .code_challenge
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
             prompt: request.prompt.to_stored(),
             max_age: request.max_age,
             login_hint: request.login_hint.clone(),
@@ -337,7 +428,11 @@ fn store(
 }
 
 /// Rebuilds a stored request; `None` when it expired or its client is gone.
-pub fn restore(conn: &mut DbConnection, row: &AuthorizationRequestRow, now: i64) -> Result<Option<AuthorizationRequest>, OAuthError> {
+pub fn restore(
+    conn: &mut DbConnection,
+    row: &AuthorizationRequestRow,
+    now: i64,
+) -> Result<Option<AuthorizationRequest>, OAuthError> {
     if row.expires_at <= now {
         return Ok(None);
     }
@@ -383,7 +478,10 @@ pub fn issue_code(
             redirect_uri: request.redirect_uri.clone(),
             scope: request.scope.to_string(),
             nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_owned()),
+            code_challenge: request
+                .code_challenge
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
             auth_time: session.auth_time,
             sid: Some(session.sid.clone()),
             created_at: now,

@@ -57,11 +57,19 @@ pub struct Pending {
 }
 
 fn same_hash(stored: &[u8], presented: &str) -> bool {
-    SecretHash::of_str(presented).as_bytes().ct_eq(stored).into()
+    SecretHash::of_str(presented)
+        .as_bytes()
+        .ct_eq(stored)
+        .into()
 }
 
 /// Loads the stored request `id` for the browser holding `browser` (the interaction cookie).
-pub fn load(conn: &mut DbConnection, id: Option<&str>, browser: Option<&str>, now: i64) -> Result<Pending, InteractionError> {
+pub fn load(
+    conn: &mut DbConnection,
+    id: Option<&str>,
+    browser: Option<&str>,
+    now: i64,
+) -> Result<Pending, InteractionError> {
     let id = id.ok_or(InteractionError::Expired)?;
     let row = db::requests::find(conn, id)?.ok_or(InteractionError::Expired)?;
     if !browser.is_some_and(|b| same_hash(&row.browser_hash, b)) {
@@ -72,13 +80,19 @@ pub fn load(conn: &mut DbConnection, id: Option<&str>, browser: Option<&str>, no
 }
 
 /// A fresh CSRF token for the form about to be rendered; older ones stop working.
-pub fn new_csrf(conn: &mut DbConnection, pending: &Pending) -> Result<SecretString, InteractionError> {
+pub fn new_csrf(
+    conn: &mut DbConnection,
+    pending: &Pending,
+) -> Result<SecretString, InteractionError> {
     let token = secret::generate();
     db::requests::set_csrf(conn, &pending.row.id, SecretHash::of(&token).as_bytes())?;
     Ok(token)
 }
 
-fn check_csrf(row: &AuthorizationRequestRow, presented: Option<&str>) -> Result<(), InteractionError> {
+fn check_csrf(
+    row: &AuthorizationRequestRow,
+    presented: Option<&str>,
+) -> Result<(), InteractionError> {
     match (&row.csrf_hash, presented) {
         (Some(stored), Some(token)) if same_hash(stored, token) => Ok(()),
         _ => Err(InteractionError::Forbidden),
@@ -114,7 +128,14 @@ pub fn login_complete(
     let (cookie, session) = session::create(conn, settings, user, now)?;
     db::requests::delete(conn, &pending.row.id)?;
     tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id);
-    let next = authorize::continue_as(conn, settings, now, pending.request, &session, &pending.row.browser_hash)?;
+    let next = authorize::continue_as(
+        conn,
+        settings,
+        now,
+        pending.request,
+        &session,
+        &pending.row.browser_hash,
+    )?;
     Ok((cookie, next))
 }
 
@@ -128,7 +149,8 @@ pub fn consent_load(
 ) -> Result<Pending, InteractionError> {
     let pending = load(conn, id, browser, now)?;
     let owned = session.is_some_and(|s| {
-        pending.row.user_id.as_deref() == Some(s.user.id.as_str()) && pending.row.sid.as_deref() == Some(s.sid.as_str())
+        pending.row.user_id.as_deref() == Some(s.user.id.as_str())
+            && pending.row.sid.as_deref() == Some(s.sid.as_str())
     });
     if !owned {
         return Err(InteractionError::Forbidden);
@@ -152,7 +174,12 @@ pub fn consent_decide(
     if !approve {
         tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);
         let denied = OAuthError::new(ErrorCode::AccessDenied, "The user denied the request");
-        return Ok(authorize::error_redirect(settings, &request.redirect_uri, request.state.as_deref(), &denied));
+        return Ok(authorize::error_redirect(
+            settings,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &denied,
+        ));
     }
     let mut granted: Vec<String> = db::consents::find(conn, &session.user.id, &request.client.id)?
         .and_then(|c| Scope::parse(&c.scope).ok())
@@ -170,7 +197,9 @@ pub fn consent_decide(
         },
     )?;
     tracing::info!(target: "audit", event = "consent_given", sub = %session.user.id, client_id = %request.client.id);
-    Ok(authorize::issue_code(conn, settings, now, &request, session)?)
+    Ok(authorize::issue_code(
+        conn, settings, now, &request, session,
+    )?)
 }
 
 /// Plain-language lines for the consent page.
@@ -189,5 +218,7 @@ pub fn describe_scope(scope: &Scope) -> Vec<String> {
 
 /// Hashes the interaction cookie value for storage on a request.
 pub fn browser_hash(token: &SecretString) -> Vec<u8> {
-    SecretHash::of_str(token.expose_secret()).as_bytes().to_vec()
+    SecretHash::of_str(token.expose_secret())
+        .as_bytes()
+        .to_vec()
 }

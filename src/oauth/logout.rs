@@ -50,13 +50,22 @@ pub fn check(
     params: &Params,
     session: Option<&Session>,
 ) -> Result<Logout, OAuthError> {
-    let hint = params.get("id_token_hint").and_then(|h| verify_hint(settings, keys, h));
+    let hint = params
+        .get("id_token_hint")
+        .and_then(|h| verify_hint(settings, keys, h));
     if params.get("id_token_hint").is_some() && hint.is_none() {
-        return Err(OAuthError::invalid_request("The id_token_hint is not valid"));
+        return Err(OAuthError::invalid_request(
+            "The id_token_hint is not valid",
+        ));
     }
-    let client_id = match (params.get("client_id"), hint.as_ref().map(|h| h.aud.as_str())) {
+    let client_id = match (
+        params.get("client_id"),
+        hint.as_ref().map(|h| h.aud.as_str()),
+    ) {
         (Some(param), Some(aud)) if param != aud => {
-            return Err(OAuthError::invalid_request("client_id does not match the id_token_hint"))
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the id_token_hint",
+            ))
         }
         (Some(id), _) | (None, Some(id)) => Some(id.to_owned()),
         (None, None) => None,

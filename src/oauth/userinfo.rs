@@ -32,11 +32,16 @@ fn invalid_token(description: &'static str) -> OAuthError {
 
 /// Checks signature, type, issuer, audience and expiry. The deny list is checked separately,
 /// since it needs the database.
-pub fn verify_access_token(settings: &Settings, keys: &KeySet, now: i64, token: &str) -> Result<AccessClaims, OAuthError> {
+pub fn verify_access_token(
+    settings: &Settings,
+    keys: &KeySet,
+    now: i64,
+    token: &str,
+) -> Result<AccessClaims, OAuthError> {
     let payload = jwt::verify(keys, token, TYP_ACCESS_TOKEN)
         .map_err(|_| invalid_token("The access token is invalid"))?;
-    let claims: AccessClaims =
-        serde_json::from_slice(&payload).map_err(|_| invalid_token("The access token is invalid"))?;
+    let claims: AccessClaims = serde_json::from_slice(&payload)
+        .map_err(|_| invalid_token("The access token is invalid"))?;
     if claims.iss != settings.issuer || claims.aud != settings.access_token_audience() {
         return Err(invalid_token("The access token is invalid"));
     }
@@ -47,7 +52,10 @@ pub fn verify_access_token(settings: &Settings, keys: &KeySet, now: i64, token: 
 }
 
 /// The userinfo response: `sub` plus the claims the token's scopes allow (OIDC Core §5.4).
-pub fn userinfo(conn: &mut DbConnection, claims: &AccessClaims) -> Result<Map<String, Value>, OAuthError> {
+pub fn userinfo(
+    conn: &mut DbConnection,
+    claims: &AccessClaims,
+) -> Result<Map<String, Value>, OAuthError> {
     if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
         return Err(invalid_token("The access token has been revoked"));
     }
@@ -72,7 +80,10 @@ pub fn userinfo(conn: &mut DbConnection, claims: &AccessClaims) -> Result<Map<St
         if let Some(name) = &user.name {
             out.insert("name".into(), Value::String(name.clone()));
         }
-        out.insert("preferred_username".into(), Value::String(user.username.clone()));
+        out.insert(
+            "preferred_username".into(),
+            Value::String(user.username.clone()),
+        );
         out.insert("updated_at".into(), Value::from(user.updated_at));
     }
     if scope.contains("email") {

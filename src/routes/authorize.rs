@@ -20,7 +20,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
         Ok(params) => handle(&req, state, params, true).await,
         Err(e) => pages::oauth_error_page(&state, &e),
@@ -37,18 +41,32 @@ pub fn next_response(next: Next, after_post: bool) -> HttpResponse {
 }
 
 #[tracing::instrument(name = "authorize", skip_all)]
-async fn handle(req: &HttpRequest, state: web::Data<AppState>, params: Params, after_post: bool) -> HttpResponse {
+async fn handle(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    params: Params,
+    after_post: bool,
+) -> HttpResponse {
     let session_cookie = pages::read_cookie(req, &state, SESSION);
     let existing = pages::read_cookie(req, &state, INTERACTION).filter(|v| v.len() == 43);
     let fresh_browser = existing.is_none();
-    let browser = existing.map(SecretString::from).unwrap_or_else(secret::generate);
+    let browser = existing
+        .map(SecretString::from)
+        .unwrap_or_else(secret::generate);
     let browser_hash = interaction::browser_hash(&browser);
     let now = state.clock.now();
     let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
         let request = authorize::validate(conn, &shared.settings, &params)?;
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
-        authorize::decide(conn, &shared.settings, now, request, session.as_ref(), &browser_hash)
+        authorize::decide(
+            conn,
+            &shared.settings,
+            now,
+            request,
+            session.as_ref(),
+            &browser_hash,
+        )
     })
     .await;
     match result {

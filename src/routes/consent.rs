@@ -25,7 +25,13 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
-        let pending = interaction::consent_load(conn, id.as_deref(), browser.as_deref(), session.as_ref(), now)?;
+        let pending = interaction::consent_load(
+            conn,
+            id.as_deref(),
+            browser.as_deref(),
+            session.as_ref(),
+            now,
+        )?;
         let csrf = interaction::new_csrf(conn, &pending)?;
         let username = session.map(|s| s.user.username).unwrap_or_default();
         Ok::<_, InteractionError>((pending, csrf, username))
@@ -47,7 +53,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
@@ -61,9 +71,23 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     let shared = state.clone();
     let result = db::run_tx(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
-        let pending = interaction::consent_load(conn, id.as_deref(), browser.as_deref(), session.as_ref(), now)?;
+        let pending = interaction::consent_load(
+            conn,
+            id.as_deref(),
+            browser.as_deref(),
+            session.as_ref(),
+            now,
+        )?;
         let session = session.ok_or(InteractionError::Forbidden)?;
-        interaction::consent_decide(conn, &shared.settings, now, pending, csrf.as_deref(), &session, approve)
+        interaction::consent_decide(
+            conn,
+            &shared.settings,
+            now,
+            pending,
+            csrf.as_deref(),
+            &session,
+            approve,
+        )
     })
     .await;
     match result {

@@ -16,7 +16,13 @@ use crate::views::LoginPage;
 
 const FAILED: &str = "Invalid username or password";
 
-fn page(state: &AppState, pending: &Pending, csrf: &SecretString, username: &str, error: Option<&str>) -> HttpResponse {
+fn page(
+    state: &AppState,
+    pending: &Pending,
+    csrf: &SecretString,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &LoginPage {
@@ -54,7 +60,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 }
 
 #[tracing::instrument(name = "login", skip_all)]
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
@@ -67,18 +77,31 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     let now = state.clock.now();
     let name = username.clone();
     let prepared = db::run(&state.pool, move |conn| {
-        interaction::login_prepare(conn, id.as_deref(), browser.as_deref(), csrf.as_deref(), &name, now)
+        interaction::login_prepare(
+            conn,
+            id.as_deref(),
+            browser.as_deref(),
+            csrf.as_deref(),
+            &name,
+            now,
+        )
     })
     .await;
     let (pending, user) = match prepared {
         Ok(found) => found,
         Err(e) => return pages::interaction_error(&state, e),
     };
-    let stored = user.as_ref().filter(|u| !u.disabled).and_then(|u| u.password_hash.clone());
+    let stored = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .and_then(|u| u.password_hash.clone());
     let verified = match state.passwords.verify(stored, password.clone()).await {
         Ok(v) => v,
         Err(e) => {
-            return pages::oauth_error_page(&state, &crate::oauth::OAuthError::internal("password check", &e))
+            return pages::oauth_error_page(
+                &state,
+                &crate::oauth::OAuthError::internal("password check", &e),
+            )
         }
     };
     let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {

@@ -24,20 +24,32 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
         Ok(params) => handle(&req, &state, params, true).await,
         Err(e) => pages::oauth_error_page(&state, &e),
     }
 }
 
-async fn handle(req: &HttpRequest, state: &web::Data<AppState>, params: Params, is_post: bool) -> HttpResponse {
+async fn handle(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    params: Params,
+    is_post: bool,
+) -> HttpResponse {
     let session_cookie = pages::read_cookie(req, state, SESSION);
     let now = state.clock.now();
     // A confirmation form posted back with the matching double-submit token.
     let confirmed_by_user = is_post
         && params.get("confirm") == Some("yes")
-        && match (params.get("csrf"), pages::read_cookie(req, state, LOGOUT_CSRF)) {
+        && match (
+            params.get("csrf"),
+            pages::read_cookie(req, state, LOGOUT_CSRF),
+        ) {
             (Some(form), Some(cookie)) => bool::from(form.as_bytes().ct_eq(cookie.as_bytes())),
             _ => false,
         };
@@ -53,7 +65,13 @@ async fn handle(req: &HttpRequest, state: &web::Data<AppState>, params: Params, 
     let shared = state.clone();
     let checked = db::run(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
-        let logout = logout::check(conn, &shared.settings, &shared.keys.load(), &params, session.as_ref())?;
+        let logout = logout::check(
+            conn,
+            &shared.settings,
+            &shared.keys.load(),
+            &params,
+            session.as_ref(),
+        )?;
         if logout.confirmed_by_hint || confirmed_by_user {
             if let Some(s) = &session {
                 db::sessions::delete(conn, &s.id_hash)?;
@@ -73,7 +91,12 @@ async fn handle(req: &HttpRequest, state: &web::Data<AppState>, params: Params, 
 fn finished(state: &AppState, logout: &Logout) -> HttpResponse {
     let mut response = match &logout.redirect {
         Some(to) => pages::redirect(to, true),
-        None => pages::render(StatusCode::OK, &LoggedOutPage { brand: &state.brand }),
+        None => pages::render(
+            StatusCode::OK,
+            &LoggedOutPage {
+                brand: &state.brand,
+            },
+        ),
     };
     for name in [SESSION, LOGOUT_CSRF] {
         if let Err(e) = response.add_cookie(&pages::removal(state, name)) {
@@ -96,7 +119,12 @@ fn confirm(state: &AppState, logout: &Logout) -> HttpResponse {
             state: logout.state.as_deref(),
         },
     );
-    let cookie = pages::cookie(state, LOGOUT_CSRF, csrf.expose_secret().to_owned(), Some(900));
+    let cookie = pages::cookie(
+        state,
+        LOGOUT_CSRF,
+        csrf.expose_secret().to_owned(),
+        Some(900),
+    );
     if let Err(e) = response.add_cookie(&cookie) {
         tracing::error!(error = %e, "cannot set the logout cookie");
     }

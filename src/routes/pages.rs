@@ -34,11 +34,17 @@ pub fn cookie_name(state: &AppState, base: &str) -> String {
 
 /// The value of cookie `base` on this request.
 pub fn read_cookie(req: &HttpRequest, state: &AppState, base: &str) -> Option<String> {
-    req.cookie(&cookie_name(state, base)).map(|c| c.value().to_owned())
+    req.cookie(&cookie_name(state, base))
+        .map(|c| c.value().to_owned())
 }
 
 /// A cookie as every Latchkey cookie is: host-only, `Path=/`, `HttpOnly`, `SameSite=Lax`.
-pub fn cookie(state: &AppState, base: &str, value: String, max_age_secs: Option<i64>) -> Cookie<'static> {
+pub fn cookie(
+    state: &AppState,
+    base: &str,
+    value: String,
+    max_age_secs: Option<i64>,
+) -> Cookie<'static> {
     let mut cookie = Cookie::build(cookie_name(state, base), value)
         .path("/")
         .http_only(true)
@@ -81,7 +87,13 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 }
 
 /// An error page.
-pub fn error_page(state: &AppState, status: StatusCode, title: &str, message: &str, code: Option<&str>) -> HttpResponse {
+pub fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    code: Option<&str>,
+) -> HttpResponse {
     let mut response = render(
         status,
         &ErrorPage {
@@ -107,7 +119,13 @@ pub fn oauth_error_page(state: &AppState, error: &OAuthError) -> HttpResponse {
     } else {
         "This request cannot be completed"
     };
-    error_page(state, status, title, &error.description, Some(error.code.as_str()))
+    error_page(
+        state,
+        status,
+        title,
+        &error.description,
+        Some(error.code.as_str()),
+    )
 }
 
 /// A redirect with `303 See Other` (after a form POST) or `302 Found`.

@@ -17,10 +17,15 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
         .to_str()
         .map_err(|_| OAuthError::invalid_request("The Authorization header is not valid ASCII"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
-        _ => Err(OAuthError::new(ErrorCode::InvalidToken, "The Authorization header is not a Bearer token")),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The Authorization header is not a Bearer token",
+        )),
     }
 }
 
@@ -39,12 +44,16 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     }
 }
 
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
     let header_token = bearer(&req)?;
-    let has_body = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    let has_body = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    });
     let body_token = if has_body {
         let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
         params.get("access_token").map(str::to_owned)
@@ -52,7 +61,9 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
         None
     };
     match (header_token, body_token) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request("The access token was sent in more than one way")),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "The access token was sent in more than one way",
+        )),
         (Some(token), None) | (None, Some(token)) => respond(&state, token).await,
         (None, None) => Ok(no_token()),
     }

@@ -59,6 +59,7 @@ fn every_command_has_help() {
         &["user", "disable"],
         &["user", "enable"],
         &["user", "remove"],
+        &["user", "revoke-consent"],
         &["client"],
         &["client", "add"],
         &["client", "list"],

@@ -29,7 +29,11 @@ async fn an_oidc_client_discovers_the_issuer_and_its_keys(backend: Backend) {
     assert_eq!(metadata.jwks().keys()[0].key_id().unwrap().as_str(), kid);
     assert_eq!(
         metadata.grant_types_supported().unwrap(),
-        &vec![CoreGrantType::ClientCredentials, CoreGrantType::Password]
+        &vec![
+            CoreGrantType::AuthorizationCode,
+            CoreGrantType::ClientCredentials,
+            CoreGrantType::Password
+        ]
     );
 }
 
@@ -50,7 +54,7 @@ async fn the_document_advertises_only_what_is_implemented(backend: Backend) {
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(
         doc["code_challenge_methods_supported"],
@@ -61,12 +65,32 @@ async fn the_document_advertises_only_what_is_implemented(backend: Backend) {
         serde_json::json!(["public"])
     );
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    let base = &app.address;
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{base}/authorize").as_str()
+    );
+    assert_eq!(
+        doc["userinfo_endpoint"],
+        format!("{base}/userinfo").as_str()
+    );
+    assert_eq!(
+        doc["end_session_endpoint"],
+        format!("{base}/logout").as_str()
+    );
+    assert_eq!(
+        doc["response_modes_supported"],
+        serde_json::json!(["query"])
+    );
+    assert_eq!(
+        doc["prompt_values_supported"],
+        serde_json::json!(["none", "login", "consent"])
+    );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     for unimplemented in [
-        "userinfo_endpoint",
         "revocation_endpoint",
         "introspection_endpoint",
         "registration_endpoint",
-        "end_session_endpoint",
     ] {
         assert!(
             doc.get(unimplemented).is_none(),

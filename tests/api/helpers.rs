@@ -294,3 +294,141 @@ pub async fn assert_error(
         serde_json::json!({ "error": error, "error_description": description })
     );
 }
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9999/callback";
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
+    /// Registers a client for the authorization-code flow.
+    pub async fn web_client(&self, first_party: bool, public: bool) -> TestClient {
+        let pool = self.state.pool.clone();
+        let new = admin::clients::NewClient {
+            name: "Web App".into(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec![REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec!["http://127.0.0.1:9999/bye".into()],
+            scope: Some("openid profile email offline_access".into()),
+            public,
+            first_party,
+        };
+        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
+            .await
+            .unwrap()
+            .expect("register client");
+        TestClient {
+            id: registered.client.client_id,
+            secret: registered
+                .client_secret
+                .map(|s| s.expose_secret().to_owned()),
+        }
+    }
+}
+
+impl Browser {
+    pub fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(self.absolute(url)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.absolute(url))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Follows the login page: opens it, fills it in, and returns the response to the POST.
+    pub async fn log_in(
+        &self,
+        login_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self.get(login_url).await;
+        assert_eq!(page.status(), 200, "login page");
+        let html = page.text().await.unwrap();
+        let request = hidden(&html, "request");
+        let csrf = hidden(&html, "csrf");
+        self.post(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Approves (or denies) the consent page at `url`; returns the response to the POST.
+    pub async fn consent(&self, url: &str, approve: bool) -> reqwest::Response {
+        let page = self.get(url).await;
+        assert_eq!(page.status(), 200, "consent page");
+        let html = page.text().await.unwrap();
+        let decision = if approve { "approve" } else { "deny" };
+        self.post(
+            "/consent",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("decision", decision),
+            ],
+        )
+        .await
+    }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+/// A query parameter of a URL.
+pub fn query(url: &str, name: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

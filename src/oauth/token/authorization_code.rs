@@ -55,7 +55,12 @@ fn invalid_code() -> OAuthError {
 }
 
 /// Every check on the code that does not change anything.
-fn check(client: &Client, row: &AuthorizationCodeRow, request: &Request, now: i64) -> Result<(), OAuthError> {
+fn check(
+    client: &Client,
+    row: &AuthorizationCodeRow,
+    request: &Request,
+    now: i64,
+) -> Result<(), OAuthError> {
     if row.client_id != client.id {
         return Err(invalid_code());
     }
@@ -75,10 +80,16 @@ fn check(client: &Client, row: &AuthorizationCodeRow, request: &Request, now: i6
     match (&row.code_challenge, &request.code_verifier) {
         (Some(challenge), Some(verifier)) => {
             if !CodeChallenge::from_stored(challenge.clone()).verify(verifier) {
-                return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
             }
         }
-        (Some(_), None) => return Err(OAuthError::invalid_request("Missing required parameter `code_verifier`")),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "Missing required parameter `code_verifier`",
+            ))
+        }
         (None, Some(_)) => {
             return Err(OAuthError::invalid_grant(
                 "code_verifier was sent but the authorization request had no code_challenge",
@@ -90,7 +101,11 @@ fn check(client: &Client, row: &AuthorizationCodeRow, request: &Request, now: i6
 }
 
 #[tracing::instrument(name = "authorization_code", skip_all, fields(client_id = %presented.client_id))]
-pub async fn grant(state: &Arc<AppState>, presented: Presented, request: Request) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(
+    state: &Arc<AppState>,
+    presented: Presented,
+    request: Request,
+) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
     let code_hash = SecretHash::of(&request.code).as_bytes().to_vec();
     let shared = Arc::clone(state);
@@ -114,7 +129,9 @@ pub async fn grant(state: &Arc<AppState>, presented: Presented, request: Request
         Outcome::Issued(response) => Ok(response),
         Outcome::Replayed => {
             revoke_issued(state, code_hash, now).await?;
-            Err(OAuthError::invalid_grant("The authorization code has already been used"))
+            Err(OAuthError::invalid_grant(
+                "The authorization code has already been used",
+            ))
         }
     }
 }
