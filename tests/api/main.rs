@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod authorization;
 mod bad_input;
 mod cli;
 mod discovery;
@@ -12,3 +13,4 @@ mod jwks;
 mod keys;
 mod token_client_credentials;
 mod token_password;
+mod userinfo_logout;
