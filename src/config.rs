@@ -60,6 +60,9 @@ pub struct KeySettings {
     pub master_key_file: PathBuf,
     pub rsa_bits: usize,
     pub jwks_max_age_secs: u64,
+    pub rotation_period_secs: i64,
+    pub publication_lead_secs: i64,
+    pub refresh_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -70,6 +73,8 @@ pub struct TokenSettings {
     pub access_token_audience: String,
     pub authorization_code_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    pub refresh_token_absolute_ttl_secs: i64,
+    pub refresh_token_reuse_grace_secs: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -231,6 +236,27 @@ impl Settings {
         if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
             return Err(invalid(key, "must be positive"));
         }
+        if self.keys.publication_lead_secs < self.keys.jwks_max_age_secs as i64 {
+            return Err(invalid(
+                "keys.publication_lead_secs",
+                "must be at least keys.jwks_max_age_secs",
+            ));
+        }
+        if self.keys.rotation_period_secs <= self.keys.publication_lead_secs {
+            return Err(invalid(
+                "keys.rotation_period_secs",
+                "must be longer than keys.publication_lead_secs",
+            ));
+        }
+        if self.keys.refresh_interval_secs == 0 {
+            return Err(invalid("keys.refresh_interval_secs", "must be positive"));
+        }
+        if self.tokens.refresh_token_reuse_grace_secs < 0 {
+            return Err(invalid(
+                "tokens.refresh_token_reuse_grace_secs",
+                "must not be negative",
+            ));
+        }
         let color = self.branding.accent_color.strip_prefix('#').unwrap_or("");
         if !matches!(color.len(), 3 | 6) || !color.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(invalid("branding.accent_color", "expected #rgb or #rrggbb"));
@@ -266,6 +292,15 @@ impl Settings {
     /// The issuer without a trailing slash, for building endpoint URLs.
     pub fn base_url(&self) -> &str {
         self.issuer.trim_end_matches('/')
+    }
+
+    /// How long a retired key stays published: until every token it signed has expired and
+    /// every cached JWKS has been refreshed.
+    pub fn retired_key_retention_secs(&self) -> i64 {
+        self.tokens
+            .access_token_ttl_secs
+            .max(self.tokens.id_token_ttl_secs)
+            + self.keys.jwks_max_age_secs as i64
     }
 
     /// True when the issuer is https: cookies get `Secure` and the `__Host-` prefix.

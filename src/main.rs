@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use latchkey::admin::{self, clients::NewClient, users::NewUser};
 use latchkey::clock::{Clock, SystemClock};
 use latchkey::config::Settings;
+use latchkey::crypto::master_key::MasterKey;
 use latchkey::crypto::password::Passwords;
 use latchkey::db::{self, Backend, Pool};
 use latchkey::domain::client::GrantType;
@@ -119,6 +120,12 @@ struct ClientAdd {
     /// Trusted first-party application: skips the consent page.
     #[arg(long)]
     first_party: bool,
+    /// Refresh-token idle lifetime in seconds for this client (default: tokens.refresh_token_ttl_secs).
+    #[arg(long, value_name = "SECONDS")]
+    refresh_token_ttl: Option<i64>,
+    /// Refresh-token absolute lifetime in seconds for this client.
+    #[arg(long, value_name = "SECONDS")]
+    refresh_token_absolute_ttl: Option<i64>,
 }
 
 fn parse_grant(raw: &str) -> Result<GrantType, String> {
@@ -134,7 +141,12 @@ enum ClientCommand {
     /// Show one client.
     Show { client_id: String },
     /// Replace a confidential client's secret and print the new one (once).
-    RotateSecret { client_id: String },
+    RotateSecret {
+        client_id: String,
+        /// Also revoke every refresh token issued to the client.
+        #[arg(long)]
+        revoke_tokens: bool,
+    },
     /// Delete a client.
     Remove { client_id: String },
 }
@@ -143,6 +155,12 @@ enum ClientCommand {
 enum KeysCommand {
     /// List signing keys with their state and dates.
     List,
+    /// Publish a new signing key now; it signs after keys.publication_lead_secs.
+    Rotate {
+        /// Sign with the new key at once and retire the current one (suspected compromise).
+        #[arg(long)]
+        immediately: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -176,12 +194,44 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => user(command, &settings, json),
         Command::Client(command) => client(command, &settings, json),
+        Command::Keys(KeysCommand::Rotate { immediately }) => {
+            let pool = open(&settings)?;
+            let (master, _) = MasterKey::load(&settings.keys.master_key_file, true)?;
+            let changes =
+                admin::keys::force_rotation(&pool, &settings, &master, immediately, now())?;
+            output(json, &changes, || {
+                if let Some(kid) = &changes.published {
+                    println!("published new key {kid}");
+                }
+                if let Some(kid) = &changes.activated {
+                    println!("key {kid} now signs");
+                }
+                if let Some(kid) = &changes.retired {
+                    println!("key {kid} retired (still published until its tokens expire)");
+                }
+                if changes.activated.is_none() {
+                    println!(
+                        "the new key signs after {} s; running servers pick it up by themselves",
+                        settings.keys.publication_lead_secs
+                    );
+                }
+            })
+        }
         Command::Keys(KeysCommand::List) => {
-            let keys = admin::keys::list(&open(&settings)?)?;
+            let keys = admin::keys::list(&open(&settings)?, &settings)?;
             output(json, &keys, || {
                 for k in &keys {
+                    let when = match k.state.as_str() {
+                        "next" => format!("signs from {}", k.activate_after.unwrap_or_default()),
+                        "active" => format!("signing since {}", k.activated_at.unwrap_or_default()),
+                        _ => format!(
+                            "retired {}, removed after {}",
+                            k.retired_at.unwrap_or_default(),
+                            k.delete_after.unwrap_or_default()
+                        ),
+                    };
                     println!(
-                        "{}  {:<8} {} {}-bit  created {}",
+                        "{}  {:<8} {} {}-bit  created {}  {when}",
                         k.kid, k.state, k.alg, k.bits, k.created_at
                     );
                 }
@@ -401,6 +451,8 @@ fn client(command: ClientCommand, settings: &Settings, json: bool) -> anyhow::Re
                     scope: add.scope,
                     public: add.public,
                     first_party: add.first_party,
+                    refresh_token_ttl_secs: add.refresh_token_ttl,
+                    refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
                 },
                 now(),
             )?;
@@ -451,8 +503,11 @@ fn client(command: ClientCommand, settings: &Settings, json: bool) -> anyhow::Re
                 println!("disabled:      {}", c.disabled);
             })
         }
-        ClientCommand::RotateSecret { client_id } => {
-            let secret = admin::clients::rotate_secret(&pool, &client_id, now())?;
+        ClientCommand::RotateSecret {
+            client_id,
+            revoke_tokens,
+        } => {
+            let secret = admin::clients::rotate_secret(&pool, &client_id, revoke_tokens, now())?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
                 println!("client_secret: {}", secret.expose_secret());

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 
+use crate::admin;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, KeySet};
@@ -41,9 +42,6 @@ pub struct AppState {
     /// `/assets/extra.css`, read once at start when configured.
     pub extra_css: Option<String>,
 }
-
-/// How often each process checks the database for a changed key set.
-pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl AppState {
     /// Opens the database, applies migrations, loads (or creates) the master and signing keys.
@@ -95,6 +93,20 @@ impl AppState {
         Ok(state)
     }
 
+    /// Runs a key-rotation pass (publish, activate, retire, delete as dates come), then reloads
+    /// the key set if it changed.
+    pub async fn rotate_keys(&self) -> anyhow::Result<bool> {
+        let pool = self.pool.clone();
+        let settings = self.settings.clone();
+        let master = self.master_key.clone();
+        let now = self.clock.now();
+        tokio::task::spawn_blocking(move || {
+            admin::keys::rotate_if_due(&pool, &settings, &master, now)
+        })
+        .await??;
+        self.refresh_keys().await
+    }
+
     /// Reloads the key set when the stored one differs from the snapshot.
     pub async fn refresh_keys(&self) -> anyhow::Result<bool> {
         let rows = db::run(&self.pool, |conn| {
@@ -111,45 +123,9 @@ impl AppState {
     }
 }
 
-/// Creates the first signing key when none is active. Generation happens outside the transaction;
-/// the insert is serialised by a database lock and the unique index on the active key.
+/// Creates the first signing key when none is active (the rotation pass does exactly that).
 async fn ensure_signing_key(state: &AppState) -> anyhow::Result<()> {
-    let has_active = db::run(&state.pool, |conn| {
-        db::keys::active(conn)
-            .map(|k| k.is_some())
-            .map_err(DbError::from)
-    })
-    .await?;
-    if has_active {
-        return Ok(());
-    }
-    let bits = state.settings.keys.rsa_bits;
-    let master = state.master_key.clone();
-    let now = state.clock.now();
-    let row = tokio::task::spawn_blocking(move || {
-        keys::generate(bits, &master, keys::state::ACTIVE, now)
-    })
-    .await??;
-    let kid = row.kid.clone();
-    let inserted = db::run_tx(&state.pool, move |conn| {
-        db::lock_for_key_change(conn)?;
-        if db::keys::active(conn)?.is_some() {
-            return Ok::<_, DbError>(false);
-        }
-        db::keys::insert(conn, &row)?;
-        Ok(true)
-    })
-    .await;
-    match inserted {
-        Ok(true) => tracing::info!(kid = %kid, bits, "generated the first signing key"),
-        Ok(false) => {}
-        // Another process won the race and its key is active; carry on with it.
-        Err(DbError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) => {}
-        Err(e) => return Err(e.into()),
-    }
+    state.rotate_keys().await?;
     Ok(())
 }
 
@@ -176,6 +152,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::consent::post)),
     )
     .service(web::resource("/token").route(web::post().to(routes::token::post)))
+    .service(web::resource("/revoke").route(web::post().to(routes::revocation::revoke)))
+    .service(web::resource("/introspect").route(web::post().to(routes::revocation::introspect)))
     .service(
         web::resource("/userinfo")
             .route(web::get().to(routes::userinfo::get))
@@ -257,11 +235,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let refresher = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
+            let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = state.refresh_keys().await {
-                    tracing::warn!(error = %e, "key set refresh failed; serving the previous set");
+                if let Err(e) = state.rotate_keys().await {
+                    tracing::warn!(error = %format!("{e:#}"), "key rotation or refresh failed; serving the previous set");
                 }
             }
         });

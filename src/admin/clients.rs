@@ -24,6 +24,8 @@ pub struct ClientView {
     pub first_party: bool,
     pub disabled: bool,
     pub created_at: i64,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub refresh_token_absolute_ttl_secs: Option<i64>,
 }
 
 impl From<Client> for ClientView {
@@ -43,6 +45,8 @@ impl From<Client> for ClientView {
             first_party: c.first_party,
             disabled: c.disabled,
             created_at: c.created_at,
+            refresh_token_ttl_secs: c.refresh_token_ttl_secs,
+            refresh_token_absolute_ttl_secs: c.refresh_token_absolute_ttl_secs,
         }
     }
 }
@@ -56,6 +60,9 @@ pub struct NewClient {
     pub scope: Option<String>,
     pub public: bool,
     pub first_party: bool,
+    /// Refresh-token idle and absolute lifetimes for this client, overriding the defaults.
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub refresh_token_absolute_ttl_secs: Option<i64>,
 }
 
 /// A registered client and, for confidential clients, its secret (shown once).
@@ -87,6 +94,19 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
         return Err(AdminError::Invalid(
             "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
         ));
+    }
+    for ttl in [
+        new.refresh_token_ttl_secs,
+        new.refresh_token_absolute_ttl_secs,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if ttl <= 0 {
+            return Err(AdminError::Invalid(
+                "refresh-token lifetimes must be positive".into(),
+            ));
+        }
     }
     let redirect_uris = parse_uris(&new.redirect_uris)?;
     let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
@@ -147,6 +167,8 @@ pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminErr
         disabled: false,
         created_at: now,
         updated_at: now,
+        refresh_token_ttl_secs: new.refresh_token_ttl_secs,
+        refresh_token_absolute_ttl_secs: new.refresh_token_absolute_ttl_secs,
     };
     db::transaction(pool, |conn| {
         db::clients::insert(conn, &row).map_err(AdminError::from)
@@ -182,8 +204,14 @@ pub fn show(pool: &Pool, id: &str) -> Result<ClientView, AdminError> {
     find(&mut conn, id).map(ClientView::from)
 }
 
-/// Replaces a confidential client's secret; the old one stops working at once.
-pub fn rotate_secret(pool: &Pool, id: &str, now: i64) -> Result<SecretString, AdminError> {
+/// Replaces a confidential client's secret; the old one stops working at once. With
+/// `revoke_tokens`, every refresh token issued to the client is revoked too.
+pub fn rotate_secret(
+    pool: &Pool,
+    id: &str,
+    revoke_tokens: bool,
+    now: i64,
+) -> Result<SecretString, AdminError> {
     let secret = secret::generate();
     let hash = SecretHash::of(&secret);
     db::transaction(pool, |conn| {
@@ -194,6 +222,9 @@ pub fn rotate_secret(pool: &Pool, id: &str, now: i64) -> Result<SecretString, Ad
             )));
         }
         db::clients::set_secret_hash(conn, id, hash.as_bytes(), now)?;
+        if revoke_tokens {
+            db::refresh_tokens::revoke_for_client(conn, id, now)?;
+        }
         Ok(())
     })?;
     Ok(secret)

@@ -72,6 +72,7 @@ pub fn generate(
         created_at: now,
         activated_at: (state == state::ACTIVE).then_some(now),
         retired_at: None,
+        activate_after: None,
     })
 }
 

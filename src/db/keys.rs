@@ -49,3 +49,13 @@ pub fn set_state(conn: &mut DbConnection, kid: &str, state: &str, now: i64) -> Q
             .execute(conn),
     }
 }
+
+pub fn set_activate_after(conn: &mut DbConnection, kid: &str, at: i64) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.find(kid))
+        .set(signing_keys::activate_after.eq(at))
+        .execute(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, kid: &str) -> QueryResult<usize> {
+    diesel::delete(signing_keys::table.find(kid)).execute(conn)
+}

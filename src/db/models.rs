@@ -42,6 +42,8 @@ pub struct ClientRow {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub refresh_token_absolute_ttl_secs: Option<i64>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -56,6 +58,8 @@ pub struct SigningKeyRow {
     pub created_at: i64,
     pub activated_at: Option<i64>,
     pub retired_at: Option<i64>,
+    /// For a `next` key: when it may start signing.
+    pub activate_after: Option<i64>,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
@@ -147,4 +151,10 @@ pub struct RefreshTokenRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    pub family_expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub successor_hash: Option<Vec<u8>>,
+    pub successor_sealed: Option<Vec<u8>>,
+    /// Issued with `offline_access`: outlives the browser session (OIDC Core §11).
+    pub offline: bool,
 }

@@ -44,6 +44,41 @@ pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> Quer
     .execute(conn)
 }
 
+/// Revokes every live token of a client.
+pub fn revoke_for_client(conn: &mut DbConnection, client_id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::client_id.eq(client_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Marks a token rotated and records its successor; `false` when it was already rotated or
+/// revoked (a concurrent refresh won).
+pub fn rotate(
+    conn: &mut DbConnection,
+    token_hash: &[u8],
+    now: i64,
+    successor_hash: &[u8],
+    successor_sealed: &[u8],
+) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set((
+        refresh_tokens::rotated_at.eq(now),
+        refresh_tokens::successor_hash.eq(successor_hash),
+        refresh_tokens::successor_sealed.eq(successor_sealed),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// Puts an access token's `jti` on the deny list until `expires_at`.
 pub fn deny_access_token(conn: &mut DbConnection, jti: &str, expires_at: i64) -> QueryResult<()> {
     let present = revoked_access_tokens::table

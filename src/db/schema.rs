@@ -27,6 +27,8 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        refresh_token_ttl_secs -> Nullable<BigInt>,
+        refresh_token_absolute_ttl_secs -> Nullable<BigInt>,
     }
 }
 
@@ -41,6 +43,7 @@ diesel::table! {
         created_at -> BigInt,
         activated_at -> Nullable<BigInt>,
         retired_at -> Nullable<BigInt>,
+        activate_after -> Nullable<BigInt>,
     }
 }
 
@@ -119,6 +122,11 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        family_expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        successor_hash -> Nullable<Binary>,
+        successor_sealed -> Nullable<Binary>,
+        offline -> Bool,
     }
 }
 

@@ -21,6 +21,14 @@ pub fn find(conn: &mut DbConnection, id_hash: &[u8]) -> QueryResult<Option<Sessi
         .optional()
 }
 
+pub fn find_by_sid(conn: &mut DbConnection, sid: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::sid.eq(sid))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn touch(conn: &mut DbConnection, id_hash: &[u8], now: i64) -> QueryResult<usize> {
     diesel::update(sessions::table.find(id_hash))
         .set(sessions::last_seen_at.eq(now))

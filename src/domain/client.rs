@@ -105,6 +105,9 @@ pub struct Client {
     pub first_party: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Overrides of `tokens.refresh_token_ttl_secs` and `…_absolute_ttl_secs`.
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub refresh_token_absolute_ttl_secs: Option<i64>,
 }
 
 impl Client {
@@ -166,6 +169,8 @@ impl TryFrom<ClientRow> for Client {
             first_party: row.first_party,
             disabled: row.disabled,
             created_at: row.created_at,
+            refresh_token_ttl_secs: row.refresh_token_ttl_secs,
+            refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
         })
     }
 }

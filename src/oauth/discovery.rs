@@ -25,6 +25,12 @@ pub struct ExtraMetadata {
     pub prompt_values_supported: Vec<String>,
     /// RFC 9207: the authorization response carries `iss`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 8414 §2 / RFC 7009.
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 8414 §2 / RFC 7662.
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -85,6 +91,17 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
             end_session_endpoint: format!("{base}/logout"),
             prompt_values_supported: vec!["none".into(), "login".into(), "consent".into()],
             authorization_response_iss_parameter_supported: true,
+            revocation_endpoint: format!("{base}/revoke"),
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic".into(),
+                "client_secret_post".into(),
+                "none".into(),
+            ],
+            introspection_endpoint: format!("{base}/introspect"),
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic".into(),
+                "client_secret_post".into(),
+            ],
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{base}/token")).map_err(err)?))
@@ -95,6 +112,7 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         CoreGrantType::AuthorizationCode,
         CoreGrantType::ClientCredentials,
         CoreGrantType::Password,
+        CoreGrantType::RefreshToken,
     ]))
     .set_scopes_supported(Some(
         SCOPES.iter().map(|s| Scope::new((*s).into())).collect(),

@@ -9,6 +9,7 @@ pub mod interaction;
 pub mod issue;
 pub mod logout;
 pub mod params;
+pub mod revocation;
 pub mod session;
 pub mod token;
 pub mod userinfo;

@@ -30,12 +30,10 @@ fn invalid_token(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-/// Checks signature, type, issuer, audience and expiry. The deny list is checked separately,
-/// since it needs the database.
-pub fn verify_access_token(
+/// Checks signature, type, issuer and audience, but not expiry (revocation needs that).
+pub fn decode_access_token(
     settings: &Settings,
     keys: &KeySet,
-    now: i64,
     token: &str,
 ) -> Result<AccessClaims, OAuthError> {
     let payload = jwt::verify(keys, token, TYP_ACCESS_TOKEN)
@@ -45,6 +43,18 @@ pub fn verify_access_token(
     if claims.iss != settings.issuer || claims.aud != settings.access_token_audience() {
         return Err(invalid_token("The access token is invalid"));
     }
+    Ok(claims)
+}
+
+/// Checks signature, type, issuer, audience and expiry. The deny list is checked separately,
+/// since it needs the database.
+pub fn verify_access_token(
+    settings: &Settings,
+    keys: &KeySet,
+    now: i64,
+    token: &str,
+) -> Result<AccessClaims, OAuthError> {
+    let claims = decode_access_token(settings, keys, token)?;
     if claims.exp <= now {
         return Err(invalid_token("The access token has expired"));
     }

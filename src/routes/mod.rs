@@ -11,6 +11,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod pages;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 

@@ -32,7 +32,8 @@ async fn an_oidc_client_discovers_the_issuer_and_its_keys(backend: Backend) {
         &vec![
             CoreGrantType::AuthorizationCode,
             CoreGrantType::ClientCredentials,
-            CoreGrantType::Password
+            CoreGrantType::Password,
+            CoreGrantType::RefreshToken
         ]
     );
 }
@@ -87,16 +88,18 @@ async fn the_document_advertises_only_what_is_implemented(backend: Backend) {
         serde_json::json!(["none", "login", "consent"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    for unimplemented in [
-        "revocation_endpoint",
-        "introspection_endpoint",
-        "registration_endpoint",
-    ] {
-        assert!(
-            doc.get(unimplemented).is_none(),
-            "{unimplemented} advertised"
-        );
-    }
+    assert_eq!(
+        doc["revocation_endpoint"],
+        format!("{base}/revoke").as_str()
+    );
+    assert_eq!(
+        doc["introspection_endpoint"],
+        format!("{base}/introspect").as_str()
+    );
+    assert!(
+        doc.get("registration_endpoint").is_none(),
+        "registration is not implemented"
+    );
     assert!(doc["claims_supported"]
         .as_array()
         .unwrap()

@@ -158,6 +158,8 @@ impl TestApp {
             scope: Some(scope.into()),
             public,
             first_party: true,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
         };
         let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
             .await
@@ -326,6 +328,8 @@ impl TestApp {
             scope: Some("openid profile email offline_access".into()),
             public,
             first_party,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
         };
         let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
             .await

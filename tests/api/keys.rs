@@ -23,7 +23,8 @@ async fn a_restart_reuses_the_same_signing_key(backend: Backend) {
         .unwrap();
     assert_eq!(again.keys.load().active().unwrap().kid, first);
     let pool = app.state.pool.clone();
-    let stored = tokio::task::spawn_blocking(move || latchkey::admin::keys::list(&pool))
+    let settings = app.state.settings.clone();
+    let stored = tokio::task::spawn_blocking(move || latchkey::admin::keys::list(&pool, &settings))
         .await
         .unwrap()
         .unwrap();

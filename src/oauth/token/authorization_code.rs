@@ -7,13 +7,14 @@ use std::sync::Arc;
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::refresh_token::{self, Family};
 use super::TokenResponse;
-use crate::db::models::{AuthorizationCodeRow, RefreshTokenRow};
+use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
-use crate::domain::secret::{self, SecretHash};
+use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
@@ -164,27 +165,20 @@ fn redeem(
         },
     )?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
-    let refresh_token = if client.allows(GrantType::RefreshToken) {
-        let token = secret::generate();
-        db::refresh_tokens::insert(
-            conn,
-            &RefreshTokenRow {
-                token_hash: SecretHash::of(&token).as_bytes().to_vec(),
-                family_id: row.family_id.clone(),
-                client_id: client.id.clone(),
-                user_id: user.id.clone(),
-                scope: row.scope.clone(),
-                auth_time: row.auth_time,
-                sid: row.sid.clone(),
-                created_at: now,
-                expires_at: now + state.settings.tokens.refresh_token_ttl_secs,
-                revoked_at: None,
-            },
-        )?;
-        Some(token.expose_secret().to_owned())
-    } else {
-        None
-    };
+    let refresh_token = refresh_token::issue_first(
+        conn,
+        &state.settings,
+        client,
+        &Family {
+            family_id: &row.family_id,
+            user_id: &user.id,
+            scope: &scope,
+            auth_time: row.auth_time,
+            sid: row.sid.as_deref(),
+        },
+        now,
+    )?
+    .map(|t| t.expose_secret().to_owned());
     tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
     Ok(Outcome::Issued(TokenResponse {
         access_token: issued.access_token,

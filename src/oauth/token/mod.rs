@@ -4,6 +4,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
+pub mod refresh_token;
 
 use serde::Serialize;
 
@@ -20,6 +21,7 @@ pub enum TokenRequest {
     AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
     Password(password::Request),
+    RefreshToken(refresh_token::Request),
 }
 
 impl TokenRequest {
@@ -29,6 +31,7 @@ impl TokenRequest {
             Self::AuthorizationCode(_) => "authorization_code",
             Self::ClientCredentials(_) => "client_credentials",
             Self::Password(_) => "password",
+            Self::RefreshToken(_) => "refresh_token",
         }
     }
 
@@ -39,6 +42,7 @@ impl TokenRequest {
                 client_credentials::Request::parse(params).map(Self::ClientCredentials)
             }
             "password" => password::Request::parse(params).map(Self::Password),
+            "refresh_token" => refresh_token::Request::parse(params).map(Self::RefreshToken),
             "authorization_code" => {
                 authorization_code::Request::parse(params).map(Self::AuthorizationCode)
             }
@@ -77,6 +81,7 @@ pub async fn exchange(
         TokenRequest::AuthorizationCode(r) => authorization_code::grant(state, presented, r).await,
         TokenRequest::ClientCredentials(r) => client_credentials::grant(state, presented, r).await,
         TokenRequest::Password(r) => password::grant(state, presented, r).await,
+        TokenRequest::RefreshToken(r) => refresh_token::grant(state, presented, r).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use secrecy::SecretString;
 
+use super::refresh_token::{self, Family};
 use super::{parse_scope, resolve_scope, TokenResponse};
 use crate::db;
 use crate::domain::client::GrantType;
@@ -100,6 +101,24 @@ pub async fn grant(
             sid: None,
         },
     )?;
+    let refresh_token = if client.allows(GrantType::RefreshToken) {
+        let settings = state.settings.clone();
+        let (client, user_id, scope) = (client.clone(), user.id.clone(), scope.clone());
+        db::run(&state.pool, move |conn| {
+            let family = Family {
+                family_id: &uuid::Uuid::new_v4().to_string(),
+                user_id: &user_id,
+                scope: &scope,
+                auth_time: now,
+                sid: None,
+            };
+            refresh_token::issue_first(conn, &settings, &client, &family, now)
+        })
+        .await?
+        .map(|t| secrecy::ExposeSecret::expose_secret(&t).to_owned())
+    } else {
+        None
+    };
     tracing::info!(target: "audit", event = "token_issued", grant = "password", client_id = %client.id, sub = %user.id, jti = %issued.jti);
     Ok(TokenResponse {
         access_token: issued.access_token,
@@ -107,7 +126,7 @@ pub async fn grant(
         expires_in: issued.expires_in,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         id_token: issued.id_token,
-        refresh_token: None,
+        refresh_token,
     })
 }
 

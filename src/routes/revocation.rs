@@ -1,0 +1,94 @@
+//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662): form body, client
+//! authentication, `Cache-Control: no-store`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::db;
+use crate::domain::client::Client;
+use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::params::Params;
+use crate::oauth::revocation;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::startup::AppState;
+
+async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Params, Presented), OAuthError> {
+    let params = super::read_form(req, payload, state.settings.server.max_body_bytes).await?;
+    let authorization = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::InvalidClient,
+                "The Authorization header is not valid ASCII",
+            )
+        })?),
+    };
+    let presented = client_auth::extract(authorization, &params)?;
+    params.require("token")?;
+    Ok((params, presented))
+}
+
+fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    response
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (params, presented) = read(&req, payload, &state).await?;
+    let token = params.require("token")?.to_owned();
+    let now = state.clock.now();
+    let shared = state.clone();
+    db::run_tx(&state.pool, move |conn| {
+        let client = client_auth::authenticate(conn, &presented)?;
+        revocation::revoke(
+            conn,
+            &shared.settings,
+            &shared.keys.load(),
+            &client,
+            &token,
+            now,
+        )
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Ok()).finish())
+}
+
+pub async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (params, presented) = read(&req, payload, &state).await?;
+    let token = params.require("token")?.to_owned();
+    let now = state.clock.now();
+    let shared = state.clone();
+    let body = db::run(&state.pool, move |conn| {
+        let client: Client = client_auth::authenticate(conn, &presented)?;
+        if client.is_public() {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "Public clients cannot introspect tokens",
+            ));
+        }
+        revocation::introspect(
+            conn,
+            &shared.settings,
+            &shared.keys.load(),
+            &client,
+            &token,
+            now,
+        )
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Ok()).json(body))
+}
