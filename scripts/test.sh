@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Latchkey's whole test suite on a fresh machine: installs what the tests need (build
-# libraries, PostgreSQL) when missing, then rustfmt, clippy and every test on SQLite and
+# libraries, PostgreSQL, Chromium) when missing, then rustfmt, clippy and every test on SQLite and
 # PostgreSQL. Fails loudly, never skips, when something cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +81,19 @@ drop_test_databases() {
 }
 drop_test_databases
 trap drop_test_databases EXIT
+
+# --- Chromium and chromedriver (the login page is tested in a real headless browser) ------------
+CHROMIUM="${LATCHKEY_TEST_CHROMIUM:-/usr/bin/chromium}"
+CHROMEDRIVER="${LATCHKEY_TEST_CHROMEDRIVER:-/usr/bin/chromedriver}"
+if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+    apt_install chromium chromium-driver
+fi
+[ -x "$CHROMIUM" ] || die "Chromium is missing at $CHROMIUM (Debian package chromium)"
+[ -x "$CHROMEDRIVER" ] || die "chromedriver is missing at $CHROMEDRIVER (Debian package chromium-driver)"
+"$CHROMEDRIVER" --version >/dev/null 2>&1 || die "$CHROMEDRIVER does not run"
+export LATCHKEY_TEST_CHROMIUM="$CHROMIUM"
+export LATCHKEY_TEST_CHROMEDRIVER="$CHROMEDRIVER"
+log "$("$CHROMEDRIVER" --version | head -n 1) for $("$CHROMIUM" --version 2>/dev/null | head -n 1)"
 
 # --- checks and tests ----------------------------------------------------------------------
 log "cargo fmt --check"

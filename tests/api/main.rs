@@ -6,6 +6,7 @@ mod helpers;
 
 mod authorization;
 mod bad_input;
+mod browser;
 mod cli;
 mod discovery;
 mod health;
