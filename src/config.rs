@@ -25,6 +25,7 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     pub sessions: SessionSettings,
     pub branding: BrandingSettings,
+    pub registration: RegistrationSettings,
     pub log: LogSettings,
 }
 
@@ -87,6 +88,13 @@ pub struct SessionSettings {
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+pub struct RegistrationSettings {
+    pub open: bool,
+    pub open_per_hour: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct BrandingSettings {
     pub product_name: String,
     pub logo_url: String,
@@ -101,6 +109,7 @@ pub struct PasswordSettings {
     pub iterations: u32,
     pub parallelism: u32,
     pub max_concurrent: usize,
+    pub min_length: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -250,6 +259,12 @@ impl Settings {
         }
         if self.keys.refresh_interval_secs == 0 {
             return Err(invalid("keys.refresh_interval_secs", "must be positive"));
+        }
+        if self.registration.open_per_hour == 0 {
+            return Err(invalid("registration.open_per_hour", "must be positive"));
+        }
+        if !(8..=128).contains(&self.passwords.min_length) {
+            return Err(invalid("passwords.min_length", "must be from 8 to 128"));
         }
         if self.tokens.refresh_token_reuse_grace_secs < 0 {
             return Err(invalid(

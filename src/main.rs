@@ -48,9 +48,19 @@ enum Command {
     /// Manage client applications.
     #[command(subcommand)]
     Client(ClientCommand),
-    /// Inspect signing keys.
+    /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Set up administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the admin client (client_credentials, scope latchkey:admin) and print its secret
+    /// once. Does nothing when it already exists.
+    Bootstrap,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +99,12 @@ enum UserCommand {
     Enable { username: String },
     /// Delete a user.
     Remove { username: String },
+    /// Give a user the admin role (admin pages and admin API).
+    GrantAdmin { username: String },
+    /// Take the admin role away.
+    RevokeAdmin { username: String },
+    /// End every session of a user and revoke their refresh tokens.
+    RevokeSessions { username: String },
     /// Forget the consents a user gave, so the consent page is shown again.
     RevokeConsent {
         username: String,
@@ -194,6 +210,38 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => user(command, &settings, json),
         Command::Client(command) => client(command, &settings, json),
+        Command::Admin(AdminCommand::Bootstrap) => {
+            let pool = open(&settings)?;
+            match admin::clients::bootstrap(&pool, now())? {
+                Some(registered) => {
+                    let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
+                    let shown = WithSecret {
+                        client: &registered.client,
+                        client_secret: secret,
+                    };
+                    output(json, &shown, || {
+                        println!("admin client created");
+                        println!("client_id:     {}", registered.client.client_id);
+                        println!("client_secret: {}", secret.unwrap_or("-"));
+                        println!("(shown only now; get an admin token with the client_credentials grant and scope latchkey:admin)");
+                    })
+                }
+                None => {
+                    let existing = admin::clients::list(&pool)?
+                        .into_iter()
+                        .find(|c| c.name == admin::clients::BOOTSTRAP_NAME);
+                    let id = existing.map(|c| c.client_id).unwrap_or_default();
+                    output(
+                        json,
+                        &serde_json::json!({ "client_id": id, "created": false }),
+                        || {
+                            println!("the admin client already exists: {id}");
+                            println!("use `latchkey client rotate-secret {id}` for a new secret");
+                        },
+                    )
+                }
+            }
+        }
         Command::Keys(KeysCommand::Rotate { immediately }) => {
             let pool = open(&settings)?;
             let (master, _) = MasterKey::load(&settings.keys.master_key_file, true)?;
@@ -413,6 +461,21 @@ fn user(command: UserCommand, settings: &Settings, json: bool) -> anyhow::Result
         UserCommand::Remove { username } => {
             admin::users::remove(&pool, &username)?;
             done(json, &format!("user {username} removed"))
+        }
+        UserCommand::GrantAdmin { username } => {
+            admin::users::set_admin(&pool, &username, true, now())?;
+            done(json, &format!("user {username} is an administrator"))
+        }
+        UserCommand::RevokeAdmin { username } => {
+            admin::users::set_admin(&pool, &username, false, now())?;
+            done(
+                json,
+                &format!("user {username} is no longer an administrator"),
+            )
+        }
+        UserCommand::RevokeSessions { username } => {
+            let (sessions, tokens) = admin::users::revoke_sessions(&pool, &username, now())?;
+            done(json, &format!("ended {sessions} session(s) and revoked {tokens} refresh token(s) of {username}"))
         }
         UserCommand::RevokeConsent { username, client } => {
             let n = admin::users::revoke_consent(&pool, &username, client.as_deref())?;

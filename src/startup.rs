@@ -41,6 +41,8 @@ pub struct AppState {
     pub theme_css: String,
     /// `/assets/extra.css`, read once at start when configured.
     pub extra_css: Option<String>,
+    /// Open client registrations allowed per source address.
+    pub open_registrations: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -75,7 +77,10 @@ impl AppState {
                     .with_context(|| format!("cannot read {}", path.display()))?,
             )
         };
+        let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
+            .unwrap_or(std::num::NonZeroU32::MIN);
         let state = Self {
+            open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
             brand: Brand::from_settings(&settings),
             theme_css: views::theme_css(&settings),
             extra_css,
@@ -135,6 +140,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/.well-known/openid-configuration")
             .route(web::get().to(routes::discovery::get)),
     )
+    .service(
+        web::resource("/.well-known/oauth-authorization-server")
+            .route(web::get().to(routes::discovery::get)),
+    )
     .service(web::resource("/jwks").route(web::get().to(routes::jwks::get)))
     .service(
         web::resource("/authorize")
@@ -152,6 +161,46 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::consent::post)),
     )
     .service(web::resource("/token").route(web::post().to(routes::token::post)))
+    .service(web::resource("/register").route(web::post().to(routes::register::post)))
+    .service(
+        web::resource("/register/{client_id}")
+            .route(web::get().to(routes::register::get))
+            .route(web::put().to(routes::register::put))
+            .route(web::delete().to(routes::register::delete)),
+    )
+    .service(
+        web::scope("/admin/api")
+            .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                crate::oauth::OAuthError::invalid_request("The query string is malformed").into()
+            }))
+            .service(
+                web::resource("/users")
+                    .route(web::get().to(routes::admin_api::list))
+                    .route(web::post().to(routes::admin_api::create)),
+            )
+            .service(
+                web::resource("/users/{username}")
+                    .route(web::get().to(routes::admin_api::show))
+                    .route(web::patch().to(routes::admin_api::update))
+                    .route(web::delete().to(routes::admin_api::delete)),
+            )
+            .service(
+                web::resource("/users/{username}/password")
+                    .route(web::put().to(routes::admin_api::set_password)),
+            )
+            .service(
+                web::resource("/users/{username}/disable")
+                    .route(web::post().to(routes::admin_api::disable)),
+            )
+            .service(
+                web::resource("/users/{username}/enable")
+                    .route(web::post().to(routes::admin_api::enable)),
+            )
+            .service(
+                web::resource("/users/{username}/sessions")
+                    .route(web::delete().to(routes::admin_api::revoke_sessions)),
+            ),
+    )
     .service(web::resource("/revoke").route(web::post().to(routes::revocation::revoke)))
     .service(web::resource("/introspect").route(web::post().to(routes::revocation::introspect)))
     .service(

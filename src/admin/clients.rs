@@ -26,6 +26,7 @@ pub struct ClientView {
     pub created_at: i64,
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    pub token_endpoint_auth_method: String,
 }
 
 impl From<Client> for ClientView {
@@ -47,11 +48,13 @@ impl From<Client> for ClientView {
             created_at: c.created_at,
             refresh_token_ttl_secs: c.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: c.refresh_token_absolute_ttl_secs,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
         }
     }
 }
 
 /// A client to register.
+#[derive(Debug, Clone)]
 pub struct NewClient {
     pub name: String,
     pub grant_types: Vec<GrantType>,
@@ -143,18 +146,37 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
 
 /// Registers a client.
 pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
-    let (redirect_uris, post_logout, scope) = validate(&new)?;
-    let client_secret = (!new.public).then(secret::generate);
+    add_with(pool, new, None, false, now).map(|(registered, _)| registered)
+}
+
+/// `token_endpoint_auth_method` as registered: `none` for public clients.
+fn auth_method(new: &NewClient, requested: Option<&str>) -> Result<String, AdminError> {
+    match (new.public, requested) {
+        (true, None | Some("none")) => Ok("none".into()),
+        (false, None) => Ok("client_secret_basic".into()),
+        (false, Some(m @ ("client_secret_basic" | "client_secret_post"))) => Ok(m.into()),
+        (_, Some(other)) => Err(AdminError::Invalid(format!(
+            "token_endpoint_auth_method `{other}` does not fit this client"
+        ))),
+    }
+}
+
+fn to_row(
+    id: String,
+    new: &NewClient,
+    method: String,
+    secret_hash: Option<Vec<u8>>,
+    now: i64,
+) -> Result<ClientRow, AdminError> {
+    let (redirect_uris, post_logout, scope) = validate(new)?;
     let mut grant_types = new.grant_types.clone();
     grant_types.dedup();
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| AdminError::Internal(e.to_string()));
-    let row = ClientRow {
-        id: uuid::Uuid::new_v4().to_string(),
+    Ok(ClientRow {
+        id,
         name: new.name.trim().to_owned(),
-        secret_hash: client_secret
-            .as_ref()
-            .map(|s| SecretHash::of(s).as_bytes().to_vec()),
+        secret_hash,
         grant_types: grant_types
             .iter()
             .map(|g| g.as_str())
@@ -169,15 +191,136 @@ pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminErr
         updated_at: now,
         refresh_token_ttl_secs: new.refresh_token_ttl_secs,
         refresh_token_absolute_ttl_secs: new.refresh_token_absolute_ttl_secs,
-    };
+        registration_token_hash: None,
+        token_endpoint_auth_method: method,
+    })
+}
+
+/// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
+/// `token_endpoint_auth_method`, and a registration access token (RFC 7592), shown once.
+pub fn add_with(
+    pool: &Pool,
+    new: NewClient,
+    requested_method: Option<&str>,
+    with_registration_token: bool,
+    now: i64,
+) -> Result<(Registered, SecretString), AdminError> {
+    let method = auth_method(&new, requested_method)?;
+    let client_secret = (!new.public).then(secret::generate);
+    let registration_token = secret::generate();
+    let secret_hash = client_secret
+        .as_ref()
+        .map(|s| SecretHash::of(s).as_bytes().to_vec());
+    let mut row = to_row(
+        uuid::Uuid::new_v4().to_string(),
+        &new,
+        method,
+        secret_hash,
+        now,
+    )?;
+    if with_registration_token {
+        row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
+    }
     db::transaction(pool, |conn| {
         db::clients::insert(conn, &row).map_err(AdminError::from)
     })?;
     let client = Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))?;
-    Ok(Registered {
-        client: client.into(),
-        client_secret,
-    })
+    Ok((
+        Registered {
+            client: client.into(),
+            client_secret,
+        },
+        registration_token,
+    ))
+}
+
+/// The client `id` if `token` is its registration access token (RFC 7592 §3).
+pub fn find_by_registration_token(
+    conn: &mut db::DbConnection,
+    id: &str,
+    token: &str,
+) -> Result<Option<Client>, AdminError> {
+    let Some(row) = db::clients::find(conn, id)? else {
+        return Ok(None);
+    };
+    let matches = row
+        .registration_token_hash
+        .as_deref()
+        .and_then(SecretHash::from_bytes)
+        .is_some_and(|h| h.matches(token));
+    if !matches {
+        return Ok(None);
+    }
+    Client::try_from(row)
+        .map(Some)
+        .map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+/// Replaces a registered client's metadata (RFC 7592 §2.2) and rotates its registration access
+/// token. A client cannot switch between public and confidential.
+pub fn update(
+    pool: &Pool,
+    id: &str,
+    new: NewClient,
+    requested_method: Option<&str>,
+    now: i64,
+) -> Result<(ClientView, SecretString), AdminError> {
+    let method = auth_method(&new, requested_method)?;
+    let registration_token = secret::generate();
+    let client = db::transaction(pool, |conn| {
+        let existing = db::clients::find(conn, id)?
+            .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
+        if existing.secret_hash.is_none() != new.public {
+            return Err(AdminError::Invalid(
+                "a client cannot change between public and confidential".into(),
+            ));
+        }
+        let mut row = to_row(
+            id.to_owned(),
+            &new,
+            method,
+            existing.secret_hash.clone(),
+            now,
+        )?;
+        row.created_at = existing.created_at;
+        row.disabled = existing.disabled;
+        row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
+        db::clients::replace(conn, &row)?;
+        Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))
+    })?;
+    Ok((client.into(), registration_token))
+}
+
+/// The name of the client `latchkey admin bootstrap` creates.
+pub const BOOTSTRAP_NAME: &str = "Latchkey admin";
+/// The scope that authorises the admin API and client registration.
+pub const ADMIN_SCOPE: &str = "latchkey:admin";
+
+/// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
+/// `Ok(None)` when it already does, so running it twice never prints a second secret.
+pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError> {
+    let exists = list(pool)?
+        .iter()
+        .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
+    if exists {
+        return Ok(None);
+    }
+    add(
+        pool,
+        NewClient {
+            name: BOOTSTRAP_NAME.into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scope: Some(format!("{ADMIN_SCOPE} latchkey:register")),
+            public: false,
+            first_party: true,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
+        },
+        now,
+    )
+    .map(Some)
 }
 
 fn find(conn: &mut db::DbConnection, id: &str) -> Result<Client, AdminError> {

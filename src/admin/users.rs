@@ -19,6 +19,7 @@ pub struct UserView {
     pub email_verified: bool,
     pub name: Option<String>,
     pub disabled: bool,
+    pub is_admin: bool,
     pub has_password: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -33,6 +34,7 @@ impl From<UserRow> for UserView {
             email_verified: row.email_verified,
             name: row.name,
             disabled: row.disabled,
+            is_admin: row.is_admin,
             has_password: row.password_hash.is_some(),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -96,6 +98,7 @@ pub fn add(
         disabled: false,
         created_at: now,
         updated_at: now,
+        is_admin: false,
     };
     db::transaction(pool, |conn| {
         if db::users::find_by_username(conn, &row.username)?.is_some() {
@@ -108,12 +111,9 @@ pub fn add(
 }
 
 fn hash(passwords: &Passwords, password: &SecretString) -> Result<String, AdminError> {
-    use secrecy::ExposeSecret;
-    if password.expose_secret().chars().count() < 8 {
-        return Err(AdminError::Invalid(
-            "a password needs at least 8 characters".into(),
-        ));
-    }
+    passwords
+        .check_policy(password)
+        .map_err(AdminError::Invalid)?;
     passwords
         .hash_blocking(password)
         .map_err(|e| AdminError::Internal(e.to_string()))
@@ -166,6 +166,87 @@ pub fn set_disabled(
         }
         Ok(())
     })
+}
+
+/// Gives or takes the admin role (admin pages; user tokens with `latchkey:admin`).
+pub fn set_admin(pool: &Pool, username: &str, admin: bool, now: i64) -> Result<(), AdminError> {
+    db::transaction(pool, |conn| {
+        let mut user = find(conn, username)?;
+        user.is_admin = admin;
+        user.updated_at = now;
+        db::users::update(conn, &user)?;
+        Ok(())
+    })
+}
+
+/// Ends every session of a user and revokes their refresh tokens.
+pub fn revoke_sessions(
+    pool: &Pool,
+    username: &str,
+    now: i64,
+) -> Result<(usize, usize), AdminError> {
+    db::transaction(pool, |conn| {
+        let user = find(conn, username)?;
+        let sessions = db::sessions::delete_for_user(conn, &user.id)?;
+        let tokens = db::refresh_tokens::revoke_for_user(conn, &user.id, now)?;
+        Ok((sessions, tokens))
+    })
+}
+
+/// Profile fields an admin may change; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfileUpdate {
+    pub email: Option<Option<String>>,
+    pub email_verified: Option<bool>,
+    pub name: Option<Option<String>>,
+}
+
+pub fn update_profile(
+    pool: &Pool,
+    username: &str,
+    update: ProfileUpdate,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    if let Some(Some(email)) = &update.email {
+        check_email(email)?;
+    }
+    if let Some(Some(name)) = &update.name {
+        if name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(
+                "a name has at most 200 printable characters".into(),
+            ));
+        }
+    }
+    db::transaction(pool, |conn| {
+        let mut user = find(conn, username)?;
+        if let Some(email) = update.email {
+            if email != user.email {
+                user.email_verified = false;
+            }
+            user.email = email;
+        }
+        if let Some(verified) = update.email_verified {
+            user.email_verified = verified;
+        }
+        if let Some(name) = update.name {
+            user.name = name;
+        }
+        user.updated_at = now;
+        db::users::update(conn, &user)?;
+        Ok(user.into())
+    })
+}
+
+/// One page of users, by username, optionally filtered by a substring of username or email.
+pub fn page(
+    pool: &Pool,
+    filter: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<UserView>, i64), AdminError> {
+    let mut conn = pool.get().map_err(db::DbError::from)?;
+    let (rows, total) = db::users::page(&mut conn, filter, offset, limit)?;
+    Ok((rows.into_iter().map(UserView::from).collect(), total))
 }
 
 /// Forgets the consents a user gave: to one client, or to all.

@@ -11,6 +11,9 @@ use tokio::sync::Semaphore;
 
 use crate::config::PasswordSettings;
 
+/// The bundled list of common passwords.
+const COMMON_PASSWORDS: &str = include_str!("../../config/common-passwords.txt");
+
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("argon2 failed: {0}")]
@@ -31,6 +34,7 @@ pub struct Verified {
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
+    min_length: usize,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
 }
@@ -58,11 +62,33 @@ impl Passwords {
         };
         let mut hasher = Self {
             params,
+            min_length: settings.min_length,
             permits: Arc::new(Semaphore::new(permits)),
             dummy_hash: Arc::from(""),
         };
         hasher.dummy_hash = Arc::from(hasher.hash_blocking(&SecretString::from("latchkey-dummy"))?);
         Ok(hasher)
+    }
+
+    /// The password policy for newly set passwords: a minimum length, and not one of the bundled
+    /// common passwords. The message is fit to show the person choosing it.
+    pub fn check_policy(&self, password: &SecretString) -> Result<(), String> {
+        let password = password.expose_secret();
+        if password.chars().count() < self.min_length {
+            return Err(format!(
+                "a password needs at least {} characters",
+                self.min_length
+            ));
+        }
+        let lowered = password.to_lowercase();
+        let common = COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l.trim() == lowered);
+        if common {
+            return Err("this password is too common; choose another".into());
+        }
+        Ok(())
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -115,6 +141,15 @@ impl Passwords {
             && stored.p_cost() == self.params.p_cost()
     }
 
+    /// A slot for one password operation run elsewhere (admin API hashing); bounds memory the
+    /// same way [`Passwords::verify`] does.
+    pub async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, PasswordError> {
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| PasswordError::Worker(e.to_string()))
+    }
+
     /// Verifies on the blocking pool, at most `max_concurrent` at once.
     pub async fn verify(
         &self,
@@ -156,6 +191,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 1,
+            min_length: 10,
         }
     }
 
@@ -186,6 +222,21 @@ mod tests {
             !old.verify_blocking(Some(&hash), &SecretString::from("wrong"))
                 .valid
         );
+    }
+
+    #[test]
+    fn policy_refuses_short_and_common_passwords() {
+        let passwords = Passwords::new(&settings(1024)).unwrap();
+        let check = |p: &str| passwords.check_policy(&SecretString::from(p.to_owned()));
+        assert_eq!(
+            check("short"),
+            Err("a password needs at least 10 characters".into())
+        );
+        assert_eq!(
+            check("Password123"),
+            Err("this password is too common; choose another".into())
+        );
+        assert!(check("a long and unusual phrase").is_ok());
     }
 
     #[test]

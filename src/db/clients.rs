@@ -42,3 +42,22 @@ pub fn set_secret_hash(
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(clients::table.find(id)).execute(conn)
 }
+
+/// Overwrites every column of an existing client.
+pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
+    diesel::update(clients::table.find(&row.id))
+        .set((
+            clients::name.eq(&row.name),
+            clients::grant_types.eq(&row.grant_types),
+            clients::redirect_uris.eq(&row.redirect_uris),
+            clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+            clients::scope.eq(&row.scope),
+            clients::first_party.eq(row.first_party),
+            clients::updated_at.eq(row.updated_at),
+            clients::refresh_token_ttl_secs.eq(row.refresh_token_ttl_secs),
+            clients::refresh_token_absolute_ttl_secs.eq(row.refresh_token_absolute_ttl_secs),
+            clients::registration_token_hash.eq(&row.registration_token_hash),
+            clients::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
+        ))
+        .execute(conn)
+}

@@ -16,6 +16,7 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub is_admin: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -44,6 +45,10 @@ pub struct ClientRow {
     pub updated_at: i64,
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    /// RFC 7592 registration access token, SHA-256.
+    pub registration_token_hash: Option<Vec<u8>>,
+    /// As registered (RFC 7591 §2); confidential clients may use either secret method.
+    pub token_endpoint_auth_method: String,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]

@@ -11,6 +11,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        is_admin -> Bool,
     }
 }
 
@@ -29,6 +30,8 @@ diesel::table! {
         updated_at -> BigInt,
         refresh_token_ttl_secs -> Nullable<BigInt>,
         refresh_token_absolute_ttl_secs -> Nullable<BigInt>,
+        registration_token_hash -> Nullable<Binary>,
+        token_endpoint_auth_method -> Text,
     }
 }
 

@@ -56,3 +56,44 @@ pub fn set_password_hash(
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(users::table.find(id)).execute(conn)
 }
+
+/// Users ordered by username, optionally filtered by a substring of username or email; with the
+/// total count of matches.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<UserRow>, i64)> {
+    let pattern = filter.map(|f| {
+        let escaped = f
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let mut query = users::table.into_boxed();
+    let mut count = users::table.into_boxed();
+    if let Some(p) = &pattern {
+        query = query.filter(
+            users::username
+                .like(p.clone())
+                .escape('\\')
+                .or(users::email.like(p.clone()).escape('\\')),
+        );
+        count = count.filter(
+            users::username
+                .like(p.clone())
+                .escape('\\')
+                .or(users::email.like(p.clone()).escape('\\')),
+        );
+    }
+    let total = count.count().get_result(conn)?;
+    let rows = query
+        .order(users::username.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

@@ -108,6 +108,7 @@ pub struct Client {
     /// Overrides of `tokens.refresh_token_ttl_secs` and `…_absolute_ttl_secs`.
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    pub token_endpoint_auth_method: String,
 }
 
 impl Client {
@@ -171,6 +172,7 @@ impl TryFrom<ClientRow> for Client {
             created_at: row.created_at,
             refresh_token_ttl_secs: row.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
+            token_endpoint_auth_method: row.token_endpoint_auth_method,
         })
     }
 }

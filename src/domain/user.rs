@@ -38,6 +38,7 @@ pub struct User {
     pub password_hash: Option<String>,
     pub disabled: bool,
     pub updated_at: i64,
+    pub is_admin: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -60,6 +61,7 @@ impl From<UserRow> for User {
             password_hash: row.password_hash,
             disabled: row.disabled,
             updated_at: row.updated_at,
+            is_admin: row.is_admin,
         }
     }
 }

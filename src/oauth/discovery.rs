@@ -9,7 +9,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+    RegistrationUrl, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,10 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         CoreClientAuthMethod::ClientSecretPost,
         CoreClientAuthMethod::None,
     ]))
-    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]));
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+    .set_registration_endpoint(Some(
+        RegistrationUrl::new(format!("{base}/register")).map_err(err)?,
+    ));
     Ok(metadata)
 }
 

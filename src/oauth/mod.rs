@@ -2,6 +2,7 @@
 //! extract input, call into here once, and map the result to a response.
 
 pub mod authorize;
+pub mod bearer;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod interaction;
 pub mod issue;
 pub mod logout;
 pub mod params;
+pub mod registration;
 pub mod revocation;
 pub mod session;
 pub mod token;

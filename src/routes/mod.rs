@@ -1,6 +1,7 @@
 //! The async HTTP shell: one module per endpoint. Handlers extract input, call the protocol core
 //! once, and map its result or error to a response.
 
+pub mod admin_api;
 pub mod assets;
 pub mod authorize;
 pub mod consent;
@@ -11,6 +12,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod pages;
+pub mod register;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
@@ -73,24 +75,12 @@ pub async fn not_found() -> HttpResponse {
         .body(r#"{"error":"not_found","error_description":"No such endpoint"}"#)
 }
 
-/// Reads an `application/x-www-form-urlencoded` body of at most `server.max_body_bytes` and parses
-/// it strictly. Every failure is an RFC 6749 error: 413 for oversize, 400 otherwise.
-pub async fn read_form(
+/// Reads a body of at most `limit` bytes; 413 in RFC 6749 form when larger.
+pub async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Params, OAuthError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request(
-            "The request body must be application/x-www-form-urlencoded",
-        ));
-    }
+) -> Result<web::BytesMut, OAuthError> {
     let too_large = || {
         OAuthError::invalid_request(format!("The request body exceeds {limit} bytes"))
             .with_status(413)
@@ -112,5 +102,34 @@ pub async fn read_form(
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body)
+}
+
+/// The media type of the request, lower-cased, without parameters.
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most `server.max_body_bytes` and parses
+/// it strictly. Every failure is an RFC 6749 error: 413 for oversize, 400 otherwise.
+pub async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Params, OAuthError> {
+    if media_type(req) != "application/x-www-form-urlencoded" {
+        return Err(OAuthError::invalid_request(
+            "The request body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(req, payload, limit).await?;
     Params::parse(&body)
 }

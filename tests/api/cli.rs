@@ -60,6 +60,12 @@ fn every_command_has_help() {
         &["user", "enable"],
         &["user", "remove"],
         &["user", "revoke-consent"],
+        &["user", "grant-admin"],
+        &["user", "revoke-admin"],
+        &["user", "revoke-sessions"],
+        &["keys", "rotate"],
+        &["admin"],
+        &["admin", "bootstrap"],
         &["client"],
         &["client", "add"],
         &["client", "list"],
@@ -211,7 +217,7 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
     .await;
     assert_eq!(
         String::from_utf8_lossy(&short.stderr),
-        "error: a password needs at least 8 characters\n"
+        "error: a password needs at least 10 characters\n"
     );
     let client = stdout_json(
         &run(

@@ -96,10 +96,18 @@ async fn the_document_advertises_only_what_is_implemented(backend: Backend) {
         doc["introspection_endpoint"],
         format!("{base}/introspect").as_str()
     );
-    assert!(
-        doc.get("registration_endpoint").is_none(),
-        "registration is not implemented"
+    assert_eq!(
+        doc["registration_endpoint"],
+        format!("{base}/register").as_str()
     );
+    // RFC 8414: the same document at the OAuth well-known path.
+    let oauth: Value = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(oauth, doc);
     assert!(doc["claims_supported"]
         .as_array()
         .unwrap()

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin;
 mod authorization;
 mod bad_input;
 mod browser;

@@ -1,0 +1,95 @@
+//! Bearer tokens that authorise Latchkey's own APIs (RFC 6750): client registration and the admin
+//! API accept a Latchkey access token carrying one of the required scopes. A user's token also
+//! needs the user to hold the admin role; a revoked token, a disabled user or a removed client
+//! ends the authorisation at once.
+
+use super::error::{ErrorCode, OAuthError};
+use super::userinfo::AccessClaims;
+use crate::db::{self, DbConnection};
+use crate::domain::client::Client;
+use crate::domain::scope::Scope;
+
+/// The token from an `Authorization: Bearer …` header (RFC 6750 §2.1), if any.
+pub fn from_header(value: Option<&str>) -> Result<Option<String>, OAuthError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The Authorization header is not a Bearer token",
+        )),
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user id for a person's token, the client id for a client's own token.
+    pub subject: String,
+    pub client_id: String,
+    pub scope: Scope,
+}
+
+/// Checks that the verified token is still good and carries one of `any_of`.
+pub fn authorize(
+    conn: &mut DbConnection,
+    claims: &AccessClaims,
+    any_of: &[&str],
+) -> Result<Principal, OAuthError> {
+    if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The access token has been revoked",
+        ));
+    }
+    let client = db::clients::find(conn, &claims.client_id)?
+        .map(Client::try_from)
+        .transpose()
+        .map_err(|e| OAuthError::internal("client lookup", &e))?;
+    if client.is_none_or(|c| c.disabled) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The client of this access token no longer exists",
+        ));
+    }
+    let scope = claims
+        .scope
+        .as_deref()
+        .and_then(|s| Scope::parse(s).ok())
+        .unwrap_or_default();
+    if !any_of.iter().any(|s| scope.contains(s)) {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            format!("The access token needs the scope {}", any_of.join(" or ")),
+        ));
+    }
+    if claims.sub != claims.client_id {
+        let user = db::users::find_by_id(conn, &claims.sub)?;
+        match user {
+            Some(u) if !u.disabled && u.is_admin => {}
+            Some(u) if !u.disabled => {
+                return Err(OAuthError::new(
+                    ErrorCode::InsufficientScope,
+                    "The user is not an administrator",
+                ))
+            }
+            _ => {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidToken,
+                    "The user of this access token is no longer active",
+                ))
+            }
+        }
+    }
+    Ok(Principal {
+        subject: claims.sub.clone(),
+        client_id: claims.client_id.clone(),
+        scope,
+    })
+}

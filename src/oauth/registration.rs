@@ -1,0 +1,283 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592): strict
+//! validation of client metadata, answered with `invalid_redirect_uri` or
+//! `invalid_client_metadata` (RFC 7591 §3.2.2). Unknown metadata is ignored, as §2 says.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
+use crate::domain::client::{GrantType, RedirectUri};
+use crate::domain::scope::Scope;
+
+/// The metadata a client may send (RFC 7591 §2).
+#[derive(Debug, Default, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub client_name: Option<String>,
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Present in RFC 7592 update requests; must name the client being updated.
+    pub client_id: Option<String>,
+}
+
+/// An RFC 7591 §3.2.2 error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistrationError {
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+pub fn invalid_metadata(description: impl Into<String>) -> RegistrationError {
+    RegistrationError {
+        error: "invalid_client_metadata",
+        error_description: description.into(),
+    }
+}
+
+fn invalid_redirect(description: impl Into<String>) -> RegistrationError {
+    RegistrationError {
+        error: "invalid_redirect_uri",
+        error_description: description.into(),
+    }
+}
+
+/// Who is registering, which bounds what may be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registrar {
+    /// A token with `latchkey:admin`: any valid metadata, including Latchkey's own scopes.
+    Admin,
+    /// A token with `latchkey:register`: any client, but not Latchkey's own scopes.
+    Registrar,
+    /// Anonymous open registration: public clients with PKCE, loopback or https redirect URIs,
+    /// standard OpenID scopes only.
+    Open,
+}
+
+const OPEN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Validates metadata into a client to register, with its requested `token_endpoint_auth_method`.
+pub fn validate(
+    meta: &Metadata,
+    registrar: Registrar,
+) -> Result<(NewClient, String), RegistrationError> {
+    let method = meta
+        .token_endpoint_auth_method
+        .clone()
+        .unwrap_or_else(|| "client_secret_basic".into());
+    if !matches!(
+        method.as_str(),
+        "client_secret_basic" | "client_secret_post" | "none"
+    ) {
+        return Err(invalid_metadata(format!(
+            "token_endpoint_auth_method `{method}` is not supported"
+        )));
+    }
+    let public = method == "none";
+    if registrar == Registrar::Open && !public {
+        return Err(invalid_metadata(
+            "Open registration accepts only public clients (token_endpoint_auth_method none)",
+        ));
+    }
+    let grant_names = meta
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    let mut grants = Vec::new();
+    for name in &grant_names {
+        let grant: GrantType = name
+            .parse()
+            .map_err(|_| invalid_metadata(format!("grant type `{name}` is not supported")))?;
+        if !grants.contains(&grant) {
+            grants.push(grant);
+        }
+    }
+    if grants.is_empty() {
+        return Err(invalid_metadata("grant_types is empty"));
+    }
+    if registrar == Registrar::Open
+        && grants
+            .iter()
+            .any(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
+    {
+        return Err(invalid_metadata(
+            "Open registration allows only the authorization_code and refresh_token grants",
+        ));
+    }
+    if public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(invalid_metadata(
+            "A public client cannot use client_credentials",
+        ));
+    }
+    let response_types = meta.response_types.clone().unwrap_or_else(|| {
+        if grants.contains(&GrantType::AuthorizationCode) {
+            vec!["code".into()]
+        } else {
+            vec![]
+        }
+    });
+    let code_flow = grants.contains(&GrantType::AuthorizationCode);
+    if response_types.iter().any(|r| r != "code") {
+        return Err(invalid_metadata(
+            "Only the response type `code` is supported",
+        ));
+    }
+    if code_flow != response_types.iter().any(|r| r == "code") {
+        return Err(invalid_metadata(
+            "response_types `code` and grant_types `authorization_code` go together (RFC 7591 §2.1)",
+        ));
+    }
+    for uri in meta
+        .redirect_uris
+        .iter()
+        .chain(&meta.post_logout_redirect_uris)
+    {
+        let parsed = RedirectUri::parse(uri).map_err(invalid_redirect)?;
+        if registrar == Registrar::Open
+            && !(uri.starts_with("https://") || uri.starts_with("http://"))
+        {
+            return Err(invalid_redirect(format!(
+                "redirect URI `{}` must be https or a loopback http address",
+                parsed.as_str()
+            )));
+        }
+    }
+    if code_flow && meta.redirect_uris.is_empty() {
+        return Err(invalid_redirect(
+            "The authorization_code grant needs redirect_uris",
+        ));
+    }
+    let scope = match &meta.scope {
+        None => None,
+        Some(raw) => {
+            let scope = Scope::parse(raw).map_err(|e| invalid_metadata(format!("scope: {e}")))?;
+            let forbidden = scope.iter().find(|s| match registrar {
+                Registrar::Admin => false,
+                Registrar::Registrar => s.starts_with("latchkey:"),
+                Registrar::Open => !OPEN_SCOPES.contains(s),
+            });
+            if let Some(s) = forbidden {
+                return Err(invalid_metadata(format!(
+                    "scope `{s}` may not be registered here"
+                )));
+            }
+            debug_assert!(registrar == Registrar::Admin || !scope.contains(ADMIN_SCOPE));
+            Some(scope.to_string())
+        }
+    };
+    let name = meta
+        .client_name
+        .clone()
+        .unwrap_or_else(|| "Unnamed client".into());
+    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(invalid_metadata(
+            "client_name has 1 to 100 printable characters",
+        ));
+    }
+    Ok((
+        NewClient {
+            name,
+            grant_types: grants,
+            redirect_uris: meta.redirect_uris.clone(),
+            post_logout_redirect_uris: meta.post_logout_redirect_uris.clone(),
+            scope,
+            public,
+            first_party: false,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
+        },
+        method,
+    ))
+}
+
+/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
+pub fn response(
+    base_url: &str,
+    client: &ClientView,
+    client_secret: Option<&str>,
+    registration_access_token: Option<&str>,
+) -> Value {
+    let mut out = json!({
+        "client_id": client.client_id,
+        "client_id_issued_at": client.created_at,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "response_types": if client.grant_types.iter().any(|g| g == "authorization_code") { vec!["code"] } else { vec![] },
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "scope": client.scope,
+        "registration_client_uri": format!("{base_url}/register/{}", client.client_id),
+    });
+    if let Some(secret) = client_secret {
+        out["client_secret"] = json!(secret);
+        out["client_secret_expires_at"] = json!(0);
+    }
+    if let Some(token) = registration_access_token {
+        out["registration_access_token"] = json!(token);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(json: Value) -> Metadata {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_make_a_confidential_code_client() {
+        let (client, method) = validate(
+            &meta(json!({"redirect_uris": ["https://app.example/cb"]})),
+            Registrar::Admin,
+        )
+        .unwrap();
+        assert_eq!(method, "client_secret_basic");
+        assert!(!client.public);
+        assert_eq!(client.grant_types, vec![GrantType::AuthorizationCode]);
+    }
+
+    #[test]
+    fn open_registration_is_bounded() {
+        let confidential = meta(json!({"redirect_uris": ["http://127.0.0.1/cb"]}));
+        assert_eq!(
+            validate(&confidential, Registrar::Open).unwrap_err().error,
+            "invalid_client_metadata"
+        );
+        let remote_http = meta(
+            json!({"redirect_uris": ["http://app.example/cb"], "token_endpoint_auth_method": "none"}),
+        );
+        assert_eq!(
+            validate(&remote_http, Registrar::Open).unwrap_err().error,
+            "invalid_redirect_uri"
+        );
+        let custom = meta(
+            json!({"redirect_uris": ["com.example.app:/cb"], "token_endpoint_auth_method": "none"}),
+        );
+        assert_eq!(
+            validate(&custom, Registrar::Open).unwrap_err().error,
+            "invalid_redirect_uri"
+        );
+        let admin = meta(
+            json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "scope": "openid latchkey:admin"}),
+        );
+        assert_eq!(
+            validate(&admin, Registrar::Open).unwrap_err().error,
+            "invalid_client_metadata"
+        );
+        assert_eq!(
+            validate(&admin, Registrar::Registrar).unwrap_err().error,
+            "invalid_client_metadata"
+        );
+        let ok = meta(
+            json!({"redirect_uris": ["http://127.0.0.1:8123/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access", "x-unknown": 1}),
+        );
+        assert!(validate(&ok, Registrar::Open).is_ok());
+    }
+}

@@ -1,0 +1,341 @@
+//! The admin API for users (JSON over HTTP), authorised by a Latchkey access token with
+//! `latchkey:admin`. It calls the same `admin::users` operations as the CLI. Errors have one
+//! shape, `{"error", "error_description"}`: 401 for a missing or bad token, 403 for a token
+//! without the admin scope or role, 404, 409, and 400 for invalid input.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::admin::users::{self, NewUser, ProfileUpdate};
+use crate::admin::{clients::ADMIN_SCOPE, AdminError};
+use crate::db;
+use crate::oauth::{bearer, userinfo, ErrorCode, OAuthError};
+use crate::startup::AppState;
+
+/// An admin API error.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] OAuthError),
+    #[error("{0}")]
+    Admin(#[from] AdminError),
+}
+
+impl From<db::DbError> for ApiError {
+    fn from(e: db::DbError) -> Self {
+        Self::Auth(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Auth(e) => e.status_code(),
+            Self::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
+            Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Admin(AdminError::Invalid(_)) => StatusCode::BAD_REQUEST,
+            Self::Admin(AdminError::Db(db::DbError::Unavailable(_))) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Admin(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (code, description) = match self {
+            Self::Auth(e) => return e.error_response(),
+            Self::Admin(AdminError::NotFound(what)) => ("not_found", format!("{what} not found")),
+            Self::Admin(AdminError::Conflict(what)) => {
+                ("conflict", format!("{what} already exists"))
+            }
+            Self::Admin(AdminError::Invalid(reason)) => ("invalid_request", reason.clone()),
+            Self::Admin(AdminError::Db(db::DbError::Unavailable(_))) => {
+                return OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The service is temporarily unavailable; retry later",
+                )
+                .error_response()
+            }
+            Self::Admin(other) => {
+                let _ = OAuthError::internal("admin API", other);
+                (
+                    "server_error",
+                    "The server encountered an unexpected error".to_owned(),
+                )
+            }
+        };
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "error": code, "error_description": description }))
+    }
+}
+
+/// Checks the bearer token: valid, not revoked, with `latchkey:admin` (and, for a person's
+/// token, the admin role).
+async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let header_value = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "The Authorization header is not valid ASCII",
+            )
+        })?),
+    };
+    let token = bearer::from_header(header_value)?.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::InvalidToken,
+            "An access token with scope latchkey:admin is required",
+        )
+    })?;
+    let claims = userinfo::verify_access_token(
+        &state.settings,
+        &state.keys.load(),
+        state.clock.now(),
+        &token,
+    )?;
+    db::run(&state.pool, move |conn| {
+        bearer::authorize(conn, &claims, &[ADMIN_SCOPE])
+    })
+    .await?;
+    Ok(())
+}
+
+async fn json_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Value, ApiError> {
+    if super::media_type(req) != "application/json" {
+        return Err(AdminError::Invalid("the request body must be application/json".into()).into());
+    }
+    let body = super::read_body(req, payload, state.settings.server.max_body_bytes).await?;
+    serde_json::from_slice(&body)
+        .map_err(|_| AdminError::Invalid("the request body is not valid JSON".into()).into())
+}
+
+/// Runs a blocking admin operation on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| OAuthError::internal("admin API", &e))?
+        .map_err(ApiError::from)
+}
+
+fn ok(status: StatusCode, body: Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    filter: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let offset = query.offset.unwrap_or(0);
+    let limit = query.limit.unwrap_or(50);
+    if offset < 0 || !(1..=200).contains(&limit) {
+        return Err(
+            AdminError::Invalid("offset must be >= 0 and limit from 1 to 200".into()).into(),
+        );
+    }
+    let filter = query.filter.clone().filter(|f| !f.is_empty());
+    let pool = state.pool.clone();
+    let (page, total) =
+        blocking(move || users::page(&pool, filter.as_deref(), offset, limit)).await?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "users": page, "total": total, "offset": offset, "limit": limit }),
+    ))
+}
+
+fn string_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(AdminError::Invalid(format!("`{name}` must be a string")).into()),
+    }
+}
+
+/// `Some(None)` for an explicit null (clear), `Some(Some(v))` to set, `None` to keep.
+fn patch_field(body: &Map<String, Value>, name: &str) -> Result<Option<Option<String>>, ApiError> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(AdminError::Invalid(format!("`{name}` must be a string or null")).into()),
+    }
+}
+
+fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(AdminError::Invalid("the request body must be a JSON object".into()).into()),
+    }
+}
+
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let body = object(json_body(&req, payload, &state).await?)?;
+    let username = string_field(&body, "username")?
+        .ok_or_else(|| AdminError::Invalid("`username` is required".into()))?;
+    let new = NewUser {
+        username,
+        email: string_field(&body, "email")?,
+        name: string_field(&body, "name")?,
+        password: string_field(&body, "password")?.map(SecretString::from),
+    };
+    let permit = state
+        .passwords
+        .permit()
+        .await
+        .map_err(|e| OAuthError::internal("password", &e))?;
+    let (pool, passwords, now) = (
+        state.pool.clone(),
+        state.passwords.clone(),
+        state.clock.now(),
+    );
+    let user = blocking(move || users::add(&pool, &passwords, new, now)).await?;
+    drop(permit);
+    tracing::info!(target: "audit", event = "user_created", sub = %user.id, via = "admin_api");
+    Ok(ok(StatusCode::CREATED, json!(user)))
+}
+
+pub async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let pool = state.pool.clone();
+    let user = blocking(move || users::show(&pool, &path)).await?;
+    Ok(ok(StatusCode::OK, json!(user)))
+}
+
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let body = object(json_body(&req, payload, &state).await?)?;
+    if let Some(unknown) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "email" | "email_verified" | "name"))
+    {
+        return Err(AdminError::Invalid(format!("`{unknown}` cannot be changed here")).into());
+    }
+    let email_verified = match body.get("email_verified") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(AdminError::Invalid("`email_verified` must be a boolean".into()).into())
+        }
+    };
+    let update = ProfileUpdate {
+        email: patch_field(&body, "email")?,
+        email_verified,
+        name: patch_field(&body, "name")?,
+    };
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let user = blocking(move || users::update_profile(&pool, &path, update, now)).await?;
+    Ok(ok(StatusCode::OK, json!(user)))
+}
+
+pub async fn set_password(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let body = object(json_body(&req, payload, &state).await?)?;
+    let password = string_field(&body, "password")?
+        .map(SecretString::from)
+        .ok_or_else(|| AdminError::Invalid("`password` is required".into()))?;
+    let permit = state
+        .passwords
+        .permit()
+        .await
+        .map_err(|e| OAuthError::internal("password", &e))?;
+    let (pool, passwords, now) = (
+        state.pool.clone(),
+        state.passwords.clone(),
+        state.clock.now(),
+    );
+    blocking(move || users::set_password(&pool, &passwords, &path, &password, now)).await?;
+    drop(permit);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn disable(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_disabled(req, path, state, true).await
+}
+
+pub async fn enable(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_disabled(req, path, state, false).await
+}
+
+async fn set_disabled(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    disabled: bool,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    blocking(move || users::set_disabled(&pool, &path, disabled, now)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let pool = state.pool.clone();
+    blocking(move || users::remove(&pool, &path)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn revoke_sessions(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let (sessions, tokens) = blocking(move || users::revoke_sessions(&pool, &path, now)).await?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ "sessions_ended": sessions, "refresh_tokens_revoked": tokens }),
+    ))
+}

@@ -1,0 +1,272 @@
+//! `POST /register` (RFC 7591) and `GET|PUT|DELETE /register/{client_id}` (RFC 7592).
+//! Registration needs an initial access token (a Latchkey access token with `latchkey:admin` or
+//! `latchkey:register`), unless open registration of public clients is switched on.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+
+use crate::admin::{self, AdminError};
+use crate::db;
+use crate::oauth::bearer;
+use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
+use crate::oauth::userinfo;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::startup::AppState;
+
+/// Either error shape this endpoint answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error("{}", .0.error_description)]
+    Metadata(RegistrationError),
+}
+
+impl From<crate::db::DbError> for Error {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::OAuth(e.into())
+    }
+}
+
+impl From<RegistrationError> for Error {
+    fn from(e: RegistrationError) -> Self {
+        Self::Metadata(e)
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::OAuth(e) => e.status_code(),
+            Self::Metadata(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::OAuth(e) => e.error_response(),
+            Self::Metadata(e) => HttpResponse::BadRequest()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(e),
+        }
+    }
+}
+
+fn admin_error(e: AdminError) -> Error {
+    match e {
+        AdminError::Invalid(reason) => invalid_metadata(reason).into(),
+        AdminError::NotFound(_) => OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The registration access token is invalid",
+        )
+        .into(),
+        AdminError::Db(db) => OAuthError::from(db).into(),
+        other => OAuthError::internal("client registration", &other).into(),
+    }
+}
+
+fn authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let value = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "The Authorization header is not valid ASCII",
+            )
+        })?),
+    };
+    bearer::from_header(value)
+}
+
+async fn read_metadata(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Metadata, Error> {
+    if super::media_type(req) != "application/json" {
+        return Err(
+            OAuthError::invalid_request("The request body must be application/json").into(),
+        );
+    }
+    let body = super::read_body(req, payload, state.settings.server.max_body_bytes).await?;
+    serde_json::from_slice(&body).map_err(|_| {
+        invalid_metadata("The request body is not a JSON object of client metadata").into()
+    })
+}
+
+/// Who may register: an initial access token's holder, or anyone when open registration is on.
+async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Registrar, Error> {
+    let Some(token) = authorization(req)? else {
+        if !state.settings.registration.open {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidToken,
+                "An initial access token is required",
+            )
+            .into());
+        }
+        let address = req
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        if state.open_registrations.check_key(&address).is_err() {
+            tracing::warn!(target: "audit", event = "open_registration_limited", %address);
+            return Err(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Too many registrations from this address; retry later",
+            )
+            .with_status(429)
+            .into());
+        }
+        return Ok(Registrar::Open);
+    };
+    let claims = userinfo::verify_access_token(
+        &state.settings,
+        &state.keys.load(),
+        state.clock.now(),
+        &token,
+    )?;
+    let principal = db::run(&state.pool, move |conn| {
+        bearer::authorize(
+            conn,
+            &claims,
+            &[admin::clients::ADMIN_SCOPE, "latchkey:register"],
+        )
+    })
+    .await?;
+    Ok(if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
+        Registrar::Admin
+    } else {
+        Registrar::Registrar
+    })
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let registrar = registrar(&req, &state).await?;
+    let metadata = read_metadata(&req, payload, &state).await?;
+    let (new, method) = registration::validate(&metadata, registrar)?;
+    let pool = state.pool.clone();
+    let now = state.clock.now();
+    let (registered, token) = tokio::task::spawn_blocking(move || {
+        admin::clients::add_with(&pool, new, Some(&method), true, now)
+    })
+    .await
+    .map_err(|e| OAuthError::internal("client registration", &e))?
+    .map_err(admin_error)?;
+    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, ?registrar);
+    let secret = registered
+        .client_secret
+        .as_ref()
+        .map(secrecy::ExposeSecret::expose_secret);
+    let body = registration::response(
+        state.settings.base_url(),
+        &registered.client,
+        secret,
+        Some(secrecy::ExposeSecret::expose_secret(&token)),
+    );
+    Ok(json(StatusCode::CREATED, body))
+}
+
+/// The client `id` if the request carries its registration access token.
+async fn registered(
+    req: &HttpRequest,
+    state: &AppState,
+    id: String,
+) -> Result<crate::domain::client::Client, Error> {
+    let token = authorization(req)?.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::InvalidToken,
+            "A registration access token is required",
+        )
+    })?;
+    let client = db::run(&state.pool, move |conn| {
+        admin::clients::find_by_registration_token(conn, &id, &token).map_err(admin_error)
+    })
+    .await?;
+    client.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::InvalidToken,
+            "The registration access token is invalid",
+        )
+        .into()
+    })
+}
+
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let client = registered(&req, &state, path.into_inner()).await?;
+    let view = admin::clients::ClientView::from(client);
+    Ok(json(
+        StatusCode::OK,
+        registration::response(state.settings.base_url(), &view, None, None),
+    ))
+}
+
+pub async fn put(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = path.into_inner();
+    let client = registered(&req, &state, id.clone()).await?;
+    let metadata = read_metadata(&req, payload, &state).await?;
+    if metadata.client_id.as_deref() != Some(client.id.as_str()) {
+        return Err(invalid_metadata(
+            "client_id must name the client being updated (RFC 7592 §2.2)",
+        )
+        .into());
+    }
+    let registrar = if client.scope.iter().any(|s| s.starts_with("latchkey:")) {
+        Registrar::Admin
+    } else {
+        Registrar::Registrar
+    };
+    let (new, method) = registration::validate(&metadata, registrar)?;
+    let pool = state.pool.clone();
+    let now = state.clock.now();
+    let (view, token) = tokio::task::spawn_blocking(move || {
+        admin::clients::update(&pool, &id, new, Some(&method), now)
+    })
+    .await
+    .map_err(|e| OAuthError::internal("client update", &e))?
+    .map_err(admin_error)?;
+    let body = registration::response(
+        state.settings.base_url(),
+        &view,
+        None,
+        Some(secrecy::ExposeSecret::expose_secret(&token)),
+    );
+    Ok(json(StatusCode::OK, body))
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let client = registered(&req, &state, path.into_inner()).await?;
+    let pool = state.pool.clone();
+    let id = client.id.clone();
+    tokio::task::spawn_blocking(move || admin::clients::remove(&pool, &id))
+        .await
+        .map_err(|e| OAuthError::internal("client removal", &e))?
+        .map_err(admin_error)?;
+    tracing::info!(target: "audit", event = "client_deleted", client_id = %client.id);
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
