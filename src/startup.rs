@@ -94,6 +94,13 @@ impl AppState {
             clock,
         };
         ensure_signing_key(&state).await?;
+        let (pool, base, now) = (
+            state.pool.clone(),
+            state.settings.base_url().to_owned(),
+            state.clock.now(),
+        );
+        tokio::task::spawn_blocking(move || admin::clients::ensure_console(&pool, &base, now))
+            .await??;
         state.refresh_keys().await?;
         Ok(state)
     }
@@ -167,6 +174,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::register::get))
             .route(web::put().to(routes::register::put))
             .route(web::delete().to(routes::register::delete)),
+    )
+    .service(web::resource("/admin").route(web::get().to(routes::admin_pages::index)))
+    .service(web::resource("/admin/callback").route(web::get().to(routes::admin_pages::callback)))
+    .service(web::resource("/admin/users").route(web::post().to(routes::admin_pages::create_user)))
+    .service(
+        web::resource("/admin/users/{username}/{action}")
+            .route(web::post().to(routes::admin_pages::user_action)),
+    )
+    .service(
+        web::resource("/admin/clients").route(web::post().to(routes::admin_pages::create_client)),
+    )
+    .service(
+        web::resource("/admin/clients/{client_id}/delete")
+            .route(web::post().to(routes::admin_pages::delete_client)),
     )
     .service(
         web::scope("/admin/api")

@@ -71,6 +71,27 @@ pub struct LoggedOutPage<'a> {
     pub brand: &'a Brand,
 }
 
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage<'a> {
+    pub brand: &'a Brand,
+    pub admin_name: &'a str,
+    pub csrf: &'a str,
+    pub users: &'a [crate::admin::users::UserView],
+    pub clients: &'a [crate::admin::clients::ClientView],
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_secret.html")]
+pub struct ClientSecretPage<'a> {
+    pub brand: &'a Brand,
+    pub name: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a str>,
+}
+
 /// The built-in style sheet.
 pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
 

@@ -374,9 +374,55 @@ pub fn rotate_secret(
 }
 
 pub fn remove(pool: &Pool, id: &str) -> Result<(), AdminError> {
+    if id == CONSOLE_ID {
+        return Err(AdminError::Invalid(
+            "the built-in admin console client cannot be removed".into(),
+        ));
+    }
     db::transaction(pool, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
+        Ok(())
+    })
+}
+
+/// The id of the built-in client through which people sign in to the admin pages.
+pub const CONSOLE_ID: &str = "latchkey-admin-console";
+
+/// Creates or updates the built-in admin-console client so that its redirect URI follows the
+/// configured issuer. It is public, first-party and limited to `openid`.
+pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
+    let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    db::transaction(pool, |conn| {
+        match db::clients::find(conn, CONSOLE_ID)? {
+            Some(mut row) if row.redirect_uris != redirect => {
+                row.redirect_uris = redirect;
+                row.updated_at = now;
+                db::clients::replace(conn, &row)?;
+            }
+            Some(_) => {}
+            None => db::clients::insert(
+                conn,
+                &ClientRow {
+                    id: CONSOLE_ID.into(),
+                    name: "Latchkey administration".into(),
+                    secret_hash: None,
+                    grant_types: GrantType::AuthorizationCode.as_str().into(),
+                    redirect_uris: redirect,
+                    post_logout_redirect_uris: "[]".into(),
+                    scope: "openid".into(),
+                    first_party: true,
+                    disabled: false,
+                    created_at: now,
+                    updated_at: now,
+                    refresh_token_ttl_secs: None,
+                    refresh_token_absolute_ttl_secs: None,
+                    registration_token_hash: None,
+                    token_endpoint_auth_method: "none".into(),
+                },
+            )?,
+        }
         Ok(())
     })
 }

@@ -98,9 +98,19 @@ pub fn rotate_if_due(
         None
     };
     db::transaction(pool, |conn| {
-        db::lock_for_key_change(conn)?;
+        lock(conn)?;
         apply(conn, settings, now, candidate)
     })
+}
+
+/// Takes the key-change lock at the start of a transaction. PostgreSQL: an advisory lock. SQLite:
+/// a write that matches nothing, so the transaction holds the write lock before it reads (and
+/// waits for it under `busy_timeout`); reading first and writing later would fail with "database
+/// is locked" when another pass (the CLI, another pool connection) commits in between.
+fn lock(conn: &mut DbConnection) -> Result<(), AdminError> {
+    db::lock_for_key_change(conn)?;
+    db::keys::set_activate_after(conn, "", 0)?;
+    Ok(())
 }
 
 fn generate(
@@ -167,7 +177,7 @@ pub fn force_rotation(
 ) -> Result<Changes, AdminError> {
     let candidate = generate(settings, master, now)?;
     db::transaction(pool, |conn| {
-        db::lock_for_key_change(conn)?;
+        lock(conn)?;
         let rows = db::keys::list(conn)?;
         let activate_at = if immediately {
             now

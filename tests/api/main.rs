@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod admin_pages;
 mod authorization;
 mod bad_input;
 mod browser;

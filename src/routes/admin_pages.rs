@@ -1,0 +1,369 @@
+//! The admin pages (`/admin`): server-rendered, no script, same security headers as the login
+//! page. People sign in through Latchkey's own login page (the built-in `latchkey-admin-console`
+//! client) and need the admin role. Every form carries a double-submit CSRF token. The pages call
+//! the same `admin::` operations as the CLI and the admin API.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::pages::{self, SESSION};
+use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
+use crate::admin::users::{NewUser, UserView};
+use crate::admin::{self, AdminError};
+use crate::db::{self, DbError};
+use crate::domain::client::GrantType;
+use crate::domain::secret::{self, SecretHash};
+use crate::oauth::params::Params;
+use crate::oauth::session::{self, Session};
+use crate::oauth::OAuthError;
+use crate::startup::AppState;
+use crate::views::{AdminPage, ClientSecretPage};
+
+const CSRF: &str = "latchkey_admin";
+
+/// Fixed notices, chosen by key, so no text from the URL is ever shown.
+fn notice(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "user-created" => "User created.",
+        "user-disabled" => "User disabled; their sessions and refresh tokens were revoked.",
+        "user-enabled" => "User enabled.",
+        "password-set" => "Password changed.",
+        "client-deleted" => "Client deleted.",
+        _ => return None,
+    })
+}
+
+/// Sends the browser through the login page of the built-in console client.
+fn to_login(state: &AppState) -> HttpResponse {
+    let verifier = secret::generate();
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
+    let callback: String = url::form_urlencoded::byte_serialize(
+        format!("{}/admin/callback", state.settings.base_url()).as_bytes(),
+    )
+    .collect();
+    pages::redirect(
+        &format!(
+            "/authorize?response_type=code&client_id={CONSOLE_ID}&redirect_uri={callback}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
+        ),
+        false,
+    )
+}
+
+/// The signed-in administrator, or the response that stands in for the page.
+async fn administrator(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<Session, HttpResponse> {
+    let cookie = pages::read_cookie(req, state, SESSION);
+    let now = state.clock.now();
+    let shared = state.clone();
+    let session = db::run(&state.pool, move |conn| {
+        session::current(conn, &shared.settings, cookie.as_deref(), now)
+    })
+    .await
+    .map_err(|e: OAuthError| pages::oauth_error_page(state, &e))?;
+    match session {
+        None => Err(to_login(state)),
+        Some(s) if !s.user.is_admin => Err(pages::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Administrators only",
+            "Your account does not have the admin role.",
+            None,
+        )),
+        Some(s) => Ok(s),
+    }
+}
+
+/// `GET /admin/callback`: the code proves the login finished; it is consumed and not exchanged.
+pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    if let Some(code) = params.get("code") {
+        let hash = SecretHash::of_str(code).as_bytes().to_vec();
+        let now = state.clock.now();
+        let _ = db::run(&state.pool, move |conn| {
+            if db::codes::find(conn, &hash)?.is_some_and(|c| c.client_id == CONSOLE_ID) {
+                db::codes::consume(conn, &hash, now)?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await;
+    }
+    pages::redirect("/admin", false)
+}
+
+async fn load(state: &AppState) -> Result<(Vec<UserView>, Vec<ClientView>), AdminError> {
+    let pool = state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let (users, _) = admin::users::page(&pool, None, 0, 200)?;
+        let clients = admin::clients::list(&pool)?
+            .into_iter()
+            .filter(|c| c.client_id != CONSOLE_ID)
+            .collect();
+        Ok((users, clients))
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?
+}
+
+async fn render(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &Session,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (users, clients) = match load(state).await {
+        Ok(found) => found,
+        Err(e) => return pages::oauth_error_page(state, &OAuthError::internal("admin page", &e)),
+    };
+    let existing = pages::read_cookie(req, state, CSRF).filter(|c| c.len() == 43);
+    let csrf = existing
+        .clone()
+        .map(SecretString::from)
+        .unwrap_or_else(secret::generate);
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let mut response = pages::render(
+        status,
+        &AdminPage {
+            brand: &state.brand,
+            admin_name: &session.user.username,
+            csrf: csrf.expose_secret(),
+            users: &users,
+            clients: &clients,
+            notice: if error.is_none() {
+                notice(params.get("notice"))
+            } else {
+                None
+            },
+            error,
+        },
+    );
+    if existing.is_none() {
+        let cookie = pages::cookie(state, CSRF, csrf.expose_secret().to_owned(), None);
+        if let Err(e) = response.add_cookie(&cookie) {
+            tracing::error!(error = %e, "cannot set the admin CSRF cookie");
+        }
+    }
+    response
+}
+
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match administrator(&req, &state).await {
+        Ok(session) => render(&req, &state, &session, StatusCode::OK, None).await,
+        Err(response) => response,
+    }
+}
+
+/// A checked admin form: the administrator and the form's fields.
+async fn form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+) -> Result<(Session, Params), HttpResponse> {
+    let session = administrator(req, state).await?;
+    let params = super::read_form(req, payload, state.settings.server.max_body_bytes)
+        .await
+        .map_err(|e| pages::oauth_error_page(state, &e))?;
+    let valid = match (params.get("csrf"), pages::read_cookie(req, state, CSRF)) {
+        (Some(form), Some(cookie)) => bool::from(form.as_bytes().ct_eq(cookie.as_bytes())),
+        _ => false,
+    };
+    if !valid {
+        return Err(pages::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "This form cannot be accepted",
+            "It was sent from another page or is out of date. Reload the admin page and try again.",
+            None,
+        ));
+    }
+    Ok((session, params))
+}
+
+async fn outcome(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &Session,
+    result: Result<(), AdminError>,
+    done: &str,
+) -> HttpResponse {
+    match result {
+        Ok(()) => pages::redirect(&format!("/admin?notice={done}"), true),
+        Err(AdminError::Invalid(m)) => {
+            render(req, state, session, StatusCode::BAD_REQUEST, Some(&m)).await
+        }
+        Err(e @ (AdminError::NotFound(_) | AdminError::Conflict(_))) => {
+            render(
+                req,
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+            )
+            .await
+        }
+        Err(e) => pages::oauth_error_page(state, &OAuthError::internal("admin page", &e)),
+    }
+}
+
+async fn blocking(
+    f: impl FnOnce() -> Result<(), AdminError> + Send + 'static,
+) -> Result<(), AdminError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+}
+
+pub async fn create_user(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (session, params) = match form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let new = NewUser {
+        username: params.get("username").unwrap_or("").to_owned(),
+        email: params.get("email").map(str::to_owned),
+        name: params.get("name").map(str::to_owned),
+        password: params
+            .get("password")
+            .map(|p| SecretString::from(p.to_owned())),
+    };
+    let permit = state.passwords.permit().await;
+    let (pool, passwords, now) = (
+        state.pool.clone(),
+        state.passwords.clone(),
+        state.clock.now(),
+    );
+    let result = blocking(move || admin::users::add(&pool, &passwords, new, now).map(drop)).await;
+    drop(permit);
+    outcome(&req, &state, &session, result, "user-created").await
+}
+
+pub async fn user_action(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (session, params) = match form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (username, action) = path.into_inner();
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let (result, done) = match action.as_str() {
+        "disable" => (
+            blocking(move || admin::users::set_disabled(&pool, &username, true, now)).await,
+            "user-disabled",
+        ),
+        "enable" => (
+            blocking(move || admin::users::set_disabled(&pool, &username, false, now)).await,
+            "user-enabled",
+        ),
+        "password" => {
+            let password = SecretString::from(params.get("password").unwrap_or("").to_owned());
+            let permit = state.passwords.permit().await;
+            let passwords = state.passwords.clone();
+            let result = blocking(move || {
+                admin::users::set_password(&pool, &passwords, &username, &password, now)
+            })
+            .await;
+            drop(permit);
+            (result, "password-set")
+        }
+        _ => {
+            return pages::error_page(
+                &state,
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "No such action.",
+                None,
+            )
+        }
+    };
+    outcome(&req, &state, &session, result, done).await
+}
+
+pub async fn create_client(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (session, params) = match form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let grants: Result<Vec<GrantType>, String> = params
+        .get("grant_types")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::parse)
+        .collect();
+    let grants = match grants {
+        Ok(g) => g,
+        Err(e) => return render(&req, &state, &session, StatusCode::BAD_REQUEST, Some(&e)).await,
+    };
+    let split = |name: &str| {
+        params
+            .get(name)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let new = NewClient {
+        name: params.get("name").unwrap_or("").to_owned(),
+        grant_types: grants,
+        redirect_uris: split("redirect_uris"),
+        post_logout_redirect_uris: vec![],
+        scope: params.get("scope").map(str::to_owned),
+        public: params.get("public") == Some("yes"),
+        first_party: params.get("first_party") == Some("yes"),
+        refresh_token_ttl_secs: None,
+        refresh_token_absolute_ttl_secs: None,
+    };
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let result = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, now))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))
+        .and_then(|r| r);
+    match result {
+        Ok(registered) => {
+            tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, via = "admin_pages", by = %session.user.id);
+            pages::render(
+                StatusCode::OK,
+                &ClientSecretPage {
+                    brand: &state.brand,
+                    name: &registered.client.name,
+                    client_id: &registered.client.client_id,
+                    client_secret: registered.client_secret.as_ref().map(|s| s.expose_secret()),
+                },
+            )
+        }
+        Err(e) => outcome(&req, &state, &session, Err(e), "").await,
+    }
+}
+
+pub async fn delete_client(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (session, _) = match form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (pool, id) = (state.pool.clone(), path.into_inner());
+    let result = blocking(move || admin::clients::remove(&pool, &id)).await;
+    outcome(&req, &state, &session, result, "client-deleted").await
+}
