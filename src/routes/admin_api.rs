@@ -76,16 +76,7 @@ impl ResponseError for ApiError {
 /// Checks the bearer token: valid, not revoked, with `latchkey:admin` (and, for a person's
 /// token, the admin role).
 async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let header_value = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            OAuthError::new(
-                ErrorCode::InvalidToken,
-                "The Authorization header is not valid ASCII",
-            )
-        })?),
-    };
-    let token = bearer::from_header(header_value)?.ok_or_else(|| {
+    let token = super::bearer_token(req)?.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidToken,
             "An access token with scope latchkey:admin is required",

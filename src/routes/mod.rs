@@ -69,6 +69,20 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// The bearer token of the `Authorization` header (RFC 6750 §2.1), if there is one.
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let value = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            OAuthError::new(
+                crate::oauth::ErrorCode::InvalidToken,
+                "The Authorization header is not valid ASCII",
+            )
+        })?),
+    };
+    crate::oauth::bearer::from_header(value)
+}
+
 /// Unknown paths: a JSON 404.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound()

@@ -65,19 +65,6 @@ fn admin_error(e: AdminError) -> Error {
     }
 }
 
-fn authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
-    let value = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            OAuthError::new(
-                ErrorCode::InvalidToken,
-                "The Authorization header is not valid ASCII",
-            )
-        })?),
-    };
-    bearer::from_header(value)
-}
-
 async fn read_metadata(
     req: &HttpRequest,
     payload: web::Payload,
@@ -96,7 +83,7 @@ async fn read_metadata(
 
 /// Who may register: an initial access token's holder, or anyone when open registration is on.
 async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Registrar, Error> {
-    let Some(token) = authorization(req)? else {
+    let Some(token) = super::bearer_token(req)? else {
         if !state.settings.registration.open {
             return Err(OAuthError::new(
                 ErrorCode::InvalidToken,
@@ -183,7 +170,7 @@ async fn registered(
     state: &AppState,
     id: String,
 ) -> Result<crate::domain::client::Client, Error> {
-    let token = authorization(req)?.ok_or_else(|| {
+    let token = super::bearer_token(req)?.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidToken,
             "A registration access token is required",

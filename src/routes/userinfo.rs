@@ -6,28 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db;
 use crate::oauth::userinfo;
-use crate::oauth::{ErrorCode, OAuthError};
+use crate::oauth::OAuthError;
 use crate::startup::AppState;
-
-fn bearer(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| OAuthError::invalid_request("The Authorization header is not valid ASCII"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim().to_owned()))
-        }
-        _ => Err(OAuthError::new(
-            ErrorCode::InvalidToken,
-            "The Authorization header is not a Bearer token",
-        )),
-    }
-}
 
 /// RFC 6750 §3.1: a request without any token gets a bare challenge.
 fn no_token() -> HttpResponse {
@@ -38,7 +18,7 @@ fn no_token() -> HttpResponse {
 }
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
-    match bearer(&req)? {
+    match super::bearer_token(&req)? {
         Some(token) => respond(&state, token).await,
         None => Ok(no_token()),
     }
@@ -49,7 +29,7 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let header_token = bearer(&req)?;
+    let header_token = super::bearer_token(&req)?;
     let has_body = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         v.as_bytes()
             .starts_with(b"application/x-www-form-urlencoded")
