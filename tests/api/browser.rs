@@ -25,10 +25,10 @@ const CLIENT_NAME: &str = "Browser Test App";
 const USERNAME: &str = "alice";
 const PASSWORD: &str = "a long password";
 /// How long to wait for chromedriver to answer, or for a page to reach an expected state.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// chromedriver in its own process group, killed with every browser it started when dropped.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     url: String,
     /// Chromium's profile; declared after `child` so it is removed once the browser is gone.
@@ -36,7 +36,7 @@ struct ChromeDriver {
 }
 
 impl ChromeDriver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let path = std::env::var("LATCHKEY_TEST_CHROMEDRIVER")
             .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -96,7 +96,7 @@ impl ChromeDriver {
     }
 
     /// A new headless Chromium session with a fresh profile and the given window size.
-    async fn browser(&self, width: u32, height: u32) -> Client {
+    pub(crate) async fn browser(&self, width: u32, height: u32) -> Client {
         let binary =
             std::env::var("LATCHKEY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
@@ -227,7 +227,7 @@ fn authorize_url(
 }
 
 /// Polls the browser's URL until `wanted` holds for it; returns that URL.
-async fn wait_for_url(
+pub(crate) async fn wait_for_url(
     browser: &Client,
     what: &str,
     wanted: impl Fn(&url::Url) -> bool,
@@ -246,11 +246,11 @@ async fn wait_for_url(
     }
 }
 
-fn is_at(url: &url::Url, prefix: &str) -> bool {
+pub(crate) fn is_at(url: &url::Url, prefix: &str) -> bool {
     url.as_str().starts_with(prefix)
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
+pub(crate) async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
         .await
@@ -261,7 +261,7 @@ async fn text_of(browser: &Client, css: &str) -> String {
 }
 
 /// Saves a PNG of the viewport to target/test-artifacts/NAME.png; returns the path.
-async fn screenshot(browser: &Client, name: &str) -> PathBuf {
+pub(crate) async fn screenshot(browser: &Client, name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&dir).expect("create target/test-artifacts");
     let png = browser.screenshot().await.expect("screenshot");
@@ -301,7 +301,7 @@ async fn assert_login_page(browser: &Client, app: &TestApp) {
 }
 
 /// Types into the login form and submits it with the button, as a person would.
-async fn submit_login(browser: &Client, username: &str, password: &str) {
+pub(crate) async fn submit_login(browser: &Client, username: &str, password: &str) {
     let user_field = browser.find(Locator::Css("#username")).await.unwrap();
     user_field.clear().await.unwrap();
     user_field.send_keys(username).await.unwrap();

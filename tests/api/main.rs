@@ -9,6 +9,7 @@ mod admin_pages;
 mod authorization;
 mod bad_input;
 mod browser;
+mod browser_admin;
 mod cli;
 mod discovery;
 mod health;
