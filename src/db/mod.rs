@@ -54,6 +54,23 @@ pub enum DbError {
     Blocking(String),
 }
 
+impl DbError {
+    /// True when the database cannot be reached (no pooled connection in time, or the connection
+    /// was lost): answered as 503 `temporarily_unavailable`, not as an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            Self::Query(Error::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Which backend a URL names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {

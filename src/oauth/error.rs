@@ -139,7 +139,8 @@ impl std::error::Error for OAuthError {}
 impl From<DbError> for OAuthError {
     fn from(error: DbError) -> Self {
         match error {
-            DbError::Unavailable(cause) => {
+            ref e if e.is_unavailable() => {
+                let cause = e.to_string();
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::new(
                     ErrorCode::TemporarilyUnavailable,

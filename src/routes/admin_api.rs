@@ -37,7 +37,7 @@ impl ResponseError for ApiError {
             Self::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Admin(AdminError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            Self::Admin(AdminError::Db(db::DbError::Unavailable(_))) => {
+            Self::Admin(AdminError::Db(e)) if e.is_unavailable() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Admin(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -52,7 +52,7 @@ impl ResponseError for ApiError {
                 ("conflict", format!("{what} already exists"))
             }
             Self::Admin(AdminError::Invalid(reason)) => ("invalid_request", reason.clone()),
-            Self::Admin(AdminError::Db(db::DbError::Unavailable(_))) => {
+            Self::Admin(AdminError::Db(e)) if e.is_unavailable() => {
                 return OAuthError::new(
                     ErrorCode::TemporarilyUnavailable,
                     "The service is temporarily unavailable; retry later",

@@ -15,6 +15,7 @@ mod discovery;
 mod health;
 mod jwks;
 mod keys;
+mod resilience;
 mod token_client_credentials;
 mod token_password;
 mod userinfo_logout;

@@ -1,0 +1,74 @@
+//! The database going away (DESIGN.md §6): 503 `temporarily_unavailable` with `Retry-After`,
+//! never a hang, a panic or a 500, and recovery without a restart when it comes back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, RunQueryDsl};
+use serde_json::Value;
+
+use crate::helpers::{postgres_admin_url, test_settings, Backend, TestApp};
+
+fn admin_sql(sql: &str) {
+    let mut conn = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
+    diesel::sql_query(sql).execute(&mut conn).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_answers_503_and_the_server_recovers() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(Backend::Postgres, dir.path());
+    settings.database.connect_timeout_secs = 1;
+    let database = settings.database.url.rsplit('/').next().unwrap().to_owned();
+    let app = TestApp::spawn_with(dir, settings).await;
+    let client = app.service_client().await;
+    let form = [("grant_type", "client_credentials")];
+    assert_eq!(app.token(&form, Some(&client)).await.status(), 200);
+
+    let name = database.clone();
+    tokio::task::spawn_blocking(move || {
+        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+        admin_sql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ));
+    })
+    .await
+    .unwrap();
+
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = app.token(&form, Some(&client)).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "no hang");
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "5");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "The service is temporarily unavailable; retry later"
+            })
+        );
+    }
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    let name = database.clone();
+    tokio::task::spawn_blocking(move || {
+        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = app.token(&form, Some(&client)).await.status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "only 503 while recovering");
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
