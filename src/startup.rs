@@ -308,8 +308,19 @@ impl Application {
             let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let purge_every = (3600 / state.settings.keys.refresh_interval_secs).max(1);
+            let mut ticks: u64 = 0;
             loop {
                 tick.tick().await;
+                ticks += 1;
+                if ticks % purge_every == 0 {
+                    let now = state.clock.now();
+                    match db::run(&state.pool, move |conn| db::purge_expired(conn, now)).await {
+                        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired rows"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+                    }
+                }
                 if let Err(e) = state.rotate_keys().await {
                     tracing::warn!(error = %format!("{e:#}"), "key rotation or refresh failed; serving the previous set");
                 }

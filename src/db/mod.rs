@@ -200,6 +200,16 @@ pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Deletes what has expired: sessions, pending requests, codes, refresh tokens, and deny-list
+/// entries of access tokens that expired anyway. Returns the number of rows removed.
+pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError> {
+    Ok(sessions::delete_expired(conn, now)?
+        + requests::delete_expired(conn, now)?
+        + codes::delete_expired(conn, now - 86_400)?
+        + refresh_tokens::purge_expired(conn, now)?
+        + refresh_tokens::purge_denied(conn, now)?)
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool. The connection is taken inside the
 /// closure, so no async task ever holds one.
 pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>

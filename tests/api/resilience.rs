@@ -72,3 +72,35 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers() {
     }
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
+
+crate::backend_tests!(expired_rows_are_purged);
+
+async fn expired_rows_are_purged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.web_client(true, false).await;
+    app.user("alice", "alice's password").await;
+    let browser = app.browser();
+    let url = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&code_challenge={}&code_challenge_method=S256",
+        client.id,
+        crate::helpers::REDIRECT_URI,
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let login = crate::helpers::location(&browser.get(&url).await);
+    browser.log_in(&login, "alice", "alice's password").await;
+    let count = |app: &TestApp| {
+        let pool = app.state.pool.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().unwrap();
+                let now = crate::helpers::NOW + 30 * 86_400;
+                latchkey::db::purge_expired(&mut conn, now).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // A month later the session and the code are gone; a second pass finds nothing.
+    assert_eq!(count(&app).await, 2);
+    assert_eq!(count(&app).await, 0);
+}
