@@ -245,10 +245,14 @@ impl Settings {
         if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
             return Err(invalid(key, "must be positive"));
         }
-        if self.keys.publication_lead_secs < self.keys.jwks_max_age_secs as i64 {
+        // A replica serves a new key set up to refresh_interval_secs late, and caches keep the
+        // old JWKS for jwks_max_age_secs: a new key must be public that long before it signs.
+        if self.keys.publication_lead_secs
+            < (self.keys.jwks_max_age_secs + self.keys.refresh_interval_secs) as i64
+        {
             return Err(invalid(
                 "keys.publication_lead_secs",
-                "must be at least keys.jwks_max_age_secs",
+                "must be at least keys.jwks_max_age_secs + keys.refresh_interval_secs",
             ));
         }
         if self.keys.rotation_period_secs <= self.keys.publication_lead_secs {
@@ -315,7 +319,7 @@ impl Settings {
         self.tokens
             .access_token_ttl_secs
             .max(self.tokens.id_token_ttl_secs)
-            + self.keys.jwks_max_age_secs as i64
+            + (self.keys.jwks_max_age_secs + self.keys.refresh_interval_secs) as i64
     }
 
     /// True when the issuer is https: cookies get `Secure` and the `__Host-` prefix.

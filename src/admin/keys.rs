@@ -98,19 +98,9 @@ pub fn rotate_if_due(
         None
     };
     db::transaction(pool, |conn| {
-        lock(conn)?;
+        db::lock_for_key_change(conn)?;
         apply(conn, settings, now, candidate)
     })
-}
-
-/// Takes the key-change lock at the start of a transaction. PostgreSQL: an advisory lock. SQLite:
-/// a write that matches nothing, so the transaction holds the write lock before it reads (and
-/// waits for it under `busy_timeout`); reading first and writing later would fail with "database
-/// is locked" when another pass (the CLI, another pool connection) commits in between.
-fn lock(conn: &mut DbConnection) -> Result<(), AdminError> {
-    db::lock_for_key_change(conn)?;
-    db::keys::set_activate_after(conn, "", 0)?;
-    Ok(())
 }
 
 fn generate(
@@ -177,7 +167,7 @@ pub fn force_rotation(
 ) -> Result<Changes, AdminError> {
     let candidate = generate(settings, master, now)?;
     db::transaction(pool, |conn| {
-        lock(conn)?;
+        db::lock_for_key_change(conn)?;
         let rows = db::keys::list(conn)?;
         let activate_at = if immediately {
             now

@@ -59,15 +59,17 @@ impl DbError {
     /// was lost): answered as 503 `temporarily_unavailable`, not as an internal error.
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
-        match self {
-            Self::Unavailable(_) => true,
-            Self::Query(Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )) => true,
-            Self::Query(Error::BrokenTransactionManager) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            Self::Unavailable(_)
+                | Self::Query(
+                    Error::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection
+                            | DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    ) | Error::BrokenTransactionManager
+                )
+        )
     }
 }
 
@@ -184,7 +186,10 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 }
 
 /// Takes an exclusive, transaction-scoped lock so that only one process performs a one-off change
-/// (creating the first signing key, rotating keys). Call inside a transaction.
+/// (creating or rotating signing keys). Call first inside a transaction. PostgreSQL: an advisory
+/// lock. SQLite: a write that matches nothing, so the transaction holds the write lock before it
+/// reads and waits for it under `busy_timeout`; reading first and writing later would fail with
+/// "database is locked" when another writer commits in between.
 pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
     match conn {
         DbConnection::Postgresql(pg) => {
@@ -194,8 +199,10 @@ pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
             ))
             .execute(pg)?;
         }
-        // SQLite serialises writers by itself; the unique index on the active key backs this up.
-        DbConnection::Sqlite(_) => {}
+        DbConnection::Sqlite(lite) => {
+            diesel::sql_query("UPDATE signing_keys SET state = state WHERE kid = ''")
+                .execute(lite)?;
+        }
     }
     Ok(())
 }

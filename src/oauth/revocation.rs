@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::error::OAuthError;
+use super::token::refresh_token;
 use super::userinfo::decode_access_token;
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
@@ -85,9 +86,14 @@ pub fn introspect(
         {
             return Ok(inactive);
         }
-        // A user's token dies with the account; a client's token has the client as `sub`.
+        // A user's token dies with the account (disabled or removed); a client's token has the
+        // client as `sub` and no user.
         let user = username(conn, &claims.sub)?;
-        if user.as_ref().is_some_and(|u| u.disabled) {
+        let user_gone = match &user {
+            Some(u) => u.disabled,
+            None => claims.sub != claims.client_id,
+        };
+        if user_gone {
             return Ok(inactive);
         }
         let mut out = json!({
@@ -115,6 +121,10 @@ pub fn introspect(
         && row.expires_at > now
         && row.family_expires_at > now;
     if !live || !(privileged || row.client_id == client.id) {
+        return Ok(inactive);
+    }
+    // A token without offline_access dies with its browser session, as the grant says.
+    if !refresh_token::session_alive(conn, settings, &row, now)? {
         return Ok(inactive);
     }
     let Some(user) = username(conn, &row.user_id)?.filter(|u| !u.disabled) else {

@@ -37,9 +37,7 @@ impl ResponseError for ApiError {
             Self::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Admin(AdminError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            Self::Admin(AdminError::Db(e)) if e.is_unavailable() => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Admin(AdminError::Db(e)) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Admin(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -205,7 +205,7 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
         Some("another password\n"),
     )
     .await;
-    assert_eq!(duplicate.status.code(), Some(1));
+    assert_eq!(duplicate.status.code(), Some(1), "{:?}", duplicate.status);
     assert_eq!(
         String::from_utf8_lossy(&duplicate.stderr),
         "error: user `heidi` already exists\n"

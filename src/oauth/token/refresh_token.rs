@@ -161,17 +161,28 @@ fn check_live(
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid)?;
-    if let (false, Some(sid)) = (row.offline, &row.sid) {
-        let alive = db::sessions::find_by_sid(conn, sid)?.is_some_and(|s| {
-            s.expires_at > now && s.last_seen_at + settings.sessions.idle_timeout_secs > now
-        });
-        if !alive {
-            return Err(OAuthError::invalid_grant(
-                "The session this refresh token belongs to has ended",
-            ));
-        }
+    if !session_alive(conn, settings, row, now)? {
+        return Err(OAuthError::invalid_grant(
+            "The session this refresh token belongs to has ended",
+        ));
     }
     Ok(user)
+}
+
+/// Whether the browser session a token is bound to still lives; always true for offline tokens
+/// (OIDC Core §11). Introspection asks the same question as the grant.
+pub fn session_alive(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    row: &RefreshTokenRow,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    match (row.offline, &row.sid) {
+        (false, Some(sid)) => Ok(db::sessions::find_by_sid(conn, sid)?.is_some_and(|s| {
+            s.expires_at > now && s.last_seen_at + settings.sessions.idle_timeout_secs > now
+        })),
+        _ => Ok(true),
+    }
 }
 
 /// The scope of the new access token: the token's own, or a narrower one (RFC 6749 §6).
@@ -233,6 +244,10 @@ fn retry_or_revoke(
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let row = db::refresh_tokens::find(conn, hash)?.ok_or_else(invalid)?;
+    if row.rotated_at.is_none() {
+        // The conditional rotation lost to a concurrent revocation, not to another rotation.
+        return Err(invalid());
+    }
     let grace = state.settings.tokens.refresh_token_reuse_grace_secs;
     let in_grace = row.revoked_at.is_none() && row.rotated_at.is_some_and(|at| now - at <= grace);
     if in_grace {
