@@ -6,6 +6,7 @@
 //! CLI and the admin API share.
 
 pub mod admin;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;

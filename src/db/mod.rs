@@ -145,9 +145,24 @@ impl ManageConnection for Manager {
     }
 }
 
+/// A pool of one connection opened on demand, for the CLI. A short-lived process must not exit
+/// while a background thread is still opening a connection (libpq and OpenSSL tear down their
+/// global state at exit, under the thread's feet), so nothing is opened ahead of need.
+pub fn cli_pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
+    let single = DatabaseSettings {
+        pool_size: 1,
+        ..settings.clone()
+    };
+    build_pool(&single, Some(0))
+}
+
 /// Builds the pool. Connections are opened lazily, so an unreachable database does not stop the
 /// process from starting its health endpoint; callers that need the database check it themselves.
 pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
+    build_pool(settings, Some(1))
+}
+
+fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool, DbError> {
     let backend = Backend::from_url(&settings.url).map_err(DbError::Migration)?;
     if let Backend::Sqlite(path) = &backend {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -158,7 +173,7 @@ pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
     }
     let pool = r2d2::Pool::builder()
         .max_size(settings.pool_size)
-        .min_idle(Some(1))
+        .min_idle(min_idle)
         .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
         .test_on_check_out(false)
         .build_unchecked(Manager { backend });

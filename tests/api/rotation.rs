@@ -457,7 +457,8 @@ async fn the_cli_rotates_and_lists_keys(backend: Backend) {
             .unwrap();
             assert!(
                 output.status.success(),
-                "{args:?}: {}",
+                "{args:?}: {:?} {}",
+                output.status,
                 String::from_utf8_lossy(&output.stderr)
             );
             serde_json::from_slice::<Value>(&output.stdout).expect("JSON on stdout")

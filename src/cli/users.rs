@@ -1,0 +1,178 @@
+//! `latchkey user …`: people who log in.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Subcommand;
+use secrecy::SecretString;
+
+use super::{done, now, open, output};
+use crate::admin::{self, users::NewUser};
+use crate::config::Settings;
+use crate::crypto::password::Passwords;
+
+#[derive(Subcommand)]
+pub(super) enum UserCommand {
+    /// Create a user. The password is read from stdin or prompted for, never an argument.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Full name (the `name` claim).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Show one user.
+    Show { username: String },
+    /// Set a user's password (prompted, or from stdin with --password-stdin).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Prevent a user from logging in.
+    Disable { username: String },
+    /// Allow a disabled user to log in again.
+    Enable { username: String },
+    /// Delete a user.
+    Remove { username: String },
+    /// Give a user the admin role (admin pages and admin API).
+    GrantAdmin { username: String },
+    /// Take the admin role away.
+    RevokeAdmin { username: String },
+    /// End every session of a user and revoke their refresh tokens.
+    RevokeSessions { username: String },
+    /// Forget the consents a user gave, so the consent page is shown again.
+    RevokeConsent {
+        username: String,
+        /// Only the consent given to this client.
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+fn read_password(from_stdin: bool, required: bool) -> anyhow::Result<Option<SecretString>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        anyhow::ensure!(!password.is_empty(), "no password on standard input");
+        return Ok(Some(SecretString::from(password)));
+    }
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        anyhow::ensure!(first == second, "the passwords differ");
+        return Ok(Some(SecretString::from(first)));
+    }
+    anyhow::ensure!(!required, "no terminal to prompt on: use --password-stdin");
+    Ok(None)
+}
+
+pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let pool = open(settings)?;
+    let passwords = || Passwords::new(&settings.passwords);
+    match command {
+        UserCommand::Add {
+            username,
+            email,
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, false)?;
+            let user = admin::users::add(
+                &pool,
+                &passwords()?,
+                NewUser {
+                    username,
+                    email,
+                    name,
+                    password,
+                },
+                now(),
+            )?;
+            output(json, &user, || {
+                println!("created user {} (sub {})", user.username, user.id);
+                if !user.has_password {
+                    println!(
+                        "no password set: run `latchkey user passwd {}`",
+                        user.username
+                    );
+                }
+            })
+        }
+        UserCommand::List => {
+            let users = admin::users::list(&pool)?;
+            output(json, &users, || {
+                for u in &users {
+                    let state = if u.disabled { "disabled" } else { "active" };
+                    println!(
+                        "{:<24} {:<8} {}  {}",
+                        u.username,
+                        state,
+                        u.id,
+                        u.email.as_deref().unwrap_or("-")
+                    );
+                }
+            })
+        }
+        UserCommand::Show { username } => {
+            let user = admin::users::show(&pool, &username)?;
+            output(json, &user, || {
+                println!("username:   {}", user.username);
+                println!("sub:        {}", user.id);
+                println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+                println!("name:       {}", user.name.as_deref().unwrap_or("-"));
+                println!("disabled:   {}", user.disabled);
+                println!(
+                    "password:   {}",
+                    if user.has_password { "set" } else { "not set" }
+                );
+            })
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?
+                .ok_or_else(|| anyhow::anyhow!("no password given"))?;
+            admin::users::set_password(&pool, &passwords()?, &username, &password, now())?;
+            done(json, &format!("password of {username} changed"))
+        }
+        UserCommand::Disable { username } => {
+            admin::users::set_disabled(&pool, &username, true, now())?;
+            done(json, &format!("user {username} disabled"))
+        }
+        UserCommand::Enable { username } => {
+            admin::users::set_disabled(&pool, &username, false, now())?;
+            done(json, &format!("user {username} enabled"))
+        }
+        UserCommand::Remove { username } => {
+            admin::users::remove(&pool, &username)?;
+            done(json, &format!("user {username} removed"))
+        }
+        UserCommand::GrantAdmin { username } => {
+            admin::users::set_admin(&pool, &username, true, now())?;
+            done(json, &format!("user {username} is an administrator"))
+        }
+        UserCommand::RevokeAdmin { username } => {
+            admin::users::set_admin(&pool, &username, false, now())?;
+            done(
+                json,
+                &format!("user {username} is no longer an administrator"),
+            )
+        }
+        UserCommand::RevokeSessions { username } => {
+            let (sessions, tokens) = admin::users::revoke_sessions(&pool, &username, now())?;
+            done(json, &format!("ended {sessions} session(s) and revoked {tokens} refresh token(s) of {username}"))
+        }
+        UserCommand::RevokeConsent { username, client } => {
+            let n = admin::users::revoke_consent(&pool, &username, client.as_deref())?;
+            done(json, &format!("{n} consent(s) of {username} revoked"))
+        }
+    }
+}
