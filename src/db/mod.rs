@@ -249,6 +249,17 @@ where
     .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
 }
 
+/// Makes a SQLite transaction a writer from its first statement. SQLite's default (deferred)
+/// transaction reads first and upgrades to a writer at its first write, and that upgrade fails at
+/// once with "database is locked" when another connection wrote in between; taking the write
+/// lock up front lets `busy_timeout` wait for it instead. PostgreSQL needs nothing.
+fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Sqlite(lite) = conn {
+        diesel::sql_query("UPDATE signing_keys SET state = state WHERE kid = ''").execute(lite)?;
+    }
+    Ok(())
+}
+
 /// Like [`run`], inside one transaction: committed when `f` returns `Ok`, rolled back otherwise.
 pub async fn run_tx<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
@@ -256,7 +267,13 @@ where
     T: Send + 'static,
     E: From<DbError> + From<diesel::result::Error> + Send + 'static,
 {
-    run(pool, move |conn| conn.transaction(f)).await
+    run(pool, move |conn| {
+        conn.transaction(|conn| {
+            begin_write(conn)?;
+            f(conn)
+        })
+    })
+    .await
 }
 
 /// The synchronous form of [`run_tx`], for the CLI.
@@ -267,5 +284,8 @@ where
 {
     let mut conn = pool.get().map_err(DbError::from)?;
     let conn: &mut DbConnection = &mut conn;
-    conn.transaction(f)
+    conn.transaction(|conn| {
+        begin_write(conn)?;
+        f(conn)
+    })
 }
