@@ -186,6 +186,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/clients").route(web::post().to(routes::admin_pages::create_client)),
     )
     .service(
+        web::resource("/admin/clients/{client_id}")
+            .route(web::get().to(routes::admin_pages::edit_client))
+            .route(web::post().to(routes::admin_pages::save_client)),
+    )
+    .service(
         web::resource("/admin/clients/{client_id}/delete")
             .route(web::post().to(routes::admin_pages::delete_client)),
     )

@@ -92,6 +92,15 @@ pub struct ClientSecretPage<'a> {
     pub client_secret: Option<&'a str>,
 }
 
+#[derive(Template)]
+#[template(path = "admin_client.html")]
+pub struct ClientEditPage<'a> {
+    pub brand: &'a Brand,
+    pub client: &'a crate::admin::clients::ClientView,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
 /// The built-in style sheet.
 pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
 

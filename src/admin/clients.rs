@@ -256,25 +256,35 @@ pub fn find_by_registration_token(
         .map_err(|e| AdminError::Internal(e.to_string()))
 }
 
-/// Replaces a registered client's metadata (RFC 7592 §2.2) and rotates its registration access
-/// token. A client cannot switch between public and confidential.
+/// Replaces a client's metadata: RFC 7592 §2.2 updates (which rotate the registration access
+/// token, returned) and edits from the admin pages (which keep it). A client cannot switch
+/// between public and confidential; `requested_method = None` keeps the registered method.
 pub fn update(
     pool: &Pool,
     id: &str,
     new: NewClient,
     requested_method: Option<&str>,
+    rotate_registration_token: bool,
     now: i64,
-) -> Result<(ClientView, SecretString), AdminError> {
-    let method = auth_method(&new, requested_method)?;
-    let registration_token = secret::generate();
+) -> Result<(ClientView, Option<SecretString>), AdminError> {
+    let registration_token = rotate_registration_token.then(secret::generate);
     let client = db::transaction(pool, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
+        if id == CONSOLE_ID {
+            return Err(AdminError::Invalid(
+                "the built-in admin console client cannot be changed".into(),
+            ));
+        }
         if existing.secret_hash.is_none() != new.public {
             return Err(AdminError::Invalid(
                 "a client cannot change between public and confidential".into(),
             ));
         }
+        let method = match requested_method {
+            Some(_) => auth_method(&new, requested_method)?,
+            None => existing.token_endpoint_auth_method.clone(),
+        };
         let mut row = to_row(
             id.to_owned(),
             &new,
@@ -284,7 +294,10 @@ pub fn update(
         )?;
         row.created_at = existing.created_at;
         row.disabled = existing.disabled;
-        row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
+        row.registration_token_hash = match &registration_token {
+            Some(token) => Some(SecretHash::of(token).as_bytes().to_vec()),
+            None => existing.registration_token_hash.clone(),
+        };
         db::clients::replace(conn, &row)?;
         Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))
     })?;

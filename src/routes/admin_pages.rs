@@ -22,7 +22,7 @@ use crate::oauth::params::Params;
 use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
 use crate::startup::AppState;
-use crate::views::{AdminPage, ClientSecretPage};
+use crate::views::{AdminPage, ClientEditPage, ClientSecretPage};
 
 const CSRF: &str = "latchkey_admin";
 
@@ -34,6 +34,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "user-enabled" => "User enabled.",
         "password-set" => "Password changed.",
         "client-deleted" => "Client deleted.",
+        "client-saved" => "Client saved.",
         _ => return None,
     })
 }
@@ -122,13 +123,9 @@ async fn render(
         Ok(found) => found,
         Err(e) => return pages::oauth_error_page(state, &OAuthError::internal("admin page", &e)),
     };
-    let existing = pages::read_cookie(req, state, CSRF).filter(|c| c.len() == 43);
-    let csrf = existing
-        .clone()
-        .map(SecretString::from)
-        .unwrap_or_else(secret::generate);
+    let (csrf, fresh) = csrf_token(req, state);
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
-    let mut response = pages::render(
+    let response = pages::render(
         status,
         &AdminPage {
             brand: &state.brand,
@@ -144,13 +141,155 @@ async fn render(
             error,
         },
     );
-    if existing.is_none() {
+    with_csrf_cookie(state, response, &csrf, fresh)
+}
+
+/// This browser's CSRF token, and whether it is new (and needs its cookie set).
+fn csrf_token(req: &HttpRequest, state: &AppState) -> (SecretString, bool) {
+    match pages::read_cookie(req, state, CSRF).filter(|c| c.len() == 43) {
+        Some(existing) => (SecretString::from(existing), false),
+        None => (secret::generate(), true),
+    }
+}
+
+fn with_csrf_cookie(
+    state: &AppState,
+    mut response: HttpResponse,
+    csrf: &SecretString,
+    fresh: bool,
+) -> HttpResponse {
+    if fresh {
         let cookie = pages::cookie(state, CSRF, csrf.expose_secret().to_owned(), None);
         if let Err(e) = response.add_cookie(&cookie) {
             tracing::error!(error = %e, "cannot set the admin CSRF cookie");
         }
     }
     response
+}
+
+fn edit_page(
+    req: &HttpRequest,
+    state: &AppState,
+    client: &ClientView,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, fresh) = csrf_token(req, state);
+    let page = ClientEditPage {
+        brand: &state.brand,
+        client,
+        csrf: csrf.expose_secret(),
+        error,
+    };
+    with_csrf_cookie(state, pages::render(status, &page), &csrf, fresh)
+}
+
+async fn find_client(state: &AppState, id: String) -> Result<ClientView, AdminError> {
+    let pool = state.pool.clone();
+    tokio::task::spawn_blocking(move || admin::clients::show(&pool, &id))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+}
+
+/// `GET /admin/clients/{id}`: the edit form.
+pub async fn edit_client(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Err(response) = administrator(&req, &state).await {
+        return response;
+    }
+    let id = path.into_inner();
+    if id == CONSOLE_ID {
+        return pages::error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such client.",
+            None,
+        );
+    }
+    match find_client(&state, id).await {
+        Ok(client) => edit_page(&req, &state, &client, StatusCode::OK, None),
+        Err(_) => pages::error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such client.",
+            None,
+        ),
+    }
+}
+
+/// `POST /admin/clients/{id}`: saves the edit form.
+pub async fn save_client(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (session, params) = match form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let id = path.into_inner();
+    let Ok(existing) = find_client(&state, id.clone()).await else {
+        return pages::error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such client.",
+            None,
+        );
+    };
+    let grants: Result<Vec<GrantType>, String> = params
+        .get("grant_types")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::parse)
+        .collect();
+    let split = |name: &str| {
+        params
+            .get(name)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let new = grants.map(|grant_types| NewClient {
+        name: params.get("name").unwrap_or("").to_owned(),
+        grant_types,
+        redirect_uris: split("redirect_uris"),
+        post_logout_redirect_uris: split("post_logout_redirect_uris"),
+        scope: Some(params.get("scope").unwrap_or("").to_owned()).filter(|s| !s.is_empty()),
+        public: existing.public,
+        first_party: params.get("first_party") == Some("yes"),
+        refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
+        refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
+    });
+    let result = match new {
+        Ok(new) => {
+            let (pool, now) = (state.pool.clone(), state.clock.now());
+            tokio::task::spawn_blocking(move || {
+                admin::clients::update(&pool, &id, new, None, false, now)
+            })
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))
+            .and_then(|r| r)
+        }
+        Err(e) => Err(AdminError::Invalid(e)),
+    };
+    match result {
+        Ok((client, _)) => {
+            tracing::info!(target: "audit", event = "client_updated", client_id = %client.client_id, via = "admin_pages", by = %session.user.id);
+            pages::redirect("/admin?notice=client-saved", true)
+        }
+        Err(AdminError::Invalid(m)) => {
+            edit_page(&req, &state, &existing, StatusCode::BAD_REQUEST, Some(&m))
+        }
+        Err(e) => pages::oauth_error_page(&state, &OAuthError::internal("admin page", &e)),
+    }
 }
 
 pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

@@ -226,7 +226,7 @@ pub async fn put(
     let pool = state.pool.clone();
     let now = state.clock.now();
     let (view, token) = tokio::task::spawn_blocking(move || {
-        admin::clients::update(&pool, &id, new, Some(&method), now)
+        admin::clients::update(&pool, &id, new, Some(&method), true, now)
     })
     .await
     .map_err(|e| OAuthError::internal("client update", &e))?
@@ -235,7 +235,7 @@ pub async fn put(
         state.settings.base_url(),
         &view,
         None,
-        Some(secrecy::ExposeSecret::expose_secret(&token)),
+        token.as_ref().map(secrecy::ExposeSecret::expose_secret),
     );
     Ok(json(StatusCode::OK, body))
 }

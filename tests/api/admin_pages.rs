@@ -142,6 +142,56 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
         "the secret is shown once"
     );
 
+    // Edit the client: a bad redirect URI is refused on the form, a good edit is saved.
+    let edit = browser.get(&format!("/admin/clients/{id}")).await;
+    assert_eq!(edit.status(), 200);
+    assert!(edit.text().await.unwrap().contains(r#"value="Reports""#));
+    let bad = browser
+        .post(
+            &format!("/admin/clients/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Reports"),
+                ("grant_types", "authorization_code"),
+                ("redirect_uris", "http://evil.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("uses http on a non-loopback host"));
+    let saved = browser
+        .post(
+            &format!("/admin/clients/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Reports v2"),
+                ("grant_types", "client_credentials"),
+                ("scope", "reports:read reports:write"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&saved), "/admin?notice=client-saved");
+    let (pool, client_id) = (app.state.pool.clone(), id.to_owned());
+    let view = tokio::task::spawn_blocking(move || admin::clients::show(&pool, &client_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.name, "Reports v2");
+    assert_eq!(view.scope, "reports:read reports:write");
+    assert_eq!(
+        app.token(&[("grant_type", "client_credentials")], Some(&client))
+            .await
+            .status(),
+        200,
+        "the secret survives an edit"
+    );
+    let console = browser.get("/admin/clients/latchkey-admin-console").await;
+    assert_eq!(console.status(), 404);
+
     let deleted = browser
         .post(&format!("/admin/clients/{id}/delete"), &[("csrf", &csrf)])
         .await;
