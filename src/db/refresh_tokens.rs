@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::models::RefreshTokenRow;
-use super::schema::{refresh_tokens, revoked_access_tokens};
+use super::schema::{family_access_tokens, refresh_tokens, revoked_access_tokens};
 use super::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
@@ -22,15 +22,42 @@ pub fn find(conn: &mut DbConnection, token_hash: &[u8]) -> QueryResult<Option<Re
         .optional()
 }
 
-/// Revokes every live token of a family.
+/// Revokes every live refresh token of a family, and denies every unexpired access token issued
+/// within it. Returns the number of refresh tokens revoked.
 pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> QueryResult<usize> {
-    diesel::update(
+    let revoked = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)
+    .execute(conn)?;
+    let live: Vec<(String, i64)> = family_access_tokens::table
+        .filter(family_access_tokens::family_id.eq(family_id))
+        .filter(family_access_tokens::expires_at.gt(now))
+        .select((family_access_tokens::jti, family_access_tokens::expires_at))
+        .load(conn)?;
+    for (jti, expires_at) in live {
+        deny_access_token(conn, &jti, expires_at)?;
+    }
+    Ok(revoked)
+}
+
+/// Records an access token issued within a family, so that revoking the family denies it.
+pub fn record_family_access_token(
+    conn: &mut DbConnection,
+    family_id: &str,
+    jti: &str,
+    expires_at: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(family_access_tokens::table)
+        .values((
+            family_access_tokens::jti.eq(jti),
+            family_access_tokens::family_id.eq(family_id),
+            family_access_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Revokes every live token of a user.
@@ -105,6 +132,8 @@ pub fn is_access_token_denied(conn: &mut DbConnection, jti: &str) -> QueryResult
 }
 
 pub fn purge_denied(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    diesel::delete(family_access_tokens::table.filter(family_access_tokens::expires_at.lt(now)))
+        .execute(conn)?;
     diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.lt(now)))
         .execute(conn)
 }

@@ -140,7 +140,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    family_access_tokens (jti) {
+        jti -> Text,
+        family_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    family_access_tokens,
     sessions,
     authorization_requests,
     authorization_codes,

@@ -565,3 +565,98 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
     assert_eq!(introspect(&app, &client, &refresh_token).await, inactive());
     assert_eq!(introspect(&app, &client, &access).await, inactive());
 }
+
+backend_tests!(
+    revoking_a_grant_also_denies_the_access_tokens_issued_within_it,
+    reusing_a_rotated_refresh_token_denies_the_grants_access_tokens
+);
+
+/// A client allowed password + refresh_token, and alice's first tokens.
+async fn first_grant(app: &TestApp) -> (TestClient, Value) {
+    let client = app
+        .client(
+            &[GrantType::Password, GrantType::RefreshToken],
+            "openid offline_access",
+            false,
+        )
+        .await;
+    app.user("alice", "alice's password").await;
+    let login = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice's password"),
+        ("scope", "openid offline_access"),
+    ];
+    let tokens: Value = app.token(&login, Some(&client)).await.json().await.unwrap();
+    (client, tokens)
+}
+
+async fn use_refresh(app: &TestApp, client: &TestClient, token: &str) -> reqwest::Response {
+    app.token(
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        Some(client),
+    )
+    .await
+}
+
+async fn revoking_a_grant_also_denies_the_access_tokens_issued_within_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, first) = first_grant(&app).await;
+    let second: Value = use_refresh(&app, &client, first["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    for tokens in [&first, &second] {
+        let active = introspect(&app, &client, tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(active["active"], true);
+    }
+    assert_revoked(
+        revoke(
+            &app,
+            &client,
+            second["refresh_token"].as_str().unwrap(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    for tokens in [&first, &second] {
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(
+            introspect(&app, &client, access).await,
+            json!({ "active": false })
+        );
+    }
+}
+
+async fn reusing_a_rotated_refresh_token_denies_the_grants_access_tokens(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, first) = first_grant(&app).await;
+    let second: Value = use_refresh(&app, &client, first["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.clock.advance(10);
+    let reuse = use_refresh(&app, &client, first["refresh_token"].as_str().unwrap()).await;
+    assert_error(
+        reuse,
+        400,
+        "invalid_grant",
+        "The refresh token has already been used",
+    )
+    .await;
+    let r = app
+        .http
+        .get(app.url("/userinfo"))
+        .bearer_auth(second["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "the stolen grant's newest access token is dead too"
+    );
+}

@@ -165,6 +165,12 @@ fn redeem(
         },
     )?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
+    db::refresh_tokens::record_family_access_token(
+        conn,
+        &row.family_id,
+        &issued.jti,
+        issued.expires_at,
+    )?;
     let refresh_token = refresh_token::issue_first(
         conn,
         &state.settings,

@@ -104,15 +104,19 @@ pub async fn grant(
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         let settings = state.settings.clone();
         let (client, user_id, scope) = (client.clone(), user.id.clone(), scope.clone());
-        db::run(&state.pool, move |conn| {
+        let (jti, expires_at) = (issued.jti.clone(), issued.expires_at);
+        db::run_tx(&state.pool, move |conn| {
+            let family_id = uuid::Uuid::new_v4().to_string();
             let family = Family {
-                family_id: &uuid::Uuid::new_v4().to_string(),
+                family_id: &family_id,
                 user_id: &user_id,
                 scope: &scope,
                 auth_time: now,
                 sid: None,
             };
-            refresh_token::issue_first(conn, &settings, &client, &family, now)
+            let token = refresh_token::issue_first(conn, &settings, &client, &family, now)?;
+            db::refresh_tokens::record_family_access_token(conn, &family_id, &jti, expires_at)?;
+            Ok::<_, OAuthError>(token)
         })
         .await?
         .map(|t| secrecy::ExposeSecret::expose_secret(&t).to_owned())

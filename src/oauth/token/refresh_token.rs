@@ -229,7 +229,7 @@ fn rotate(
             ..row.clone()
         },
     )?;
-    let response = respond(state, client, row, &scope, successor, now)?;
+    let response = respond(conn, state, client, row, &scope, successor, now)?;
     Ok(Step::Issued(response))
 }
 
@@ -265,6 +265,7 @@ fn retry_or_revoke(
                     .map_err(|e| OAuthError::internal("unsealing a refresh token", &e))?;
                 let scope = narrowed(&row, requested)?;
                 return respond(
+                    conn,
                     state,
                     client,
                     &successor,
@@ -283,7 +284,9 @@ fn retry_or_revoke(
     ))
 }
 
+/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family.
 fn respond(
+    conn: &mut DbConnection,
     state: &AppState,
     client: &Client,
     row: &RefreshTokenRow,
@@ -304,6 +307,12 @@ fn respond(
             nonce: None,
             sid: row.sid.as_deref(),
         },
+    )?;
+    db::refresh_tokens::record_family_access_token(
+        conn,
+        &row.family_id,
+        &issued.jti,
+        issued.expires_at,
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "refresh_token", client_id = %client.id, sub = %row.user_id, jti = %issued.jti);
     Ok(TokenResponse {
