@@ -9,9 +9,10 @@ use url::Url;
 
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
+use super::pending;
 use super::session::Session;
 use crate::config::Settings;
-use crate::db::models::{AuthorizationCodeRow, AuthorizationRequestRow};
+use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
@@ -54,7 +55,7 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
         let mut prompt = Self::default();
         for value in raw.unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
             match value {
@@ -71,7 +72,7 @@ impl Prompt {
         Ok(prompt)
     }
 
-    fn to_stored(self) -> Option<String> {
+    pub fn to_stored(self) -> Option<String> {
         let values: Vec<&str> = [
             (self.none, "none"),
             (self.login, "login"),
@@ -147,7 +148,7 @@ pub fn error_redirect(
     )
 }
 
-fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Option<Client>, OAuthError> {
+pub fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Option<Client>, OAuthError> {
     let row = db::clients::find(conn, client_id)?;
     row.map(Client::try_from)
         .transpose()
@@ -327,7 +328,7 @@ pub fn decide(
                 "The user is not logged in",
             ));
         }
-        let id = store(conn, settings, now, &request, browser_hash, None)?;
+        let id = pending::store(conn, settings, now, &request, browser_hash, None)?;
         return Ok(Next::Login(id));
     };
     continue_as(conn, settings, now, request, session, browser_hash)
@@ -351,7 +352,7 @@ pub fn continue_as(
                 "The user has not consented",
             ));
         }
-        let id = store(conn, settings, now, &request, browser_hash, Some(session))?;
+        let id = pending::store(conn, settings, now, &request, browser_hash, Some(session))?;
         return Ok(Next::Consent(id));
     }
     issue_code(conn, settings, now, &request, session).map(Next::Redirect)
@@ -386,75 +387,6 @@ pub fn redirect_error(
         request.state.as_deref(),
         &OAuthError::new(code, description),
     ))
-}
-
-/// Stores the request for the login or consent page; returns its id.
-fn store(
-    conn: &mut DbConnection,
-    settings: &Settings,
-    now: i64,
-    request: &AuthorizationRequest,
-    browser_hash: &[u8],
-    session: Option<&Session>,
-) -> Result<String, AuthorizeError> {
-    db::requests::delete_expired(conn, now)?;
-    let id = secret::generate().expose_secret().to_owned();
-    db::requests::insert(
-        conn,
-        &AuthorizationRequestRow {
-            id: id.clone(),
-            browser_hash: browser_hash.to_vec(),
-            csrf_hash: None,
-            client_id: request.client.id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.to_string(),
-            state: request.state.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request
-                .code_challenge
-                .as_ref()
-                .map(|c| c.as_str().to_owned()),
-            prompt: request.prompt.to_stored(),
-            max_age: request.max_age,
-            login_hint: request.login_hint.clone(),
-            user_id: session.map(|s| s.user.id.clone()),
-            auth_time: session.map(|s| s.auth_time),
-            sid: session.map(|s| s.sid.clone()),
-            created_at: now,
-            expires_at: now + settings.sessions.login_timeout_secs,
-        },
-    )?;
-    Ok(id)
-}
-
-/// Rebuilds a stored request; `None` when it expired or its client is gone.
-pub fn restore(
-    conn: &mut DbConnection,
-    row: &AuthorizationRequestRow,
-    now: i64,
-) -> Result<Option<AuthorizationRequest>, OAuthError> {
-    if row.expires_at <= now {
-        return Ok(None);
-    }
-    let Some(client) = load_client(conn, &row.client_id)?.filter(|c| !c.disabled) else {
-        return Ok(None);
-    };
-    let scope = if row.scope.is_empty() {
-        Scope::empty()
-    } else {
-        Scope::parse(&row.scope).map_err(|e| OAuthError::internal("stored request", &e))?
-    };
-    Ok(Some(AuthorizationRequest {
-        client,
-        redirect_uri: row.redirect_uri.clone(),
-        scope,
-        state: row.state.clone(),
-        nonce: row.nonce.clone(),
-        code_challenge: row.code_challenge.clone().map(CodeChallenge::from_stored),
-        prompt: Prompt::parse(row.prompt.as_deref()).unwrap_or_default(),
-        max_age: row.max_age,
-        login_hint: row.login_hint.clone(),
-    }))
 }
 
 /// Issues a single-use code bound to everything the token request must repeat or prove, and

@@ -75,7 +75,7 @@ pub fn load(
     if !browser.is_some_and(|b| same_hash(&row.browser_hash, b)) {
         return Err(InteractionError::Forbidden);
     }
-    let request = authorize::restore(conn, &row, now)?.ok_or(InteractionError::Expired)?;
+    let request = super::pending::restore(conn, &row, now)?.ok_or(InteractionError::Expired)?;
     Ok(Pending { row, request })
 }
 

@@ -10,6 +10,7 @@ pub mod interaction;
 pub mod issue;
 pub mod logout;
 pub mod params;
+pub mod pending;
 pub mod registration;
 pub mod revocation;
 pub mod session;
