@@ -10,6 +10,10 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+/// The longest lifetime any setting may give a token, session or key: 10 years. Keeps every
+/// `now + lifetime` far from overflow.
+pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
+
 /// The documented defaults, compiled into the binary.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -230,6 +234,10 @@ impl Settings {
                 self.tokens.refresh_token_ttl_secs,
             ),
             (
+                "tokens.refresh_token_absolute_ttl_secs",
+                self.tokens.refresh_token_absolute_ttl_secs,
+            ),
+            (
                 "sessions.idle_timeout_secs",
                 self.sessions.idle_timeout_secs,
             ),
@@ -244,6 +252,28 @@ impl Settings {
         ];
         if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
             return Err(invalid(key, "must be positive"));
+        }
+        let all = lifetimes.iter().copied().chain([
+            (
+                "tokens.access_token_ttl_secs",
+                self.tokens.access_token_ttl_secs,
+            ),
+            ("keys.rotation_period_secs", self.keys.rotation_period_secs),
+            (
+                "tokens.refresh_token_reuse_grace_secs",
+                self.tokens.refresh_token_reuse_grace_secs,
+            ),
+        ]);
+        for (key, value) in all {
+            if value > MAX_LIFETIME_SECS {
+                return Err(invalid(key, "must be at most 10 years (315360000 s)"));
+            }
+        }
+        if self.keys.jwks_max_age_secs > 86_400 || self.keys.refresh_interval_secs > 86_400 {
+            return Err(invalid(
+                "keys",
+                "jwks_max_age_secs and refresh_interval_secs must be at most a day",
+            ));
         }
         // A replica serves a new key set up to refresh_interval_secs late, and caches keep the
         // old JWKS for jwks_max_age_secs: a new key must be public that long before it signs.

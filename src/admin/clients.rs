@@ -93,6 +93,11 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
             "a client needs at least one --grant".into(),
         ));
     }
+    if new.public && new.grant_types.contains(&GrantType::Password) {
+        return Err(AdminError::Invalid(
+            "a public client cannot use the password grant".into(),
+        ));
+    }
     if new.public && new.grant_types.contains(&GrantType::ClientCredentials) {
         return Err(AdminError::Invalid(
             "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
@@ -105,9 +110,9 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
     .into_iter()
     .flatten()
     {
-        if ttl <= 0 {
+        if !(1..=crate::config::MAX_LIFETIME_SECS).contains(&ttl) {
             return Err(AdminError::Invalid(
-                "refresh-token lifetimes must be positive".into(),
+                "refresh-token lifetimes must be from 1 second to 10 years".into(),
             ));
         }
     }
@@ -146,7 +151,7 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
 
 /// Registers a client.
 pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
-    add_with(pool, new, None, false, now).map(|(registered, _)| registered)
+    add_with(pool, new, None, None, now).map(|(registered, _)| registered)
 }
 
 /// `token_endpoint_auth_method` as registered: `none` for public clients.
@@ -193,6 +198,7 @@ fn to_row(
         refresh_token_absolute_ttl_secs: new.refresh_token_absolute_ttl_secs,
         registration_token_hash: None,
         token_endpoint_auth_method: method,
+        registered_by: None,
     })
 }
 
@@ -202,7 +208,7 @@ pub fn add_with(
     pool: &Pool,
     new: NewClient,
     requested_method: Option<&str>,
-    with_registration_token: bool,
+    registered_by: Option<&str>,
     now: i64,
 ) -> Result<(Registered, SecretString), AdminError> {
     let method = auth_method(&new, requested_method)?;
@@ -218,7 +224,8 @@ pub fn add_with(
         secret_hash,
         now,
     )?;
-    if with_registration_token {
+    row.registered_by = registered_by.map(str::to_owned);
+    if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
     }
     db::transaction(pool, |conn| {
@@ -294,6 +301,7 @@ pub fn update(
         )?;
         row.created_at = existing.created_at;
         row.disabled = existing.disabled;
+        row.registered_by = existing.registered_by.clone();
         row.registration_token_hash = match &registration_token {
             Some(token) => Some(SecretHash::of(token).as_bytes().to_vec()),
             None => existing.registration_token_hash.clone(),
@@ -433,6 +441,7 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     refresh_token_absolute_ttl_secs: None,
                     registration_token_hash: None,
                     token_endpoint_auth_method: "none".into(),
+                    registered_by: None,
                 },
             )?,
         }

@@ -104,8 +104,13 @@ pub fn add(
         if db::users::find_by_username(conn, &row.username)?.is_some() {
             return Err(AdminError::Conflict(format!("user `{}`", row.username)));
         }
-        db::users::insert(conn, &row)?;
-        Ok(())
+        match db::users::insert(conn, &row) {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Err(AdminError::Conflict(format!("user `{}`", row.username))),
+            other => Ok(other?),
+        }
     })?;
     Ok(row.into())
 }

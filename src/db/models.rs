@@ -49,6 +49,9 @@ pub struct ClientRow {
     pub registration_token_hash: Option<Vec<u8>>,
     /// As registered (RFC 7591 §2); confidential clients may use either secret method.
     pub token_endpoint_auth_method: String,
+    /// For clients registered over HTTP: `admin`, `registrar` or `open`, which bounds what an
+    /// RFC 7592 update may change. `None` for clients made by the CLI or the admin pages.
+    pub registered_by: Option<String>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]

@@ -2,6 +2,7 @@
 //! `revoked_access_tokens`, the deny list of access-token `jti`s kept until each token expires.
 
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 
 use super::models::RefreshTokenRow;
 use super::schema::{family_access_tokens, refresh_tokens, revoked_access_tokens};
@@ -37,31 +38,52 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> Quer
         .filter(family_access_tokens::expires_at.gt(now))
         .select((family_access_tokens::jti, family_access_tokens::expires_at))
         .load(conn)?;
-    for (jti, expires_at) in live {
-        deny_access_token(conn, &jti, expires_at)?;
-    }
+    deny_all(conn, live)?;
     Ok(revoked)
 }
 
-/// Records an access token issued within a family, so that revoking the family denies it.
+/// An access token issued within a grant.
+pub struct IssuedAccessToken<'a> {
+    pub jti: &'a str,
+    pub family_id: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub expires_at: i64,
+}
+
+/// Records an access token issued within a family, so that revoking the family, the user's or
+/// the client's tokens denies it.
 pub fn record_family_access_token(
     conn: &mut DbConnection,
-    family_id: &str,
-    jti: &str,
-    expires_at: i64,
+    token: &IssuedAccessToken<'_>,
 ) -> QueryResult<()> {
     diesel::insert_into(family_access_tokens::table)
         .values((
-            family_access_tokens::jti.eq(jti),
-            family_access_tokens::family_id.eq(family_id),
-            family_access_tokens::expires_at.eq(expires_at),
+            family_access_tokens::jti.eq(token.jti),
+            family_access_tokens::family_id.eq(token.family_id),
+            family_access_tokens::client_id.eq(token.client_id),
+            family_access_tokens::user_id.eq(token.user_id),
+            family_access_tokens::expires_at.eq(token.expires_at),
         ))
         .execute(conn)
         .map(drop)
 }
 
-/// Revokes every live token of a user.
+fn deny_all(conn: &mut DbConnection, live: Vec<(String, i64)>) -> QueryResult<()> {
+    for (jti, expires_at) in live {
+        deny_access_token(conn, &jti, expires_at)?;
+    }
+    Ok(())
+}
+
+/// Revokes every live refresh token of a user and denies their unexpired access tokens.
 pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> QueryResult<usize> {
+    let live: Vec<(String, i64)> = family_access_tokens::table
+        .filter(family_access_tokens::user_id.eq(user_id))
+        .filter(family_access_tokens::expires_at.gt(now))
+        .select((family_access_tokens::jti, family_access_tokens::expires_at))
+        .load(conn)?;
+    deny_all(conn, live)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
@@ -71,8 +93,15 @@ pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> Quer
     .execute(conn)
 }
 
-/// Revokes every live token of a client.
+/// Revokes every live refresh token of a client and denies the unexpired access tokens issued
+/// to it within grants.
 pub fn revoke_for_client(conn: &mut DbConnection, client_id: &str, now: i64) -> QueryResult<usize> {
+    let live: Vec<(String, i64)> = family_access_tokens::table
+        .filter(family_access_tokens::client_id.eq(client_id))
+        .filter(family_access_tokens::expires_at.gt(now))
+        .select((family_access_tokens::jti, family_access_tokens::expires_at))
+        .load(conn)?;
+    deny_all(conn, live)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::client_id.eq(client_id))
@@ -112,15 +141,21 @@ pub fn deny_access_token(conn: &mut DbConnection, jti: &str, expires_at: i64) ->
         .find(jti)
         .count()
         .get_result::<i64>(conn)?;
-    if present == 0 {
-        diesel::insert_into(revoked_access_tokens::table)
-            .values((
-                revoked_access_tokens::jti.eq(jti),
-                revoked_access_tokens::expires_at.eq(expires_at),
-            ))
-            .execute(conn)?;
+    if present > 0 {
+        return Ok(());
     }
-    Ok(())
+    let inserted = diesel::insert_into(revoked_access_tokens::table)
+        .values((
+            revoked_access_tokens::jti.eq(jti),
+            revoked_access_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn);
+    match inserted {
+        // A concurrent revocation of the same token got there first: the goal is met.
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+        | Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn is_access_token_denied(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {

@@ -32,6 +32,7 @@ diesel::table! {
         refresh_token_absolute_ttl_secs -> Nullable<BigInt>,
         registration_token_hash -> Nullable<Binary>,
         token_endpoint_auth_method -> Text,
+        registered_by -> Nullable<Text>,
     }
 }
 
@@ -144,6 +145,8 @@ diesel::table! {
     family_access_tokens (jti) {
         jti -> Text,
         family_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
         expires_at -> BigInt,
     }
 }

@@ -109,6 +109,8 @@ pub struct Client {
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
     pub token_endpoint_auth_method: String,
+    /// Who registered the client over HTTP (`admin`, `registrar`, `open`), if it was.
+    pub registered_by: Option<String>,
 }
 
 impl Client {
@@ -173,6 +175,7 @@ impl TryFrom<ClientRow> for Client {
             refresh_token_ttl_secs: row.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: row.token_endpoint_auth_method,
+            registered_by: row.registered_by,
         })
     }
 }

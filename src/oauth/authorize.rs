@@ -172,6 +172,8 @@ pub fn validate(
             )
         })?;
     // 2. redirect_uri: registered, compared as exact strings (RFC 9700 §2.1).
+    // Required, as OIDC Core §3.1.2.1 says, even when only one is registered: the token request
+    // must then repeat it (RFC 6749 §4.1.3).
     let redirect_uri = match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
         Some(_) => {
@@ -180,7 +182,6 @@ pub fn validate(
             )
             .into())
         }
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
         None => {
             return Err(
                 OAuthError::invalid_request("Missing required parameter `redirect_uri`").into(),

@@ -130,6 +130,8 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         CoreClientAuthMethod::None,
     ]))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false))
     .set_registration_endpoint(Some(
         RegistrationUrl::new(format!("{base}/register")).map_err(err)?,
     ));

@@ -126,7 +126,10 @@ pub fn login_complete(
     user: &User,
 ) -> Result<(SecretString, Next), InteractionError> {
     let (cookie, session) = session::create(conn, settings, user, now)?;
-    db::requests::delete(conn, &pending.row.id)?;
+    // Single use: of two submissions of one form, only the first gets past this line.
+    if db::requests::delete(conn, &pending.row.id)? != 1 {
+        return Err(InteractionError::Expired);
+    }
     tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id);
     let next = authorize::continue_as(
         conn,
@@ -169,7 +172,10 @@ pub fn consent_decide(
     approve: bool,
 ) -> Result<String, InteractionError> {
     check_csrf(&pending.row, csrf)?;
-    db::requests::delete(conn, &pending.row.id)?;
+    // Single use: of two submissions of one form, only the first gets past this line.
+    if db::requests::delete(conn, &pending.row.id)? != 1 {
+        return Err(InteractionError::Expired);
+    }
     let request = pending.request;
     if !approve {
         tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);

@@ -58,6 +58,26 @@ pub enum Registrar {
     Open,
 }
 
+impl Registrar {
+    /// The stored form (`clients.registered_by`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Registrar => "registrar",
+            Self::Open => "open",
+        }
+    }
+
+    /// Reads the stored form; an unknown value gets the narrowest rights.
+    pub fn from_stored(value: Option<&str>) -> Self {
+        match value {
+            Some("admin") => Self::Admin,
+            Some("registrar") => Self::Registrar,
+            _ => Self::Open,
+        }
+    }
+}
+
 const OPEN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// Validates metadata into a client to register, with its requested `token_endpoint_auth_method`.
@@ -221,6 +241,28 @@ pub fn response(
         out["registration_access_token"] = json!(token);
     }
     out
+}
+
+/// An RFC 7592 update may not grant the client Latchkey scopes (`latchkey:…`) it did not already
+/// have: its registration access token is the client's own credential, not an admin's.
+pub fn check_update_scope(
+    existing: &Scope,
+    requested: Option<&str>,
+) -> Result<(), RegistrationError> {
+    let Some(raw) = requested else {
+        return Ok(());
+    };
+    let scope = Scope::parse(raw).map_err(|e| invalid_metadata(format!("scope: {e}")))?;
+    let added = scope
+        .iter()
+        .find(|s| s.starts_with("latchkey:") && !existing.contains(s))
+        .map(str::to_owned);
+    match added {
+        Some(s) => Err(invalid_metadata(format!(
+            "scope `{s}` may not be added by the client itself"
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,7 @@ pub fn introspect(
         if claims.exp <= now
             || !(privileged || claims.client_id == client.id)
             || db::refresh_tokens::is_access_token_denied(conn, &claims.jti)?
+            || !super::userinfo::client_is_live(conn, &claims.client_id)?
         {
             return Ok(inactive);
         }
@@ -132,7 +133,6 @@ pub fn introspect(
     };
     Ok(json!({
         "active": true,
-        "token_type": "refresh_token",
         "scope": row.scope,
         "client_id": row.client_id,
         "sub": row.user_id,

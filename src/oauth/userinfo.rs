@@ -69,6 +69,11 @@ pub fn userinfo(
     if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
         return Err(invalid_token("The access token has been revoked"));
     }
+    if !client_is_live(conn, &claims.client_id)? {
+        return Err(invalid_token(
+            "The client of this access token no longer exists",
+        ));
+    }
     let scope = claims
         .scope
         .as_deref()
@@ -103,4 +108,10 @@ pub fn userinfo(
         }
     }
     Ok(out)
+}
+
+/// True when the client a token was issued to still exists and is enabled: removing or disabling
+/// a client ends its tokens at once.
+pub fn client_is_live(conn: &mut DbConnection, client_id: &str) -> Result<bool, OAuthError> {
+    Ok(db::clients::find(conn, client_id)?.is_some_and(|c| !c.disabled))
 }

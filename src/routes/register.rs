@@ -145,7 +145,7 @@ pub async fn post(
     let pool = state.pool.clone();
     let now = state.clock.now();
     let (registered, token) = tokio::task::spawn_blocking(move || {
-        admin::clients::add_with(&pool, new, Some(&method), true, now)
+        admin::clients::add_with(&pool, new, Some(&method), Some(registrar.as_str()), now)
     })
     .await
     .map_err(|e| OAuthError::internal("client registration", &e))?
@@ -217,11 +217,10 @@ pub async fn put(
         )
         .into());
     }
-    let registrar = if client.scope.iter().any(|s| s.starts_with("latchkey:")) {
-        Registrar::Admin
-    } else {
-        Registrar::Registrar
-    };
+    // The rights of whoever registered the client bound the update, never its current scope;
+    // and the client may not add Latchkey scopes to itself.
+    let registrar = Registrar::from_stored(client.registered_by.as_deref());
+    registration::check_update_scope(&client.scope, metadata.scope.as_deref())?;
     let (new, method) = registration::validate(&metadata, registrar)?;
     let pool = state.pool.clone();
     let now = state.clock.now();

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod hardening;
+
 mod admin;
 mod admin_pages;
 mod authorization;

@@ -424,7 +424,7 @@ async fn introspection_returns_the_rfc7662_fields_of_active_tokens(backend: Back
         introspect(&app, &client, &text(&issued, "refresh_token")).await,
         json!({
             "active": true,
-            "token_type": "refresh_token",
+
             "scope": "openid profile offline_access",
             "client_id": client.id,
             "sub": sub,

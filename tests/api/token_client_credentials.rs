@@ -175,7 +175,9 @@ async fn a_client_not_registered_for_the_grant_is_unauthorized_client(backend: B
 
 async fn a_public_client_cannot_use_client_credentials(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let client = app.client(&[GrantType::Password], "openid", true).await;
+    let client = app
+        .client(&[GrantType::AuthorizationCode], "openid", true)
+        .await;
     let response = app
         .token(
             &[

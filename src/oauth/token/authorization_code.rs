@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::refresh_token::{self, Family};
 use super::TokenResponse;
 use crate::db::models::AuthorizationCodeRow;
+use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
@@ -69,10 +70,11 @@ fn check(
         return Err(invalid_code());
     }
     // RFC 6749 §4.1.3: identical to the authorization request's redirect_uri.
-    let redirect_ok = match &request.redirect_uri {
-        Some(uri) => *uri == row.redirect_uri,
-        None => client.redirect_uris.len() == 1 && client.redirect_uris[0] == row.redirect_uri,
-    };
+    let redirect_uri = request
+        .redirect_uri
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("Missing required parameter `redirect_uri`"))?;
+    let redirect_ok = redirect_uri == row.redirect_uri;
     if !redirect_ok {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
@@ -115,6 +117,11 @@ pub async fn grant(
         let client = client_auth::authenticate(conn, &presented)?;
         client_auth::require_grant(&client, GrantType::AuthorizationCode)?;
         let row = db::codes::find(conn, &hash)?.ok_or_else(invalid_code)?;
+        // Only the client the code was issued to can set off the replay response; anyone
+        // else presenting it learns nothing and revokes nothing.
+        if row.client_id != client.id {
+            return Err(invalid_code());
+        }
         if row.consumed_at.is_some() {
             return Ok(Outcome::Replayed);
         }
@@ -167,9 +174,13 @@ fn redeem(
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(
         conn,
-        &row.family_id,
-        &issued.jti,
-        issued.expires_at,
+        &IssuedAccessToken {
+            jti: &issued.jti,
+            family_id: &row.family_id,
+            client_id: &client.id,
+            user_id: &user.id,
+            expires_at: issued.expires_at,
+        },
     )?;
     let refresh_token = refresh_token::issue_first(
         conn,

@@ -60,6 +60,12 @@ pub async fn grant(
     let (client, scope, user) = db::run(&state.pool, move |conn| {
         let client = client_auth::authenticate(conn, &presented)?;
         client_auth::require_grant(&client, GrantType::Password)?;
+        if client.is_public() {
+            return Err(OAuthError::new(
+                crate::oauth::ErrorCode::UnauthorizedClient,
+                "Public clients cannot use the password grant",
+            ));
+        }
         let scope = resolve_scope(&client, scope)?;
         // A name that no user can have is looked up nowhere; it still costs the dummy check.
         let user = match Username::parse(&username) {
@@ -115,7 +121,14 @@ pub async fn grant(
                 sid: None,
             };
             let token = refresh_token::issue_first(conn, &settings, &client, &family, now)?;
-            db::refresh_tokens::record_family_access_token(conn, &family_id, &jti, expires_at)?;
+            let record = db::refresh_tokens::IssuedAccessToken {
+                jti: &jti,
+                family_id: &family_id,
+                client_id: &client.id,
+                user_id: &user_id,
+                expires_at,
+            };
+            db::refresh_tokens::record_family_access_token(conn, &record)?;
             Ok::<_, OAuthError>(token)
         })
         .await?

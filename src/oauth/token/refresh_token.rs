@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{parse_scope, TokenResponse};
 use crate::config::Settings;
 use crate::db::models::RefreshTokenRow;
+use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
@@ -310,9 +311,13 @@ fn respond(
     )?;
     db::refresh_tokens::record_family_access_token(
         conn,
-        &row.family_id,
-        &issued.jti,
-        issued.expires_at,
+        &IssuedAccessToken {
+            jti: &issued.jti,
+            family_id: &row.family_id,
+            client_id: &client.id,
+            user_id: &row.user_id,
+            expires_at: issued.expires_at,
+        },
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "refresh_token", client_id = %client.id, sub = %row.user_id, jti = %issued.jti);
     Ok(TokenResponse {
