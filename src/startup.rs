@@ -33,7 +33,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     /// The discovery document, serialised once.
-    pub discovery: Vec<u8>,
+    pub discovery: bytes::Bytes,
+    /// `Cache-Control` of the JWKS, built once.
+    pub jwks_cache_control: actix_web::http::header::HeaderValue,
     pub metrics: Metrics,
     /// Branding for the hosted pages.
     pub brand: Brand,
@@ -85,7 +87,11 @@ impl AppState {
             theme_css: views::theme_css(&settings),
             extra_css,
             passwords: Passwords::new(&settings.passwords)?,
-            discovery: discovery::document(&settings)?,
+            discovery: discovery::document(&settings)?.into(),
+            jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                settings.keys.jwks_max_age_secs
+            ))?,
             metrics: Metrics::new()?,
             keys: ArcSwap::from_pointee(KeySet::empty()),
             settings,
@@ -93,7 +99,8 @@ impl AppState {
             master_key,
             clock,
         };
-        ensure_signing_key(&state).await?;
+        // The first rotation pass creates the first signing key.
+        state.rotate_keys().await?;
         let (pool, base, now) = (
             state.pool.clone(),
             state.settings.base_url().to_owned(),
@@ -133,12 +140,6 @@ impl AppState {
         self.keys.store(Arc::new(set));
         Ok(true)
     }
-}
-
-/// Creates the first signing key when none is active (the rotation pass does exactly that).
-async fn ensure_signing_key(state: &AppState) -> anyhow::Result<()> {
-    state.rotate_keys().await?;
-    Ok(())
 }
 
 /// The route table: every endpoint, in one place.

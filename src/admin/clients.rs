@@ -387,7 +387,7 @@ pub fn rotate_secret(
         }
         db::clients::set_secret_hash(conn, id, hash.as_bytes(), now)?;
         if revoke_tokens {
-            db::refresh_tokens::revoke_for_client(conn, id, now)?;
+            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::Client(id), now)?;
         }
         Ok(())
     })?;

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod keys;
 pub mod users;
 
+use crate::crypto::password::Passwords;
 use crate::db::DbError;
 
 /// Why an admin operation failed; messages are fit to show the admin.
@@ -26,4 +27,24 @@ impl From<diesel::result::Error> for AdminError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(DbError::Query(e))
     }
+}
+
+/// Runs an admin operation on the blocking pool (from the admin API and pages).
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+}
+
+/// Runs an admin operation that hashes a password, in one of the password slots.
+pub async fn with_passwords<T: Send + 'static>(
+    passwords: &Passwords,
+    f: impl FnOnce(&Passwords) -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    passwords
+        .run(f)
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
 }

@@ -167,7 +167,7 @@ pub fn set_disabled(
         db::users::update(conn, &user)?;
         if disabled {
             db::sessions::delete_for_user(conn, &user.id)?;
-            db::refresh_tokens::revoke_for_user(conn, &user.id, now)?;
+            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
         }
         Ok(())
     })
@@ -193,7 +193,8 @@ pub fn revoke_sessions(
     db::transaction(pool, |conn| {
         let user = find(conn, username)?;
         let sessions = db::sessions::delete_for_user(conn, &user.id)?;
-        let tokens = db::refresh_tokens::revoke_for_user(conn, &user.id, now)?;
+        let tokens =
+            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
         Ok((sessions, tokens))
     })
 }

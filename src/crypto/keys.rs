@@ -94,7 +94,8 @@ pub struct KeySet {
     active: Option<ActiveKey>,
     /// A verifier for every published key, by `kid`.
     verifiers: Vec<(String, RsassaJwsVerifier)>,
-    jwks: Vec<u8>,
+    /// Shared bytes: each response clones a reference, not the document.
+    jwks: bytes::Bytes,
     etag: String,
     fingerprint: String,
 }
@@ -124,7 +125,7 @@ impl KeySet {
         Self::build(&[], &MasterKey::from_bytes([0; 32])).unwrap_or(Self {
             active: None,
             verifiers: Vec::new(),
-            jwks: br#"{"keys":[]}"#.to_vec(),
+            jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
             etag: "\"empty\"".into(),
             fingerprint: String::new(),
         })
@@ -177,7 +178,7 @@ impl KeySet {
         Ok(Self {
             active,
             verifiers,
-            jwks,
+            jwks: jwks.into(),
             etag,
             fingerprint: fingerprint(rows),
         })
@@ -196,7 +197,7 @@ impl KeySet {
     }
 
     /// The serialised JWKS document.
-    pub fn jwks(&self) -> &[u8] {
+    pub fn jwks(&self) -> &bytes::Bytes {
         &self.jwks
     }
 

@@ -141,11 +141,19 @@ impl Passwords {
             && stored.p_cost() == self.params.p_cost()
     }
 
-    /// A slot for one password operation run elsewhere (admin API hashing); bounds memory the
-    /// same way [`Passwords::verify`] does.
-    pub async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, PasswordError> {
-        Arc::clone(&self.permits)
-            .acquire_owned()
+    /// Runs `f` on the blocking pool while holding one of the `max_concurrent` password slots,
+    /// so that memory and latency stay bounded however many logins or password changes arrive.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Passwords) -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| PasswordError::Worker(e.to_string()))?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(&this))
             .await
             .map_err(|e| PasswordError::Worker(e.to_string()))
     }
@@ -156,28 +164,13 @@ impl Passwords {
         stored: Option<String>,
         password: SecretString,
     ) -> Result<Verified, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.run(move |p| p.verify_blocking(stored.as_deref(), &password))
             .await
-            .map_err(|e| PasswordError::Worker(e.to_string()))?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.verify_blocking(stored.as_deref(), &password))
-            .await
-            .map_err(|e| PasswordError::Worker(e.to_string()))
     }
 
     /// Hashes on the blocking pool, at most `max_concurrent` at once.
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| PasswordError::Worker(e.to_string()))?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.hash_blocking(&password))
-            .await
-            .map_err(|e| PasswordError::Worker(e.to_string()))?
+        self.run(move |p| p.hash_blocking(&password)).await?
     }
 }
 

@@ -201,10 +201,9 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 }
 
 /// Takes an exclusive, transaction-scoped lock so that only one process performs a one-off change
-/// (creating or rotating signing keys). Call first inside a transaction. PostgreSQL: an advisory
-/// lock. SQLite: a write that matches nothing, so the transaction holds the write lock before it
-/// reads and waits for it under `busy_timeout`; reading first and writing later would fail with
-/// "database is locked" when another writer commits in between.
+/// (creating or rotating signing keys). Call first inside [`transaction`] or [`run_tx`].
+/// PostgreSQL: an advisory lock. SQLite: nothing more to do, since those transactions already
+/// hold SQLite's single write lock from their first statement (`begin_write`).
 pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
     match conn {
         DbConnection::Postgresql(pg) => {
@@ -214,10 +213,7 @@ pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
             ))
             .execute(pg)?;
         }
-        DbConnection::Sqlite(lite) => {
-            diesel::sql_query("UPDATE signing_keys SET state = state WHERE kid = ''")
-                .execute(lite)?;
-        }
+        DbConnection::Sqlite(_) => {}
     }
     Ok(())
 }

@@ -76,39 +76,40 @@ fn deny_all(conn: &mut DbConnection, live: Vec<(String, i64)>) -> QueryResult<()
     Ok(())
 }
 
-/// Revokes every live refresh token of a user and denies their unexpired access tokens.
-pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> QueryResult<usize> {
-    let live: Vec<(String, i64)> = family_access_tokens::table
-        .filter(family_access_tokens::user_id.eq(user_id))
-        .filter(family_access_tokens::expires_at.gt(now))
-        .select((family_access_tokens::jti, family_access_tokens::expires_at))
-        .load(conn)?;
-    deny_all(conn, live)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)
+/// Whose tokens a bulk revocation covers.
+#[derive(Clone, Copy)]
+pub enum Owner<'a> {
+    User(&'a str),
+    Client(&'a str),
 }
 
-/// Revokes every live refresh token of a client and denies the unexpired access tokens issued
-/// to it within grants.
-pub fn revoke_for_client(conn: &mut DbConnection, client_id: &str, now: i64) -> QueryResult<usize> {
-    let live: Vec<(String, i64)> = family_access_tokens::table
-        .filter(family_access_tokens::client_id.eq(client_id))
+/// Revokes every live refresh token of a user or a client and denies the unexpired access tokens
+/// issued to them within grants.
+pub fn revoke_for(conn: &mut DbConnection, owner: Owner<'_>, now: i64) -> QueryResult<usize> {
+    let mut live = family_access_tokens::table
         .filter(family_access_tokens::expires_at.gt(now))
         .select((family_access_tokens::jti, family_access_tokens::expires_at))
-        .load(conn)?;
+        .into_boxed::<<DbConnection as Connection>::Backend>();
+    let mut refresh = refresh_tokens::table
+        .filter(refresh_tokens::revoked_at.is_null())
+        .select(refresh_tokens::token_hash)
+        .into_boxed::<<DbConnection as Connection>::Backend>();
+    match owner {
+        Owner::User(id) => {
+            live = live.filter(family_access_tokens::user_id.eq(id));
+            refresh = refresh.filter(refresh_tokens::user_id.eq(id));
+        }
+        Owner::Client(id) => {
+            live = live.filter(family_access_tokens::client_id.eq(id));
+            refresh = refresh.filter(refresh_tokens::client_id.eq(id));
+        }
+    }
+    let live: Vec<(String, i64)> = live.load(conn)?;
     deny_all(conn, live)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::client_id.eq(client_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)
+    let hashes: Vec<Vec<u8>> = refresh.load(conn)?;
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::token_hash.eq_any(hashes)))
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)
 }
 
 /// Marks a token rotated and records its successor; `false` when it was already rotated or

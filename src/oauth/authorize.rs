@@ -101,7 +101,6 @@ pub struct AuthorizationRequest {
 }
 
 /// Where the browser goes next.
-#[derive(Debug)]
 pub enum Next {
     /// Back to the client, with a code.
     Redirect(String),
@@ -109,6 +108,17 @@ pub enum Next {
     Login(String),
     /// To the consent page for the stored request with this id.
     Consent(String),
+}
+
+impl std::fmt::Debug for Next {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The redirect carries a live authorization code: never print it.
+        match self {
+            Self::Redirect(_) => f.write_str("Redirect(..)"),
+            Self::Login(_) => f.write_str("Login(..)"),
+            Self::Consent(_) => f.write_str("Consent(..)"),
+        }
+    }
 }
 
 /// `redirect_uri` with `params` appended to its query.

@@ -4,9 +4,8 @@
 //! ends the authorisation at once.
 
 use super::error::{ErrorCode, OAuthError};
-use super::userinfo::AccessClaims;
+use super::userinfo::{self, AccessClaims};
 use crate::db::{self, DbConnection};
-use crate::domain::client::Client;
 use crate::domain::scope::Scope;
 
 /// The token from an `Authorization: Bearer …` header (RFC 6750 §2.1), if any.
@@ -42,27 +41,8 @@ pub fn authorize(
     claims: &AccessClaims,
     any_of: &[&str],
 ) -> Result<Principal, OAuthError> {
-    if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidToken,
-            "The access token has been revoked",
-        ));
-    }
-    let client = db::clients::find(conn, &claims.client_id)?
-        .map(Client::try_from)
-        .transpose()
-        .map_err(|e| OAuthError::internal("client lookup", &e))?;
-    if client.is_none_or(|c| c.disabled) {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidToken,
-            "The client of this access token no longer exists",
-        ));
-    }
-    let scope = claims
-        .scope
-        .as_deref()
-        .and_then(|s| Scope::parse(s).ok())
-        .unwrap_or_default();
+    userinfo::check_live(conn, claims)?;
+    let scope = claims.scope();
     if !any_of.iter().any(|s| scope.contains(s)) {
         return Err(OAuthError::new(
             ErrorCode::InsufficientScope,

@@ -2,8 +2,7 @@
 //! browser that started it by a cookie, with a fresh CSRF token per rendered form. Outside any
 //! spec; what matters is that a form cannot be replayed from another browser or another request.
 
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
 
 use super::authorize::{self, AuthorizationRequest, AuthorizeError, Next};
 use super::error::{ErrorCode, OAuthError};
@@ -56,11 +55,9 @@ pub struct Pending {
     pub request: AuthorizationRequest,
 }
 
+/// Constant-time check of a presented value against a stored SHA-256.
 fn same_hash(stored: &[u8], presented: &str) -> bool {
-    SecretHash::of_str(presented)
-        .as_bytes()
-        .ct_eq(stored)
-        .into()
+    SecretHash::from_bytes(stored).is_some_and(|h| h.matches(presented))
 }
 
 /// Loads the stored request `id` for the browser holding `browser` (the interaction cookie).
@@ -224,7 +221,5 @@ pub fn describe_scope(scope: &Scope) -> Vec<String> {
 
 /// Hashes the interaction cookie value for storage on a request.
 pub fn browser_hash(token: &SecretString) -> Vec<u8> {
-    SecretHash::of_str(token.expose_secret())
-        .as_bytes()
-        .to_vec()
+    SecretHash::of(token).as_bytes().to_vec()
 }

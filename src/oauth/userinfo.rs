@@ -26,6 +26,16 @@ pub struct AccessClaims {
     pub jti: String,
 }
 
+impl AccessClaims {
+    /// The granted scope; a malformed one (never issued by Latchkey) grants nothing.
+    pub fn scope(&self) -> Scope {
+        self.scope
+            .as_deref()
+            .and_then(|s| Scope::parse(s).ok())
+            .unwrap_or_default()
+    }
+}
+
 fn invalid_token(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
@@ -66,19 +76,8 @@ pub fn userinfo(
     conn: &mut DbConnection,
     claims: &AccessClaims,
 ) -> Result<Map<String, Value>, OAuthError> {
-    if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
-        return Err(invalid_token("The access token has been revoked"));
-    }
-    if !client_is_live(conn, &claims.client_id)? {
-        return Err(invalid_token(
-            "The client of this access token no longer exists",
-        ));
-    }
-    let scope = claims
-        .scope
-        .as_deref()
-        .and_then(|s| Scope::parse(s).ok())
-        .unwrap_or_default();
+    check_live(conn, claims)?;
+    let scope = claims.scope();
     if !scope.contains("openid") {
         return Err(OAuthError::new(
             ErrorCode::InsufficientScope,
@@ -114,4 +113,18 @@ pub fn userinfo(
 /// a client ends its tokens at once.
 pub fn client_is_live(conn: &mut DbConnection, client_id: &str) -> Result<bool, OAuthError> {
     Ok(db::clients::find(conn, client_id)?.is_some_and(|c| !c.disabled))
+}
+
+/// The checks that need the database, shared by every endpoint that accepts an access token:
+/// not revoked, and its client still live.
+pub fn check_live(conn: &mut DbConnection, claims: &AccessClaims) -> Result<(), OAuthError> {
+    if db::refresh_tokens::is_access_token_denied(conn, &claims.jti)? {
+        return Err(invalid_token("The access token has been revoked"));
+    }
+    if !client_is_live(conn, &claims.client_id)? {
+        return Err(invalid_token(
+            "The client of this access token no longer exists",
+        ));
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::admin::users::{self, NewUser, ProfileUpdate};
-use crate::admin::{clients::ADMIN_SCOPE, AdminError};
+use crate::admin::{self, clients::ADMIN_SCOPE, AdminError};
 use crate::db;
 use crate::oauth::{bearer, userinfo, ErrorCode, OAuthError};
 use crate::startup::AppState;
@@ -106,14 +106,10 @@ async fn json_body(
         .map_err(|_| AdminError::Invalid("the request body is not valid JSON".into()).into())
 }
 
-/// Runs a blocking admin operation on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| OAuthError::internal("admin API", &e))?
-        .map_err(ApiError::from)
+    Ok(admin::blocking(f).await?)
 }
 
 fn ok(status: StatusCode, body: Value) -> HttpResponse {
@@ -192,18 +188,9 @@ pub async fn create(
         name: string_field(&body, "name")?,
         password: string_field(&body, "password")?.map(SecretString::from),
     };
-    let permit = state
-        .passwords
-        .permit()
-        .await
-        .map_err(|e| OAuthError::internal("password", &e))?;
-    let (pool, passwords, now) = (
-        state.pool.clone(),
-        state.passwords.clone(),
-        state.clock.now(),
-    );
-    let user = blocking(move || users::add(&pool, &passwords, new, now)).await?;
-    drop(permit);
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let user =
+        admin::with_passwords(&state.passwords, move |p| users::add(&pool, p, new, now)).await?;
     tracing::info!(target: "audit", event = "user_created", sub = %user.id, via = "admin_api");
     Ok(ok(StatusCode::CREATED, json!(user)))
 }
@@ -261,18 +248,11 @@ pub async fn set_password(
     let password = string_field(&body, "password")?
         .map(SecretString::from)
         .ok_or_else(|| AdminError::Invalid("`password` is required".into()))?;
-    let permit = state
-        .passwords
-        .permit()
-        .await
-        .map_err(|e| OAuthError::internal("password", &e))?;
-    let (pool, passwords, now) = (
-        state.pool.clone(),
-        state.passwords.clone(),
-        state.clock.now(),
-    );
-    blocking(move || users::set_password(&pool, &passwords, &path, &password, now)).await?;
-    drop(permit);
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    admin::with_passwords(&state.passwords, move |p| {
+        users::set_password(&pool, p, &path, &password, now)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

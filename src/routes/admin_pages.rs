@@ -100,7 +100,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 
 async fn load(state: &AppState) -> Result<(Vec<UserView>, Vec<ClientView>), AdminError> {
     let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
+    admin::blocking(move || {
         let (users, _) = admin::users::page(&pool, None, 0, 200)?;
         let clients = admin::clients::list(&pool)?
             .into_iter()
@@ -109,7 +109,6 @@ async fn load(state: &AppState) -> Result<(Vec<UserView>, Vec<ClientView>), Admi
         Ok((users, clients))
     })
     .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?
 }
 
 async fn render(
@@ -186,9 +185,43 @@ fn edit_page(
 
 async fn find_client(state: &AppState, id: String) -> Result<ClientView, AdminError> {
     let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::clients::show(&pool, &id))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
+    admin::blocking(move || admin::clients::show(&pool, &id)).await
+}
+
+fn no_such_client(state: &AppState) -> HttpResponse {
+    pages::error_page(
+        state,
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "No such client.",
+        None,
+    )
+}
+
+/// The client described by the register and edit forms (space-separated lists).
+fn client_from_form(params: &Params, public: bool) -> Result<NewClient, String> {
+    let list = |name: &str| -> Vec<String> {
+        params
+            .get(name)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(NewClient {
+        name: params.get("name").unwrap_or("").to_owned(),
+        grant_types: list("grant_types")
+            .iter()
+            .map(|g| g.parse())
+            .collect::<Result<Vec<GrantType>, String>>()?,
+        redirect_uris: list("redirect_uris"),
+        post_logout_redirect_uris: list("post_logout_redirect_uris"),
+        scope: params.get("scope").map(str::to_owned),
+        public,
+        first_party: params.get("first_party") == Some("yes"),
+        refresh_token_ttl_secs: None,
+        refresh_token_absolute_ttl_secs: None,
+    })
 }
 
 /// `GET /admin/clients/{id}`: the edit form.
@@ -202,23 +235,11 @@ pub async fn edit_client(
     }
     let id = path.into_inner();
     if id == CONSOLE_ID {
-        return pages::error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "No such client.",
-            None,
-        );
+        return no_such_client(&state);
     }
     match find_client(&state, id).await {
         Ok(client) => edit_page(&req, &state, &client, StatusCode::OK, None),
-        Err(_) => pages::error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "No such client.",
-            None,
-        ),
+        Err(_) => no_such_client(&state),
     }
 }
 
@@ -235,48 +256,17 @@ pub async fn save_client(
     };
     let id = path.into_inner();
     let Ok(existing) = find_client(&state, id.clone()).await else {
-        return pages::error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "No such client.",
-            None,
-        );
+        return no_such_client(&state);
     };
-    let grants: Result<Vec<GrantType>, String> = params
-        .get("grant_types")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::parse)
-        .collect();
-    let split = |name: &str| {
-        params
-            .get(name)
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    let new = grants.map(|grant_types| NewClient {
-        name: params.get("name").unwrap_or("").to_owned(),
-        grant_types,
-        redirect_uris: split("redirect_uris"),
-        post_logout_redirect_uris: split("post_logout_redirect_uris"),
-        scope: Some(params.get("scope").unwrap_or("").to_owned()).filter(|s| !s.is_empty()),
-        public: existing.public,
-        first_party: params.get("first_party") == Some("yes"),
+    let new = client_from_form(&params, existing.public).map(|new| NewClient {
         refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
         refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
+        ..new
     });
     let result = match new {
         Ok(new) => {
             let (pool, now) = (state.pool.clone(), state.clock.now());
-            tokio::task::spawn_blocking(move || {
-                admin::clients::update(&pool, &id, new, None, false, now)
-            })
-            .await
-            .map_err(|e| AdminError::Internal(e.to_string()))
-            .and_then(|r| r)
+            admin::blocking(move || admin::clients::update(&pool, &id, new, None, false, now)).await
         }
         Err(e) => Err(AdminError::Invalid(e)),
     };
@@ -351,14 +341,6 @@ async fn outcome(
     }
 }
 
-async fn blocking(
-    f: impl FnOnce() -> Result<(), AdminError> + Send + 'static,
-) -> Result<(), AdminError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-}
-
 pub async fn create_user(
     req: HttpRequest,
     payload: web::Payload,
@@ -376,14 +358,11 @@ pub async fn create_user(
             .get("password")
             .map(|p| SecretString::from(p.to_owned())),
     };
-    let permit = state.passwords.permit().await;
-    let (pool, passwords, now) = (
-        state.pool.clone(),
-        state.passwords.clone(),
-        state.clock.now(),
-    );
-    let result = blocking(move || admin::users::add(&pool, &passwords, new, now).map(drop)).await;
-    drop(permit);
+    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let result = admin::with_passwords(&state.passwords, move |p| {
+        admin::users::add(&pool, p, new, now).map(drop)
+    })
+    .await;
     outcome(&req, &state, &session, result, "user-created").await
 }
 
@@ -401,22 +380,19 @@ pub async fn user_action(
     let (pool, now) = (state.pool.clone(), state.clock.now());
     let (result, done) = match action.as_str() {
         "disable" => (
-            blocking(move || admin::users::set_disabled(&pool, &username, true, now)).await,
+            admin::blocking(move || admin::users::set_disabled(&pool, &username, true, now)).await,
             "user-disabled",
         ),
         "enable" => (
-            blocking(move || admin::users::set_disabled(&pool, &username, false, now)).await,
+            admin::blocking(move || admin::users::set_disabled(&pool, &username, false, now)).await,
             "user-enabled",
         ),
         "password" => {
             let password = SecretString::from(params.get("password").unwrap_or("").to_owned());
-            let permit = state.passwords.permit().await;
-            let passwords = state.passwords.clone();
-            let result = blocking(move || {
-                admin::users::set_password(&pool, &passwords, &username, &password, now)
+            let result = admin::with_passwords(&state.passwords, move |p| {
+                admin::users::set_password(&pool, p, &username, &password, now)
             })
             .await;
-            drop(permit);
             (result, "password-set")
         }
         _ => {
@@ -441,40 +417,12 @@ pub async fn create_client(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let grants: Result<Vec<GrantType>, String> = params
-        .get("grant_types")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::parse)
-        .collect();
-    let grants = match grants {
-        Ok(g) => g,
+    let new = match client_from_form(&params, params.get("public") == Some("yes")) {
+        Ok(new) => new,
         Err(e) => return render(&req, &state, &session, StatusCode::BAD_REQUEST, Some(&e)).await,
     };
-    let split = |name: &str| {
-        params
-            .get(name)
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    let new = NewClient {
-        name: params.get("name").unwrap_or("").to_owned(),
-        grant_types: grants,
-        redirect_uris: split("redirect_uris"),
-        post_logout_redirect_uris: vec![],
-        scope: params.get("scope").map(str::to_owned),
-        public: params.get("public") == Some("yes"),
-        first_party: params.get("first_party") == Some("yes"),
-        refresh_token_ttl_secs: None,
-        refresh_token_absolute_ttl_secs: None,
-    };
     let (pool, now) = (state.pool.clone(), state.clock.now());
-    let result = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, now))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))
-        .and_then(|r| r);
+    let result = admin::blocking(move || admin::clients::add(&pool, new, now)).await;
     match result {
         Ok(registered) => {
             tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, via = "admin_pages", by = %session.user.id);
@@ -503,6 +451,6 @@ pub async fn delete_client(
         Err(r) => return r,
     };
     let (pool, id) = (state.pool.clone(), path.into_inner());
-    let result = blocking(move || admin::clients::remove(&pool, &id)).await;
+    let result = admin::blocking(move || admin::clients::remove(&pool, &id)).await;
     outcome(&req, &state, &session, result, "client-deleted").await
 }

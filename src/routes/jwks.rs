@@ -8,7 +8,6 @@ use crate::startup::AppState;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let keys = state.keys.load();
-    let cache = format!("public, max-age={}", state.settings.keys.jwks_max_age_secs);
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -23,7 +22,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::CACHE_CONTROL, state.jwks_cache_control.clone()))
         .insert_header((header::ETAG, keys.etag()))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
     if matches {
@@ -31,6 +30,6 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     } else {
         response
             .content_type("application/jwk-set+json")
-            .body(keys.jwks().to_vec())
+            .body(keys.jwks().clone())
     }
 }

@@ -69,17 +69,24 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// The `Authorization` header as text; a value that is not ASCII is refused with `code`
+/// (`invalid_client` where it carries client credentials, `invalid_token` for bearer tokens).
+pub fn authorization_header(
+    req: &HttpRequest,
+    code: crate::oauth::ErrorCode,
+) -> Result<Option<&str>, OAuthError> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| OAuthError::new(code, "The Authorization header is not valid ASCII"))
+        })
+        .transpose()
+}
+
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1), if there is one.
 pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
-    let value = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            OAuthError::new(
-                crate::oauth::ErrorCode::InvalidToken,
-                "The Authorization header is not valid ASCII",
-            )
-        })?),
-    };
+    let value = authorization_header(req, crate::oauth::ErrorCode::InvalidToken)?;
     crate::oauth::bearer::from_header(value)
 }
 

@@ -144,11 +144,10 @@ pub async fn post(
     let (new, method) = registration::validate(&metadata, registrar)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (registered, token) = tokio::task::spawn_blocking(move || {
+    let (registered, token) = admin::blocking(move || {
         admin::clients::add_with(&pool, new, Some(&method), Some(registrar.as_str()), now)
     })
     .await
-    .map_err(|e| OAuthError::internal("client registration", &e))?
     .map_err(admin_error)?;
     tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, ?registrar);
     let secret = registered
@@ -224,12 +223,10 @@ pub async fn put(
     let (new, method) = registration::validate(&metadata, registrar)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (view, token) = tokio::task::spawn_blocking(move || {
-        admin::clients::update(&pool, &id, new, Some(&method), true, now)
-    })
-    .await
-    .map_err(|e| OAuthError::internal("client update", &e))?
-    .map_err(admin_error)?;
+    let (view, token) =
+        admin::blocking(move || admin::clients::update(&pool, &id, new, Some(&method), true, now))
+            .await
+            .map_err(admin_error)?;
     let body = registration::response(
         state.settings.base_url(),
         &view,
@@ -247,9 +244,8 @@ pub async fn delete(
     let client = registered(&req, &state, path.into_inner()).await?;
     let pool = state.pool.clone();
     let id = client.id.clone();
-    tokio::task::spawn_blocking(move || admin::clients::remove(&pool, &id))
+    admin::blocking(move || admin::clients::remove(&pool, &id))
         .await
-        .map_err(|e| OAuthError::internal("client removal", &e))?
         .map_err(admin_error)?;
     tracing::info!(target: "audit", event = "client_deleted", client_id = %client.id);
     Ok(HttpResponse::NoContent()

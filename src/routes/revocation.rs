@@ -7,29 +7,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::db;
 use crate::domain::client::Client;
 use crate::oauth::client_auth::{self, Presented};
-use crate::oauth::params::Params;
 use crate::oauth::revocation;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::startup::AppState;
 
+/// The `token` parameter and the client credentials presented with it.
 async fn read(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Params, Presented), OAuthError> {
+) -> Result<(String, Presented), OAuthError> {
     let params = super::read_form(req, payload, state.settings.server.max_body_bytes).await?;
-    let authorization = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            OAuthError::new(
-                ErrorCode::InvalidClient,
-                "The Authorization header is not valid ASCII",
-            )
-        })?),
-    };
+    let authorization = super::authorization_header(req, ErrorCode::InvalidClient)?;
     let presented = client_auth::extract(authorization, &params)?;
-    params.require("token")?;
-    Ok((params, presented))
+    let token = params.require("token")?.to_owned();
+    Ok((token, presented))
 }
 
 fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
@@ -44,8 +36,7 @@ pub async fn revoke(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (params, presented) = read(&req, payload, &state).await?;
-    let token = params.require("token")?.to_owned();
+    let (token, presented) = read(&req, payload, &state).await?;
     let now = state.clock.now();
     let shared = state.clone();
     db::run_tx(&state.pool, move |conn| {
@@ -68,8 +59,7 @@ pub async fn introspect(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (params, presented) = read(&req, payload, &state).await?;
-    let token = params.require("token")?.to_owned();
+    let (token, presented) = read(&req, payload, &state).await?;
     let now = state.clock.now();
     let shared = state.clone();
     let body = db::run(&state.pool, move |conn| {

@@ -14,15 +14,7 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
-    let authorization = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(value) => Some(value.to_str().map_err(|_| {
-            OAuthError::new(
-                crate::oauth::ErrorCode::InvalidClient,
-                "The Authorization header is not valid ASCII",
-            )
-        })?),
-    };
+    let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
     let request = TokenRequest::parse(&params)?;
     let presented = client_auth::extract(authorization, &params)?;
     let grant = request.grant_type();
