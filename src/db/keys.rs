@@ -21,14 +21,6 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
         .load(conn)
 }
 
-pub fn active(conn: &mut DbConnection) -> QueryResult<Option<SigningKeyRow>> {
-    signing_keys::table
-        .filter(signing_keys::state.eq("active"))
-        .select(SigningKeyRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 pub fn set_state(conn: &mut DbConnection, kid: &str, state: &str, now: i64) -> QueryResult<usize> {
     let target = signing_keys::table.find(kid);
     match state {

@@ -28,23 +28,6 @@ pub fn set_csrf(conn: &mut DbConnection, id: &str, csrf_hash: &[u8]) -> QueryRes
         .execute(conn)
 }
 
-/// Records who logged in for this request.
-pub fn set_authenticated(
-    conn: &mut DbConnection,
-    id: &str,
-    user_id: &str,
-    auth_time: i64,
-    sid: &str,
-) -> QueryResult<usize> {
-    diesel::update(requests::table.find(id))
-        .set((
-            requests::user_id.eq(user_id),
-            requests::auth_time.eq(auth_time),
-            requests::sid.eq(sid),
-        ))
-        .execute(conn)
-}
-
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(requests::table.find(id)).execute(conn)
 }

@@ -39,10 +39,6 @@ pub fn delete(conn: &mut DbConnection, id_hash: &[u8]) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(id_hash)).execute(conn)
 }
 
-pub fn delete_by_sid(conn: &mut DbConnection, sid: &str) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::sid.eq(sid))).execute(conn)
-}
-
 pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
