@@ -12,7 +12,7 @@ use crate::db::models::{AuthorizationRequestRow, ConsentRow};
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
-use crate::domain::user::{User, Username};
+use crate::domain::user::User;
 
 /// Why a login or consent form cannot go on; shown as an error page.
 #[derive(Debug)]
@@ -107,10 +107,7 @@ pub fn login_prepare(
 ) -> Result<(Pending, Option<User>), InteractionError> {
     let pending = load(conn, id, browser, now)?;
     check_csrf(&pending.row, csrf)?;
-    let user = match Username::parse(username) {
-        Ok(name) => db::users::find_by_username(conn, name.as_str())?.map(User::from),
-        Err(_) => None,
-    };
+    let user = super::credentials::find_user(conn, username)?;
     Ok((pending, user))
 }
 

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod credentials;
 pub mod discovery;
 pub mod error;
 pub mod interaction;

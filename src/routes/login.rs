@@ -8,13 +8,11 @@ use secrecy::{ExposeSecret, SecretString};
 use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
 use crate::db;
+use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
-use crate::oauth::token::password::upgrade_hash;
 use crate::startup::AppState;
 use crate::views::LoginPage;
-
-const FAILED: &str = "Invalid username or password";
 
 fn page(
     state: &AppState,
@@ -91,20 +89,11 @@ pub async fn post(
         Ok(found) => found,
         Err(e) => return pages::interaction_error(&state, e),
     };
-    let stored = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .and_then(|u| u.password_hash.clone());
-    let verified = match state.passwords.verify(stored, password.clone()).await {
-        Ok(v) => v,
-        Err(e) => {
-            return pages::oauth_error_page(
-                &state,
-                &crate::oauth::OAuthError::internal("password check", &e),
-            )
-        }
+    let user = match credentials::check_password(&state, user, password).await {
+        Ok(user) => user,
+        Err(e) => return pages::oauth_error_page(&state, &e),
     };
-    let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
+    let Some(user) = user else {
         tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
         let renewed = db::run(&state.pool, move |conn| {
             let csrf = interaction::new_csrf(conn, &pending)?;
@@ -112,13 +101,16 @@ pub async fn post(
         })
         .await;
         return match renewed {
-            Ok((pending, csrf)) => page(&state, &pending, &csrf, &username, Some(FAILED)),
+            Ok((pending, csrf)) => page(
+                &state,
+                &pending,
+                &csrf,
+                &username,
+                Some(credentials::INVALID_CREDENTIALS),
+            ),
             Err(e) => pages::interaction_error(&state, e),
         };
     };
-    if verified.needs_rehash {
-        upgrade_hash(&state, &user.id, password).await;
-    }
     let shared = state.clone();
     let completed = db::run_tx(&state.pool, move |conn| {
         interaction::login_complete(conn, &shared.settings, now, pending, &user)

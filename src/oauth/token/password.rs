@@ -8,8 +8,8 @@ use super::{parse_scope, resolve_scope, TokenResponse};
 use crate::db;
 use crate::domain::client::GrantType;
 use crate::domain::scope::Scope;
-use crate::domain::user::{User, Username};
 use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{issue, Grant};
 use crate::oauth::params::Params;
@@ -40,11 +40,6 @@ impl Request {
     }
 }
 
-/// The one answer for every failed resource-owner authentication.
-fn bad_credentials() -> OAuthError {
-    OAuthError::invalid_grant("Invalid username or password")
-}
-
 #[tracing::instrument(name = "password", skip_all, fields(client_id = %presented.client_id))]
 pub async fn grant(
     state: &AppState,
@@ -67,31 +62,15 @@ pub async fn grant(
             ));
         }
         let scope = resolve_scope(&client, scope)?;
-        // A name that no user can have is looked up nowhere; it still costs the dummy check.
-        let user = match Username::parse(&username) {
-            Ok(name) => db::users::find_by_username(conn, name.as_str())?.map(User::from),
-            Err(_) => None,
-        };
+        let user = credentials::find_user(conn, &username)?;
         Ok::<_, OAuthError>((client, scope, user))
     })
     .await?;
     // Phase 2, no connection held: the password check behind the semaphore.
-    let stored = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .and_then(|u| u.password_hash.clone());
-    let verified = state
-        .passwords
-        .verify(stored, password.clone())
-        .await
-        .map_err(|e| OAuthError::internal("password check", &e))?;
-    let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
+    let Some(user) = credentials::check_password(state, user, password).await? else {
         tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
-        return Err(bad_credentials());
+        return Err(OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS));
     };
-    if verified.needs_rehash {
-        upgrade_hash(state, &user.id, password).await;
-    }
     let now = state.clock.now();
     let keys = state.keys.load();
     let issued = issue(
@@ -145,22 +124,4 @@ pub async fn grant(
         id_token: issued.id_token,
         refresh_token,
     })
-}
-
-/// Re-hashes a password whose stored hash used outdated parameters. A failure is logged and the
-/// login still succeeds: the old hash remains valid.
-pub async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
-    let hash = match state.passwords.hash(password).await {
-        Ok(hash) => hash,
-        Err(e) => return tracing::warn!(error = %e, "password rehash failed"),
-    };
-    let id = user_id.to_owned();
-    let now = state.clock.now();
-    let result = db::run(&state.pool, move |conn| {
-        db::users::set_password_hash(conn, &id, &hash, now).map_err(db::DbError::from)
-    })
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "storing an upgraded password hash failed");
-    }
 }

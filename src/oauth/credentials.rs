@@ -1,0 +1,65 @@
+//! Checking a person's username and password, the same way on the login page and in the password
+//! grant: one lookup rule, the dummy hash for unknown, disabled or password-less users (same time,
+//! same answer), one failure message, and a rehash when the stored parameters are out of date.
+
+use secrecy::SecretString;
+
+use super::error::OAuthError;
+use crate::db::{self, DbConnection};
+use crate::domain::user::{User, Username};
+use crate::startup::AppState;
+
+/// The one answer to every failed login, whatever was wrong.
+pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
+
+/// The user a login names. A name no user can have is looked up nowhere; the caller still runs
+/// the (dummy) password check.
+pub fn find_user(conn: &mut DbConnection, username: &str) -> Result<Option<User>, OAuthError> {
+    match Username::parse(username) {
+        Ok(name) => Ok(db::users::find_by_username(conn, name.as_str())?.map(User::from)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Checks `password` for `user` (looked up with [`find_user`]) without holding a database
+/// connection; `Ok(None)` for every kind of failure.
+pub async fn check_password(
+    state: &AppState,
+    user: Option<User>,
+    password: SecretString,
+) -> Result<Option<User>, OAuthError> {
+    let stored = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .and_then(|u| u.password_hash.clone());
+    let verified = state
+        .passwords
+        .verify(stored, password.clone())
+        .await
+        .map_err(|e| OAuthError::internal("password check", &e))?;
+    let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
+        return Ok(None);
+    };
+    if verified.needs_rehash {
+        upgrade_hash(state, &user.id, password).await;
+    }
+    Ok(Some(user))
+}
+
+/// Re-hashes a password whose stored hash used outdated parameters. A failure is logged and the
+/// login still succeeds: the old hash remains valid.
+async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
+    let hash = match state.passwords.hash(password).await {
+        Ok(hash) => hash,
+        Err(e) => return tracing::warn!(error = %e, "password rehash failed"),
+    };
+    let id = user_id.to_owned();
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |conn| {
+        db::users::set_password_hash(conn, &id, &hash, now).map_err(db::DbError::from)
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "storing an upgraded password hash failed");
+    }
+}
