@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod oauth;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod views;

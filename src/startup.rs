@@ -1,146 +1,16 @@
-//! Start-up: builds the [`AppState`] (pool, migrations, master key, signing keys, discovery
-//! document) and the HTTP server; THE route table lives in [`routes`].
+//! Start-up: the HTTP server around the [`AppState`]; THE route table lives in [`routes`].
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use arc_swap::ArcSwap;
 
-use crate::admin;
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::crypto::keys::{self, KeySet};
-use crate::crypto::master_key::{MasterKey, Source};
-use crate::crypto::password::Passwords;
-use crate::db::{self, Backend, DbError, Pool};
-use crate::metrics::Metrics;
-use crate::oauth::discovery;
+use crate::db;
 use crate::routes;
-use crate::views::{self, Brand};
-
-/// Everything a request may need; shared through `web::Data`, no globals.
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: Pool,
-    pub master_key: MasterKey,
-    /// The current key snapshot, swapped whole when the stored set changes.
-    pub keys: ArcSwap<KeySet>,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: Passwords,
-    /// The discovery document, serialised once.
-    pub discovery: bytes::Bytes,
-    /// `Cache-Control` of the JWKS, built once.
-    pub jwks_cache_control: actix_web::http::header::HeaderValue,
-    pub metrics: Metrics,
-    /// Branding for the hosted pages.
-    pub brand: Brand,
-    /// `/assets/theme.css`, built from the branding settings.
-    pub theme_css: String,
-    /// `/assets/extra.css`, read once at start when configured.
-    pub extra_css: Option<String>,
-    /// Open client registrations allowed per source address.
-    pub open_registrations: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-}
-
-impl AppState {
-    /// Opens the database, applies migrations, loads (or creates) the master and signing keys.
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let backend = Backend::from_url(&settings.database.url).map_err(anyhow::Error::msg)?;
-        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true)?;
-        match &source {
-            Source::Environment => tracing::info!("master key read from LATCHKEY_MASTER_KEY"),
-            Source::File(path) => {
-                tracing::info!(path = %path.display(), "master key read from file")
-            }
-            Source::Generated(path) => tracing::warn!(
-                path = %path.display(),
-                "DEVELOPMENT CONVENIENCE: generated a new master key file; back it up and keep it \
-                 secret, or set LATCHKEY_MASTER_KEY in production"
-            ),
-        }
-        let pool = db::pool(&settings.database)?;
-        let applied = db::run(&pool, db::migrate)
-            .await
-            .with_context(|| format!("cannot prepare the database ({})", backend.describe()))?;
-        for version in &applied {
-            tracing::info!(version = %version, "applied migration");
-        }
-        let extra_css = if settings.branding.extra_css_file.as_os_str().is_empty() {
-            None
-        } else {
-            let path = &settings.branding.extra_css_file;
-            Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-            )
-        };
-        let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
-            .unwrap_or(std::num::NonZeroU32::MIN);
-        let state = Self {
-            open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
-            brand: Brand::from_settings(&settings),
-            theme_css: views::theme_css(&settings),
-            extra_css,
-            passwords: Passwords::new(&settings.passwords)?,
-            discovery: discovery::document(&settings)?.into(),
-            jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
-                "public, max-age={}",
-                settings.keys.jwks_max_age_secs
-            ))?,
-            metrics: Metrics::new()?,
-            keys: ArcSwap::from_pointee(KeySet::empty()),
-            settings,
-            pool,
-            master_key,
-            clock,
-        };
-        // The first rotation pass creates the first signing key.
-        state.rotate_keys().await?;
-        let (pool, base, now) = (
-            state.pool.clone(),
-            state.settings.base_url().to_owned(),
-            state.clock.now(),
-        );
-        tokio::task::spawn_blocking(move || admin::clients::ensure_console(&pool, &base, now))
-            .await??;
-        state.refresh_keys().await?;
-        Ok(state)
-    }
-
-    /// Runs a key-rotation pass (publish, activate, retire, delete as dates come), then reloads
-    /// the key set if it changed.
-    pub async fn rotate_keys(&self) -> anyhow::Result<bool> {
-        let pool = self.pool.clone();
-        let settings = self.settings.clone();
-        let master = self.master_key.clone();
-        let now = self.clock.now();
-        tokio::task::spawn_blocking(move || {
-            admin::keys::rotate_if_due(&pool, &settings, &master, now)
-        })
-        .await??;
-        self.refresh_keys().await
-    }
-
-    /// Reloads the key set when the stored one differs from the snapshot.
-    pub async fn refresh_keys(&self) -> anyhow::Result<bool> {
-        let rows = db::run(&self.pool, |conn| {
-            db::keys::list(conn).map_err(DbError::from)
-        })
-        .await?;
-        if keys::fingerprint(&rows) == self.keys.load().fingerprint() {
-            return Ok(false);
-        }
-        let set = KeySet::build(&rows, &self.master_key)?;
-        tracing::info!(active_kid = ?set.active().map(|k| k.kid.as_str()), keys = rows.len(), "key set loaded");
-        self.keys.store(Arc::new(set));
-        Ok(true)
-    }
-}
+use crate::state::AppState;
 
 /// The route table: every endpoint, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {

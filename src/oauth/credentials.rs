@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use super::error::OAuthError;
 use crate::db::{self, DbConnection};
 use crate::domain::user::{User, Username};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The one answer to every failed login, whatever was wrong.
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password";

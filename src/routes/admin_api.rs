@@ -13,7 +13,7 @@ use crate::admin::users::{self, NewUser, ProfileUpdate};
 use crate::admin::{self, clients::ADMIN_SCOPE, AdminError};
 use crate::db;
 use crate::oauth::{bearer, userinfo, ErrorCode, OAuthError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// An admin API error.
 #[derive(Debug, thiserror::Error)]

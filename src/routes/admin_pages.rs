@@ -21,7 +21,7 @@ use crate::domain::secret::{self, SecretHash};
 use crate::oauth::params::Params;
 use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{AdminPage, ClientEditPage, ClientSecretPage};
 
 const CSRF: &str = "latchkey_admin";

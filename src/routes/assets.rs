@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::STYLESHEET;
 
 fn css(body: String) -> HttpResponse {

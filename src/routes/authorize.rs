@@ -11,7 +11,7 @@ use crate::oauth::authorize::{self, Next};
 use crate::oauth::interaction;
 use crate::oauth::params::Params;
 use crate::oauth::session;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match Params::parse(req.query_string().as_bytes()) {

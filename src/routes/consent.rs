@@ -10,7 +10,7 @@ use crate::db;
 use crate::oauth::interaction::{self, InteractionError};
 use crate::oauth::params::Params;
 use crate::oauth::session;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::ConsentPage;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn get(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -11,7 +11,7 @@ use crate::db;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::LoginPage;
 
 fn page(

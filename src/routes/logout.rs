@@ -14,7 +14,7 @@ use crate::oauth::logout::{self, Logout};
 use crate::oauth::params::Params;
 use crate::oauth::session;
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{LoggedOutPage, LogoutPage};
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

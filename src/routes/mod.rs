@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 
 use crate::oauth::params::Params;
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Logs each request (method, path without query, status, latency) and records its metrics.
 pub async fn observe(

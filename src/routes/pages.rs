@@ -9,7 +9,7 @@ use askama::Template;
 use crate::oauth::authorize::AuthorizeError;
 use crate::oauth::interaction::InteractionError;
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::ErrorPage;
 
 /// Pages load only their own style sheets and images; no script at all.

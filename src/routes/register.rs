@@ -11,7 +11,7 @@ use crate::oauth::bearer;
 use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
 use crate::oauth::userinfo;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Either error shape this endpoint answers with.
 #[derive(Debug, thiserror::Error)]

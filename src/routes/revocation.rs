@@ -9,7 +9,7 @@ use crate::domain::client::Client;
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::revocation;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The `token` parameter and the client credentials presented with it.
 async fn read(

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::oauth::client_auth;
 use crate::oauth::token::{self, TokenRequest};
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn post(
     req: HttpRequest,

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::db;
 use crate::oauth::userinfo;
 use crate::oauth::OAuthError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// RFC 6750 §3.1: a request without any token gets a bare challenge.
 fn no_token() -> HttpResponse {

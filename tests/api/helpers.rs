@@ -12,7 +12,8 @@ use latchkey::admin;
 use latchkey::clock::ManualClock;
 use latchkey::config::Settings;
 use latchkey::domain::client::GrantType;
-use latchkey::startup::{AppState, Application};
+use latchkey::startup::Application;
+use latchkey::state::AppState;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use latchkey::clock::ManualClock;
-use latchkey::startup::AppState;
+use latchkey::state::AppState;
 use rsa::pkcs8::DecodePrivateKey;
 
 use crate::backend_tests;

@@ -21,7 +21,7 @@ use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{issue, Grant};
 use crate::oauth::params::Params;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct Request {
     pub code: SecretString,

@@ -13,7 +13,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use crate::domain::client::Client;
 use crate::domain::scope::Scope;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A parsed token request, one variant per supported grant.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{issue, Grant};
 use crate::oauth::params::Params;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct Request {
     pub username: String,
