@@ -36,6 +36,11 @@ pub(super) struct ClientAdd {
     /// Refresh-token absolute lifetime in seconds for this client.
     #[arg(long, value_name = "SECONDS")]
     refresh_token_absolute_ttl: Option<i64>,
+    /// How the client authenticates at the token endpoint (RFC 7591): client_secret_basic
+    /// (default for confidential clients), client_secret_post, or none (public clients). Any
+    /// other method is refused.
+    #[arg(long, value_name = "METHOD")]
+    token_endpoint_auth_method: Option<String>,
 }
 
 fn parse_grant(raw: &str) -> Result<GrantType, String> {
@@ -57,6 +62,10 @@ pub(super) enum ClientCommand {
         #[arg(long)]
         revoke_tokens: bool,
     },
+    /// Disable a client: it can no longer authenticate, and its tokens stop working.
+    Disable { client_id: String },
+    /// Enable a disabled client again.
+    Enable { client_id: String },
     /// Delete a client.
     Remove { client_id: String },
 }
@@ -69,7 +78,7 @@ pub(super) fn client(
     let pool = open(settings)?;
     match command {
         ClientCommand::Add(add) => {
-            let registered = admin::clients::add(
+            let (registered, _unused_registration_token) = admin::clients::add_with(
                 &pool,
                 NewClient {
                     name: add.name,
@@ -82,6 +91,8 @@ pub(super) fn client(
                     refresh_token_ttl_secs: add.refresh_token_ttl,
                     refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
                 },
+                add.token_endpoint_auth_method.as_deref(),
+                None,
                 now(),
             )?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
@@ -141,6 +152,14 @@ pub(super) fn client(
                 println!("client_secret: {}", secret.expose_secret());
                 println!("(the previous secret no longer works)");
             })
+        }
+        ClientCommand::Disable { client_id } => {
+            admin::clients::set_disabled(&pool, &client_id, true, now())?;
+            done(json, &format!("client {client_id} disabled"))
+        }
+        ClientCommand::Enable { client_id } => {
+            admin::clients::set_disabled(&pool, &client_id, false, now())?;
+            done(json, &format!("client {client_id} enabled"))
         }
         ClientCommand::Remove { client_id } => {
             admin::clients::remove(&pool, &client_id)?;

@@ -102,6 +102,24 @@ pub struct TestClient {
 
 pub const NOW: i64 = 1_800_000_000;
 
+/// Polls `probe` until it holds or `limit` has passed; returns how long it took to hold.
+pub async fn within<F, Fut>(limit: std::time::Duration, mut probe: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if probe().await {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
@@ -146,6 +164,31 @@ impl TestApp {
 
     /// Registers a client through the same admin code the CLI uses.
     pub async fn client(&self, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
+        let method = if public {
+            "none"
+        } else {
+            "client_secret_basic"
+        };
+        self.register(grants, scope, public, method).await
+    }
+
+    /// A confidential client that authenticates with `method` at the token endpoint.
+    pub async fn client_with_method(
+        &self,
+        grants: &[GrantType],
+        scope: &str,
+        method: &str,
+    ) -> TestClient {
+        self.register(grants, scope, false, method).await
+    }
+
+    async fn register(
+        &self,
+        grants: &[GrantType],
+        scope: &str,
+        public: bool,
+        method: &str,
+    ) -> TestClient {
         let pool = self.state.pool.clone();
         let new = admin::clients::NewClient {
             name: "Test App".into(),
@@ -162,10 +205,13 @@ impl TestApp {
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
         };
-        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-            .await
-            .unwrap()
-            .expect("register client");
+        let method = method.to_owned();
+        let (registered, _) = tokio::task::spawn_blocking(move || {
+            admin::clients::add_with(&pool, new, Some(&method), None, NOW)
+        })
+        .await
+        .unwrap()
+        .expect("register client");
         TestClient {
             id: registered.client.client_id,
             secret: registered
