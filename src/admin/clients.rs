@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::AdminError;
+use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::db::{self, Pool};
 use crate::domain::client::{Client, GrantType, RedirectUri};
@@ -27,6 +28,10 @@ pub struct ClientView {
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
     pub token_endpoint_auth_method: String,
+    /// `None`: `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `None`: RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 impl From<Client> for ClientView {
@@ -49,6 +54,8 @@ impl From<Client> for ClientView {
             refresh_token_ttl_secs: c.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: c.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            access_token_alg: c.access_token_alg,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }
@@ -66,6 +73,10 @@ pub struct NewClient {
     /// Refresh-token idle and absolute lifetimes for this client, overriding the defaults.
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens; `None` means RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 /// A registered client and, for confidential clients, its secret (shown once).
@@ -199,6 +210,10 @@ fn to_row(
         registration_token_hash: None,
         token_endpoint_auth_method: method,
         registered_by: None,
+        access_token_alg: new.access_token_alg.map(|a| a.as_str().to_owned()),
+        id_token_signed_response_alg: new
+            .id_token_signed_response_alg
+            .map(|a| a.as_str().to_owned()),
     })
 }
 
@@ -338,6 +353,8 @@ pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError
             first_party: true,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
         },
         now,
     )
@@ -442,6 +459,8 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     registration_token_hash: None,
                     token_endpoint_auth_method: "none".into(),
                     registered_by: None,
+                    access_token_alg: None,
+                    id_token_signed_response_alg: None,
                 },
             )?,
         }

@@ -15,6 +15,7 @@ use super::pages::{self, SESSION};
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::users::{NewUser, UserView};
 use crate::admin::{self, AdminError};
+use crate::crypto::keys::{alg, SigningAlg};
 use crate::db::{self, DbError};
 use crate::domain::client::GrantType;
 use crate::domain::secret::{self, SecretHash};
@@ -179,6 +180,14 @@ fn edit_page(
         client,
         csrf: csrf.expose_secret(),
         error,
+        algorithms: state
+            .settings
+            .keys
+            .algorithms
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     with_csrf_cookie(state, pages::render(status, &page), &csrf, fresh)
 }
@@ -199,7 +208,11 @@ fn no_such_client(state: &AppState) -> HttpResponse {
 }
 
 /// The client described by the register and edit forms (space-separated lists).
-fn client_from_form(params: &Params, public: bool) -> Result<NewClient, String> {
+fn client_from_form(
+    params: &Params,
+    public: bool,
+    configured: &[SigningAlg],
+) -> Result<NewClient, String> {
     let list = |name: &str| -> Vec<String> {
         params
             .get(name)
@@ -221,7 +234,25 @@ fn client_from_form(params: &Params, public: bool) -> Result<NewClient, String> 
         first_party: params.get("first_party") == Some("yes"),
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
+        access_token_alg: form_alg(params, "access_token_alg", configured)?,
+        id_token_signed_response_alg: form_alg(params, "id_token_signed_response_alg", configured)?,
     })
+}
+
+/// An algorithm field of the client forms: empty for the default, else a configured algorithm.
+fn form_alg(
+    params: &Params,
+    name: &str,
+    configured: &[SigningAlg],
+) -> Result<Option<SigningAlg>, String> {
+    match params.get(name).unwrap_or("").trim() {
+        "" => Ok(None),
+        raw => {
+            let chosen = raw.parse()?;
+            alg::require_configured(configured, chosen)?;
+            Ok(Some(chosen))
+        }
+    }
 }
 
 /// `GET /admin/clients/{id}`: the edit form.
@@ -258,11 +289,14 @@ pub async fn save_client(
     let Ok(existing) = find_client(&state, id.clone()).await else {
         return no_such_client(&state);
     };
-    let new = client_from_form(&params, existing.public).map(|new| NewClient {
-        refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
-        refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
-        ..new
-    });
+    let new =
+        client_from_form(&params, existing.public, &state.settings.keys.algorithms).map(|new| {
+            NewClient {
+                refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
+                refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
+                ..new
+            }
+        });
     let result = match new {
         Ok(new) => {
             let (pool, now) = (state.pool.clone(), state.clock.now());
@@ -417,7 +451,11 @@ pub async fn create_client(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let new = match client_from_form(&params, params.get("public") == Some("yes")) {
+    let new = match client_from_form(
+        &params,
+        params.get("public") == Some("yes"),
+        &state.settings.keys.algorithms,
+    ) {
         Ok(new) => new,
         Err(e) => return render(&req, &state, &session, StatusCode::BAD_REQUEST, Some(&e)).await,
     };

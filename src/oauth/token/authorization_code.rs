@@ -169,6 +169,7 @@ fn redeem(
             auth_time: Some(row.auth_time),
             nonce: row.nonce.as_deref(),
             sid: row.sid.as_deref(),
+            algs: client.token_algs(state.settings.tokens.access_token_alg),
         },
     )?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;

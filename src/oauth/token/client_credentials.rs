@@ -67,6 +67,7 @@ pub async fn grant(
             auth_time: None,
             nonce: None,
             sid: None,
+            algs: client.token_algs(state.settings.tokens.access_token_alg),
         },
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "client_credentials", client_id = %client.id, jti = %issued.jti);

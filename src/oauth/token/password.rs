@@ -84,6 +84,7 @@ pub async fn grant(
             auth_time: Some(now),
             nonce: None,
             sid: None,
+            algs: client.token_algs(state.settings.tokens.access_token_alg),
         },
     )?;
     let refresh_token = if client.allows(GrantType::RefreshToken) {
