@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use super::error::OAuthError;
 use crate::config::Settings;
@@ -78,10 +78,16 @@ fn new_jti() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// `at_hash` (OIDC Core §3.1.3.6): left half of SHA-256 of the access token, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token that goes with
+/// the ID token's `alg`, base64url: SHA-256 for RS256 and ES256, SHA-512 for EdDSA over Ed25519
+/// (as relying-party libraries compute it).
+pub fn at_hash(access_token: &str, id_token_alg: SigningAlg) -> String {
+    match id_token_alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => {
+            URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
+        }
+        SigningAlg::EdDSA => URL_SAFE_NO_PAD.encode(&Sha512::digest(access_token.as_bytes())[..32]),
+    }
 }
 
 /// The active key of `alg`; none while the first key of a newly configured algorithm is being
@@ -122,7 +128,7 @@ pub fn issue(
         .map_err(|e| OAuthError::internal("signing an access token", &e))?;
     let id_token = match grant.auth_time {
         Some(auth_time) if grant.scope.contains("openid") => {
-            let hash = at_hash(&access_token);
+            let hash = at_hash(&access_token, grant.algs.id_token);
             let claims = IdTokenClaims {
                 iss: &settings.issuer,
                 sub: grant.subject,

@@ -237,7 +237,8 @@ impl TestApp {
     }
 
     /// Verifies a JWT against the served JWKS with an independent library (jsonwebtoken),
-    /// checking signature, `kid`, `iss`, `aud` and `exp` (at the test clock's time).
+    /// checking signature, `kid`, `alg` (the key's own), `iss`, `aud` and `exp` (at the test
+    /// clock's time).
     pub async fn verify(&self, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
         let header = jsonwebtoken::decode_header(token).expect("JWT header");
         let kid = header.kid.clone().expect("kid in header");
@@ -248,12 +249,12 @@ impl TestApp {
             .iter()
             .find(|k| k["kid"] == kid.as_str())
             .unwrap_or_else(|| panic!("kid {kid} not in JWKS"));
-        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-            key["n"].as_str().unwrap(),
-            key["e"].as_str().unwrap(),
-        )
-        .expect("RSA key");
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        let (decoding, algorithm) = decoding_key(key);
+        assert_eq!(
+            header.alg, algorithm,
+            "the header's alg is the key's own alg"
+        );
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
         validation.set_issuer(&[&self.address]);
         validation.set_audience(&[audience]);
         // The server runs on a test clock; check expiry against it below instead.
@@ -268,6 +269,33 @@ impl TestApp {
     pub fn clock_now(&self) -> i64 {
         use latchkey::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// The jsonwebtoken key and algorithm of a served JWK (RSA, EC P-256 or OKP Ed25519).
+pub fn decoding_key(jwk: &Value) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Algorithm) {
+    use jsonwebtoken::{Algorithm, DecodingKey};
+    let member = |name: &str| jwk[name].as_str().unwrap_or_else(|| panic!("no {name}: {jwk}"));
+    match (member("kty"), member("alg")) {
+        ("RSA", "RS256") => (
+            DecodingKey::from_rsa_components(member("n"), member("e")).expect("RSA key"),
+            Algorithm::RS256,
+        ),
+        ("EC", "ES256") => {
+            assert_eq!(member("crv"), "P-256");
+            (
+                DecodingKey::from_ec_components(member("x"), member("y")).expect("EC key"),
+                Algorithm::ES256,
+            )
+        }
+        ("OKP", "EdDSA") => {
+            assert_eq!(member("crv"), "Ed25519");
+            (
+                DecodingKey::from_ed_components(member("x")).expect("OKP key"),
+                Algorithm::EdDSA,
+            )
+        }
+        other => panic!("unexpected key type and alg {other:?}"),
     }
 }
 
