@@ -275,7 +275,11 @@ impl TestApp {
 /// The jsonwebtoken key and algorithm of a served JWK (RSA, EC P-256 or OKP Ed25519).
 pub fn decoding_key(jwk: &Value) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Algorithm) {
     use jsonwebtoken::{Algorithm, DecodingKey};
-    let member = |name: &str| jwk[name].as_str().unwrap_or_else(|| panic!("no {name}: {jwk}"));
+    let member = |name: &str| {
+        jwk[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {jwk}"))
+    };
     match (member("kty"), member("alg")) {
         ("RSA", "RS256") => (
             DecodingKey::from_rsa_components(member("n"), member("e")).expect("RSA key"),

@@ -21,6 +21,8 @@ mod refresh;
 mod resilience;
 mod revocation;
 mod rotation;
+mod signing_algs;
+mod signing_algs_rotation;
 mod token_client_credentials;
 mod token_password;
 mod userinfo_logout;
