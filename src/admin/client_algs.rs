@@ -25,6 +25,22 @@ fn check(configured: &[SigningAlg], chosen: [Option<SigningAlg>; 2]) -> Result<(
     Ok(())
 }
 
+/// An algorithm field of the admin pages' client forms: empty for the default, else a
+/// configured algorithm.
+pub fn from_form(
+    value: Option<&str>,
+    configured: &[SigningAlg],
+) -> Result<Option<SigningAlg>, String> {
+    match value.unwrap_or("").trim() {
+        "" => Ok(None),
+        raw => {
+            let chosen = raw.parse()?;
+            alg::require_configured(configured, chosen)?;
+            Ok(Some(chosen))
+        }
+    }
+}
+
 /// A change to one algorithm: `None` leaves it, `Some(None)` clears it back to the default.
 pub type AlgChange = Option<Option<SigningAlg>>;
 

@@ -12,10 +12,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::pages::{self, SESSION};
+use crate::admin::client_algs;
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::users::{NewUser, UserView};
 use crate::admin::{self, AdminError};
-use crate::crypto::keys::{alg, SigningAlg};
+use crate::crypto::keys::SigningAlg;
 use crate::db::{self, DbError};
 use crate::domain::client::GrantType;
 use crate::domain::secret::{self, SecretHash};
@@ -180,14 +181,7 @@ fn edit_page(
         client,
         csrf: csrf.expose_secret(),
         error,
-        algorithms: state
-            .settings
-            .keys
-            .algorithms
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        algorithms: SigningAlg::names(&state.settings.keys.algorithms),
     };
     with_csrf_cookie(state, pages::render(status, &page), &csrf, fresh)
 }
@@ -234,25 +228,12 @@ fn client_from_form(
         first_party: params.get("first_party") == Some("yes"),
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
-        access_token_alg: form_alg(params, "access_token_alg", configured)?,
-        id_token_signed_response_alg: form_alg(params, "id_token_signed_response_alg", configured)?,
+        access_token_alg: client_algs::from_form(params.get("access_token_alg"), configured)?,
+        id_token_signed_response_alg: client_algs::from_form(
+            params.get("id_token_signed_response_alg"),
+            configured,
+        )?,
     })
-}
-
-/// An algorithm field of the client forms: empty for the default, else a configured algorithm.
-fn form_alg(
-    params: &Params,
-    name: &str,
-    configured: &[SigningAlg],
-) -> Result<Option<SigningAlg>, String> {
-    match params.get(name).unwrap_or("").trim() {
-        "" => Ok(None),
-        raw => {
-            let chosen = raw.parse()?;
-            alg::require_configured(configured, chosen)?;
-            Ok(Some(chosen))
-        }
-    }
 }
 
 /// `GET /admin/clients/{id}`: the edit form.

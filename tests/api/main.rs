@@ -22,6 +22,8 @@ mod resilience;
 mod revocation;
 mod rotation;
 mod signing_algs;
+mod signing_algs_admin;
+mod signing_algs_cli;
 mod signing_algs_rotation;
 mod token_client_credentials;
 mod token_password;

@@ -1,6 +1,5 @@
 //! Key chains of several algorithms (DESIGN.md §5): rotated together or one at a time, retired
-//! when their algorithm leaves `keys.algorithms`, and driven from the CLI (`keys rotate --alg`,
-//! `client add|update --access-token-alg`).
+//! when their algorithm leaves `keys.algorithms`.
 
 use std::sync::Arc;
 
@@ -18,12 +17,15 @@ use crate::signing_algs::{client_with, introspect, service_token};
 backend_tests!(
     keys_of_several_algorithms_rotate_at_once_and_old_tokens_still_verify,
     removing_an_algorithm_retires_its_keys_until_their_tokens_expire,
-    the_cli_chooses_client_algorithms_and_rotates_one_algorithm,
 );
 
 /// The short lifetimes of the rotation tests (a key signs 100 s, published 30 s before, retired
 /// keys stay 60 + 20 + 10 = 90 s), with keys of `algorithms`.
-fn small_settings(backend: Backend, dir: &std::path::Path, algorithms: &[SigningAlg]) -> Settings {
+pub fn small_settings(
+    backend: Backend,
+    dir: &std::path::Path,
+    algorithms: &[SigningAlg],
+) -> Settings {
     let mut settings = test_settings(backend, dir);
     settings.keys.algorithms = algorithms.to_vec();
     settings.tokens.access_token_ttl_secs = 60;
@@ -35,13 +37,13 @@ fn small_settings(backend: Backend, dir: &std::path::Path, algorithms: &[Signing
     settings
 }
 
-async fn spawn_small(backend: Backend, algorithms: &[SigningAlg]) -> TestApp {
+pub async fn spawn_small(backend: Backend, algorithms: &[SigningAlg]) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let settings = small_settings(backend, dir.path(), algorithms);
     TestApp::spawn_with(dir, settings).await
 }
 
-fn active_kid(app: &TestApp, alg: SigningAlg) -> Option<String> {
+pub fn active_kid(app: &TestApp, alg: SigningAlg) -> Option<String> {
     app.state.keys.load().active_for(alg).map(|k| k.kid.clone())
 }
 
@@ -266,173 +268,4 @@ async fn removing_an_algorithm_retires_its_keys_until_their_tokens_expire(backen
         "{states:?}"
     );
     assert!(!verifies(&app, &token).await);
-}
-
-async fn the_cli_chooses_client_algorithms_and_rotates_one_algorithm(backend: Backend) {
-    let app = spawn_small(backend, &SigningAlg::ALL).await;
-    let settings = &app.state.settings;
-    let envs: Vec<(String, String)> = vec![
-        (
-            "LATCHKEY__DATABASE__URL".into(),
-            settings.database.url.clone(),
-        ),
-        (
-            "LATCHKEY__KEYS__MASTER_KEY_FILE".into(),
-            settings.keys.master_key_file.to_str().unwrap().to_owned(),
-        ),
-        (
-            "LATCHKEY__KEYS__ALGORITHMS".into(),
-            r#"["RS256","ES256","EdDSA"]"#.into(),
-        ),
-    ];
-    let cli = |args: Vec<String>| {
-        let envs = envs.clone();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-                    .args(args)
-                    .env_remove("LATCHKEY_CONFIG")
-                    .env_remove("LATCHKEY_MASTER_KEY")
-                    .envs(envs)
-                    .output()
-                    .expect("run latchkey")
-            })
-            .await
-            .unwrap()
-        }
-    };
-    let json = |output: std::process::Output| -> Value {
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
-    };
-    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let added = json(
-        cli(args(&[
-            "client",
-            "add",
-            "svc",
-            "--grant",
-            "client_credentials",
-            "--scope",
-            "api:read",
-            "--access-token-alg",
-            "ES256",
-            "--json",
-        ]))
-        .await,
-    );
-    assert_eq!(added["access_token_alg"], "ES256");
-    assert_eq!(added["id_token_signed_response_alg"], Value::Null);
-    let id = added["client_id"].as_str().unwrap().to_owned();
-    let client = TestClient {
-        id: id.clone(),
-        secret: added["client_secret"].as_str().map(str::to_owned),
-    };
-    let token = service_token(&app, &client).await;
-    let (header, _) = app.verify(&token, &app.address).await;
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
-
-    let updated = json(
-        cli(args(&[
-            "client",
-            "update",
-            &id,
-            "--access-token-alg",
-            "EdDSA",
-            "--json",
-        ]))
-        .await,
-    );
-    assert_eq!(updated["access_token_alg"], "EdDSA");
-    let (header, _) = app
-        .verify(&service_token(&app, &client).await, &app.address)
-        .await;
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
-    let cleared = json(
-        cli(args(&[
-            "client",
-            "update",
-            &id,
-            "--access-token-alg",
-            "default",
-            "--json",
-        ]))
-        .await,
-    );
-    assert_eq!(cleared["access_token_alg"], Value::Null);
-
-    let refused = cli(args(&[
-        "client",
-        "update",
-        &id,
-        "--access-token-alg",
-        "ES384",
-    ]))
-    .await;
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr)
-        .contains("signing algorithm `ES384` is not supported (supported: RS256, ES256, EdDSA)"));
-
-    let es256 = active_kid(&app, SigningAlg::ES256).unwrap();
-    let rotated = json(
-        cli(args(&[
-            "keys",
-            "rotate",
-            "--alg",
-            "ES256",
-            "--immediately",
-            "--json",
-        ]))
-        .await,
-    );
-    assert_eq!(rotated["retired"], json!([es256]));
-    assert_eq!(rotated["published"], rotated["activated"]);
-    let listed = json(cli(args(&["keys", "list", "--json"])).await);
-    let mut seen: Vec<(String, String, i64)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["alg"].as_str().unwrap().to_owned(),
-                k["state"].as_str().unwrap().to_owned(),
-                k["bits"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    seen.sort();
-    assert_eq!(
-        seen,
-        vec![
-            ("ES256".into(), "active".into(), 256),
-            ("ES256".into(), "retired".into(), 256),
-            ("EdDSA".into(), "active".into(), 256),
-            ("RS256".into(), "active".into(), 2048),
-        ]
-    );
-    // An algorithm that is not configured cannot be rotated.
-    let mut only_rs256 = envs.clone();
-    only_rs256.retain(|(k, _)| k != "LATCHKEY__KEYS__ALGORITHMS");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .args(["keys", "rotate", "--alg", "EdDSA"])
-            .env_remove("LATCHKEY_CONFIG")
-            .env_remove("LATCHKEY_MASTER_KEY")
-            .envs(only_rs256)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("signing algorithm `EdDSA` is not configured (keys.algorithms: RS256)"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }

@@ -39,7 +39,15 @@ impl SigningAlg {
 
     /// The names of all supported algorithms, for messages.
     pub fn supported() -> String {
-        Self::ALL.map(Self::as_str).join(", ")
+        Self::names(&Self::ALL)
+    }
+
+    /// `algs` by name, comma-separated, for pages and messages.
+    pub fn names(algs: &[SigningAlg]) -> String {
+        algs.iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -74,11 +82,7 @@ pub fn require_configured(configured: &[SigningAlg], alg: SigningAlg) -> Result<
     } else {
         Err(format!(
             "signing algorithm `{alg}` is not configured (keys.algorithms: {})",
-            configured
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            SigningAlg::names(configured)
         ))
     }
 }
