@@ -146,8 +146,7 @@ impl TestApp {
 
     /// Registers a client through the same admin code the CLI uses.
     pub async fn client(&self, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
-        let pool = self.state.pool.clone();
-        let new = admin::clients::NewClient {
+        self.register(admin::clients::NewClient {
             name: "Test App".into(),
             grant_types: grants.to_vec(),
             redirect_uris: if grants.contains(&GrantType::AuthorizationCode) {
@@ -163,7 +162,13 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
-        };
+        })
+        .await
+    }
+
+    /// Registers `new` and returns its id and secret.
+    pub async fn register(&self, new: admin::clients::NewClient) -> TestClient {
+        let pool = self.state.pool.clone();
         let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
             .await
             .unwrap()

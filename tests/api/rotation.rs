@@ -40,7 +40,7 @@ mod the_cli_rotates_and_lists_keys {
 /// key signs for 100 s and is published 30 s (20 + 10) before; a retired key stays
 /// 60 + 20 + 10 = 90 s. The background pass uses the same test clock, so a pass it happens to run
 /// changes nothing the test's own passes would not.
-fn small_settings(backend: Backend, dir: &std::path::Path) -> Settings {
+pub fn small_settings(backend: Backend, dir: &std::path::Path) -> Settings {
     let mut settings = test_settings(backend, dir);
     settings.tokens.access_token_ttl_secs = 60;
     settings.tokens.id_token_ttl_secs = 60;

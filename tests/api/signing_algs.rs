@@ -17,7 +17,6 @@ use openidconnect::{
     ClientId, ClientSecret, IssuerUrl, Nonce, OAuth2TokenResponse, ResourceOwnerPassword,
     ResourceOwnerUsername, Scope,
 };
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
@@ -47,8 +46,7 @@ pub async fn client_with(
     access_token_alg: Option<SigningAlg>,
     id_token_signed_response_alg: Option<SigningAlg>,
 ) -> TestClient {
-    let pool = app.state.pool.clone();
-    let new = admin::clients::NewClient {
+    app.register(admin::clients::NewClient {
         name: "Algorithm test".into(),
         grant_types: grants.to_vec(),
         redirect_uris: vec![],
@@ -60,19 +58,8 @@ pub async fn client_with(
         refresh_token_absolute_ttl_secs: None,
         access_token_alg,
         id_token_signed_response_alg,
-    };
-    new.check_algs(&app.state.settings.keys.algorithms)
-        .expect("configured algorithms");
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register client");
-    TestClient {
-        id: registered.client.client_id,
-        secret: registered
-            .client_secret
-            .map(|s| s.expose_secret().to_owned()),
-    }
+    })
+    .await
 }
 
 /// A client_credentials access token.
@@ -310,6 +297,8 @@ async fn discovery_and_jwks_list_exactly_the_configured_algorithms(backend: Back
     }
 }
 
+const REDIRECT: &str = "https://app.example/cb";
+
 async fn registration_accepts_only_configured_id_token_algorithms(backend: Backend) {
     for (app, configured) in [
         (TestApp::spawn(backend).await, "RS256"),
@@ -324,17 +313,16 @@ async fn registration_accepts_only_configured_id_token_algorithms(backend: Backe
         )
         .await;
         let token = service_token(&app, &registrar).await;
-        let register = |alg: &str| {
+        let register = |metadata: Value| {
             app.http
                 .post(app.url("/register"))
                 .bearer_auth(&token)
-                .json(&json!({
-                    "redirect_uris": ["https://app.example/cb"],
-                    "id_token_signed_response_alg": alg,
-                }))
+                .json(&metadata)
                 .send()
         };
-        let refused = register("ES384").await.unwrap();
+        let with_alg =
+            |alg: &str| json!({"redirect_uris": [REDIRECT], "id_token_signed_response_alg": alg});
+        let refused = register(with_alg("ES384")).await.unwrap();
         assert_eq!(refused.status(), 400);
         assert_eq!(
             refused.json::<Value>().await.unwrap(),
@@ -344,7 +332,7 @@ async fn registration_accepts_only_configured_id_token_algorithms(backend: Backe
                     not supported (supported: RS256, ES256, EdDSA)",
             })
         );
-        let eddsa = register("EdDSA").await.unwrap();
+        let eddsa = register(with_alg("EdDSA")).await.unwrap();
         if configured == "RS256" {
             assert_eq!(eddsa.status(), 400);
             assert_eq!(
@@ -355,17 +343,10 @@ async fn registration_accepts_only_configured_id_token_algorithms(backend: Backe
                         `EdDSA` is not configured (keys.algorithms: RS256)",
                 })
             );
-            let default: Value = app
-                .http
-                .post(app.url("/register"))
-                .bearer_auth(&token)
-                .json(&json!({"redirect_uris": ["https://app.example/cb"]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
+            let default = register(json!({"redirect_uris": [REDIRECT]}))
                 .await
                 .unwrap();
+            let default: Value = default.json().await.unwrap();
             assert_eq!(default["id_token_signed_response_alg"], "RS256");
         } else {
             assert_eq!(eddsa.status(), 201);

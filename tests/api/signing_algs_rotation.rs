@@ -11,7 +11,7 @@ use latchkey::domain::client::GrantType;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{decoding_key, test_settings, Backend, TestApp, TestClient, NOW};
+use crate::helpers::{decoding_key, Backend, TestApp, TestClient};
 use crate::signing_algs::{client_with, introspect, service_token};
 
 backend_tests!(
@@ -26,14 +26,8 @@ pub fn small_settings(
     dir: &std::path::Path,
     algorithms: &[SigningAlg],
 ) -> Settings {
-    let mut settings = test_settings(backend, dir);
+    let mut settings = crate::rotation::small_settings(backend, dir);
     settings.keys.algorithms = algorithms.to_vec();
-    settings.tokens.access_token_ttl_secs = 60;
-    settings.tokens.id_token_ttl_secs = 60;
-    settings.keys.jwks_max_age_secs = 20;
-    settings.keys.publication_lead_secs = 30;
-    settings.keys.rotation_period_secs = 100;
-    settings.keys.refresh_interval_secs = 10;
     settings
 }
 
@@ -179,35 +173,8 @@ async fn removing_an_algorithm_retires_its_keys_until_their_tokens_expire(backen
     let app = TestApp::spawn_with(dir, settings).await;
     let mut earlier = app.state.settings.clone();
     earlier.keys.algorithms = SigningAlg::ALL.to_vec();
-    let pool = app.state.pool.clone();
-    let client = tokio::task::spawn_blocking(move || {
-        admin::clients::add(
-            &pool,
-            admin::clients::NewClient {
-                name: "EdDSA client".into(),
-                grant_types: vec![GrantType::ClientCredentials],
-                redirect_uris: vec![],
-                post_logout_redirect_uris: vec![],
-                scope: Some("api:read".into()),
-                public: false,
-                first_party: true,
-                refresh_token_ttl_secs: None,
-                refresh_token_absolute_ttl_secs: None,
-                access_token_alg: Some(SigningAlg::EdDSA),
-                id_token_signed_response_alg: None,
-            },
-            NOW,
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let client = TestClient {
-        id: client.client.client_id,
-        secret: client
-            .client_secret
-            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned()),
-    };
+    let grants = [GrantType::ClientCredentials];
+    let client = client_with(&app, &grants, "api:read", Some(SigningAlg::EdDSA), None).await;
     // The server's own background pass runs once right after start (then hourly): if it lands
     // between the earlier configuration's pass and the token request it retires the new keys
     // first, and the next attempt makes fresh ones that nothing else touches.
