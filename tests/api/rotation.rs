@@ -105,7 +105,7 @@ fn kid_of(token: &str) -> String {
 
 /// Verifies `token` against the JWKS `app` serves now, like an independent relying party;
 /// `Err` says why not. Expiry is not checked here.
-async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
+pub async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
     let kid = kid_of(token);
     let jwks: Value = app.get("/jwks").await.json().await.unwrap();
     let Some(key) = jwks["keys"]
@@ -116,12 +116,8 @@ async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
     else {
         return Err(format!("kid {kid} is not in the JWKS"));
     };
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    let (decoding, algorithm) = crate::helpers::decoding_key(key);
+    let mut validation = jsonwebtoken::Validation::new(algorithm);
     validation.validate_exp = false;
     validation.validate_aud = false;
     jsonwebtoken::decode::<Value>(token, &decoding, &validation)

@@ -11,7 +11,7 @@ use latchkey::domain::client::GrantType;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{decoding_key, Backend, TestApp, TestClient};
+use crate::helpers::{Backend, TestApp, TestClient};
 use crate::signing_algs::{client_with, introspect, service_token};
 
 backend_tests!(
@@ -41,23 +41,11 @@ pub fn active_kid(app: &TestApp, alg: SigningAlg) -> Option<String> {
     app.state.keys.load().active_for(alg).map(|k| k.kid.clone())
 }
 
-/// Verifies `token` against the JWKS served now with jsonwebtoken, by the key's own algorithm.
+/// Whether `token` verifies against the JWKS served now, by the key's own algorithm.
 async fn verifies(app: &TestApp, token: &str) -> bool {
-    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
-    let jwks: Value = app.get("/jwks").await.json().await.unwrap();
-    let Some(key) = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-    else {
-        return false;
-    };
-    let (decoding, algorithm) = decoding_key(key);
-    let mut validation = jsonwebtoken::Validation::new(algorithm);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(token, &decoding, &validation).is_ok()
+    crate::rotation::verify_against_jwks(app, token)
+        .await
+        .is_ok()
 }
 
 async fn force(app: &TestApp, settings: &Settings, alg: Option<SigningAlg>) -> Changes {
