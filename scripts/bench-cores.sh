@@ -56,7 +56,9 @@ run_cores() { # $1 comma- or space-separated core counts
         shared="yes"
       fi
       start_server "$backend" "$db_url"
-      register_client "$backend"
+      register_clients "$backend"
+      [[ -n "${CLIENT_IDS[RS256]:-}" ]] || die "--cores measures RS256 tokens: keep RS256 in BENCH_ALGS"
+      CLIENT_ID=${CLIENT_IDS[RS256]} CLIENT_SECRET=${CLIENT_SECRETS[RS256]}
       local url="$BASE/token"
       run_load "$backend-cores$n-warmup" "$url" "$conc" "$WARMUP" POST "$TOKEN_BODY" >/dev/null
       local t0 t1 rps p50 p99 errs details

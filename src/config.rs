@@ -66,6 +66,8 @@ impl fmt::Debug for DatabaseSettings {
 pub struct KeySettings {
     pub master_key_file: PathBuf,
     pub rsa_bits: usize,
+    /// One chain of signing keys per algorithm; RS256 always among them.
+    pub algorithms: Vec<crate::crypto::keys::SigningAlg>,
     pub jwks_max_age_secs: u64,
     pub rotation_period_secs: i64,
     pub publication_lead_secs: i64,
@@ -78,6 +80,8 @@ pub struct TokenSettings {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
+    /// `alg` of access tokens for clients without their own choice; one of `keys.algorithms`.
+    pub access_token_alg: crate::crypto::keys::SigningAlg,
     pub authorization_code_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub refresh_token_absolute_ttl_secs: i64,
@@ -228,6 +232,11 @@ impl Settings {
                 "must be a multiple of 8 from 2048 to 8192",
             ));
         }
+        crate::crypto::keys::alg::check_settings(
+            &self.keys.algorithms,
+            self.tokens.access_token_alg,
+        )
+        .map_err(|(key, reason)| invalid(key, reason))?;
         if self.tokens.access_token_ttl_secs <= 0 {
             return Err(invalid("tokens.access_token_ttl_secs", "must be positive"));
         }

@@ -99,6 +99,8 @@ pub struct ClientEditPage<'a> {
     pub client: &'a crate::admin::clients::ClientView,
     pub csrf: &'a str,
     pub error: Option<&'a str>,
+    /// `keys.algorithms`, comma-separated.
+    pub algorithms: String,
 }
 
 /// The built-in style sheet.

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::AdminError;
+use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::db::{self, Pool};
 use crate::domain::client::{Client, GrantType, RedirectUri};
@@ -27,6 +28,10 @@ pub struct ClientView {
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
     pub token_endpoint_auth_method: String,
+    /// `None`: `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `None`: RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 impl From<Client> for ClientView {
@@ -49,6 +54,8 @@ impl From<Client> for ClientView {
             refresh_token_ttl_secs: c.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: c.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            access_token_alg: c.access_token_alg,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }
@@ -66,6 +73,10 @@ pub struct NewClient {
     /// Refresh-token idle and absolute lifetimes for this client, overriding the defaults.
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens; `None` means RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 /// A registered client and, for confidential clients, its secret (shown once).
@@ -151,7 +162,7 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
 
 /// Runs `f` in one transaction that writes client rows, then tells this process's client cache
 /// (other processes see the database's change counter move).
-fn write<T, F>(pool: &Pool, f: F) -> Result<T, AdminError>
+pub(super) fn write<T, F>(pool: &Pool, f: F) -> Result<T, AdminError>
 where
     F: FnOnce(&mut db::DbConnection) -> Result<T, AdminError>,
 {
@@ -210,6 +221,10 @@ fn to_row(
         registration_token_hash: None,
         token_endpoint_auth_method: method,
         registered_by: None,
+        access_token_alg: new.access_token_alg.map(|a| a.as_str().to_owned()),
+        id_token_signed_response_alg: new
+            .id_token_signed_response_alg
+            .map(|a| a.as_str().to_owned()),
     })
 }
 
@@ -349,6 +364,8 @@ pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError
             first_party: true,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
         },
         now,
     )
@@ -468,6 +485,8 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     registration_token_hash: None,
                     token_endpoint_auth_method: "none".into(),
                     registered_by: None,
+                    access_token_alg: None,
+                    id_token_signed_response_alg: None,
                 },
             )?,
         }

@@ -1,6 +1,7 @@
 //! Admin operations on users, clients and keys. The CLI calls these today; the admin HTTP API
 //! calls the same functions, so no rule is written twice.
 
+pub mod client_algs;
 pub mod clients;
 pub mod keys;
 pub mod users;

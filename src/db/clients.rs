@@ -69,6 +69,8 @@ pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
             clients::refresh_token_absolute_ttl_secs.eq(row.refresh_token_absolute_ttl_secs),
             clients::registration_token_hash.eq(&row.registration_token_hash),
             clients::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
+            clients::access_token_alg.eq(&row.access_token_alg),
+            clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
         ))
         .execute(conn)
 }

@@ -33,6 +33,8 @@ diesel::table! {
         registration_token_hash -> Nullable<Binary>,
         token_endpoint_auth_method -> Text,
         registered_by -> Nullable<Text>,
+        access_token_alg -> Nullable<Text>,
+        id_token_signed_response_alg -> Nullable<Text>,
     }
 }
 
@@ -48,6 +50,7 @@ diesel::table! {
         activated_at -> Nullable<BigInt>,
         retired_at -> Nullable<BigInt>,
         activate_after -> Nullable<BigInt>,
+        public_jwk -> Nullable<Text>,
     }
 }
 

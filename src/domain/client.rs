@@ -8,6 +8,7 @@ use url::Url;
 
 use super::scope::Scope;
 use super::secret::SecretHash;
+use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
@@ -111,6 +112,10 @@ pub struct Client {
     pub token_endpoint_auth_method: String,
     /// Who registered the client over HTTP (`admin`, `registrar`, `open`), if it was.
     pub registered_by: Option<String>,
+    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens (`id_token_signed_response_alg`); `None` means RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 impl Client {
@@ -121,6 +126,24 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// The algorithms its tokens are signed with, `default_access` being
+    /// `tokens.access_token_alg`.
+    pub fn token_algs(&self, default_access: SigningAlg) -> TokenAlgs {
+        TokenAlgs {
+            access_token: self.access_token_alg.unwrap_or(default_access),
+            id_token: self
+                .id_token_signed_response_alg
+                .unwrap_or(SigningAlg::RS256),
+        }
+    }
+}
+
+/// The algorithms one client's tokens are signed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenAlgs {
+    pub access_token: SigningAlg,
+    pub id_token: SigningAlg,
 }
 
 /// Stored client data that no longer parses: an operator edited the table by hand.
@@ -155,6 +178,15 @@ impl TryFrom<ClientRow> for Client {
         } else {
             Scope::parse(&row.scope).map_err(|e| corrupt(e.to_string()))?
         };
+        let alg = |stored: &Option<String>| {
+            stored
+                .as_deref()
+                .map(str::parse::<SigningAlg>)
+                .transpose()
+                .map_err(corrupt)
+        };
+        let access_token_alg = alg(&row.access_token_alg)?;
+        let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
         let secret_hash = match &row.secret_hash {
             None => None,
             Some(bytes) => Some(
@@ -176,6 +208,8 @@ impl TryFrom<ClientRow> for Client {
             refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: row.token_endpoint_auth_method,
             registered_by: row.registered_by,
+            access_token_alg,
+            id_token_signed_response_alg,
         })
     }
 }

@@ -12,9 +12,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::pages::{self, SESSION};
+use crate::admin::client_algs;
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::users::{NewUser, UserView};
 use crate::admin::{self, AdminError};
+use crate::crypto::keys::SigningAlg;
 use crate::db::{self, DbError};
 use crate::domain::client::GrantType;
 use crate::domain::secret::{self, SecretHash};
@@ -179,6 +181,7 @@ fn edit_page(
         client,
         csrf: csrf.expose_secret(),
         error,
+        algorithms: SigningAlg::names(&state.settings.keys.algorithms),
     };
     with_csrf_cookie(state, pages::render(status, &page), &csrf, fresh)
 }
@@ -199,7 +202,11 @@ fn no_such_client(state: &AppState) -> HttpResponse {
 }
 
 /// The client described by the register and edit forms (space-separated lists).
-fn client_from_form(params: &Params, public: bool) -> Result<NewClient, String> {
+fn client_from_form(
+    params: &Params,
+    public: bool,
+    configured: &[SigningAlg],
+) -> Result<NewClient, String> {
     let list = |name: &str| -> Vec<String> {
         params
             .get(name)
@@ -221,6 +228,11 @@ fn client_from_form(params: &Params, public: bool) -> Result<NewClient, String> 
         first_party: params.get("first_party") == Some("yes"),
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
+        access_token_alg: client_algs::from_form(params.get("access_token_alg"), configured)?,
+        id_token_signed_response_alg: client_algs::from_form(
+            params.get("id_token_signed_response_alg"),
+            configured,
+        )?,
     })
 }
 
@@ -258,11 +270,14 @@ pub async fn save_client(
     let Ok(existing) = find_client(&state, id.clone()).await else {
         return no_such_client(&state);
     };
-    let new = client_from_form(&params, existing.public).map(|new| NewClient {
-        refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
-        refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
-        ..new
-    });
+    let new =
+        client_from_form(&params, existing.public, &state.settings.keys.algorithms).map(|new| {
+            NewClient {
+                refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
+                refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
+                ..new
+            }
+        });
     let result = match new {
         Ok(new) => {
             let (pool, now) = (state.pool.clone(), state.clock.now());
@@ -417,7 +432,11 @@ pub async fn create_client(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let new = match client_from_form(&params, params.get("public") == Some("yes")) {
+    let new = match client_from_form(
+        &params,
+        params.get("public") == Some("yes"),
+        &state.settings.keys.algorithms,
+    ) {
         Ok(new) => new,
         Err(e) => return render(&req, &state, &session, StatusCode::BAD_REQUEST, Some(&e)).await,
     };

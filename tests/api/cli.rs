@@ -68,6 +68,7 @@ fn every_command_has_help() {
         &["admin", "bootstrap"],
         &["client"],
         &["client", "add"],
+        &["client", "update"],
         &["client", "list"],
         &["client", "show"],
         &["client", "rotate-secret"],
@@ -94,6 +95,9 @@ fn config_check_names_the_invalid_value() {
         ("LATCHKEY__TOKENS__ACCESS_TOKEN_TTL_SECS", "-5", "invalid value for `tokens.access_token_ttl_secs`: must be positive"),
         ("LATCHKEY__DATABASE__URL", "mysql://db", "invalid value for `database.url`: expected a URL starting with postgres:// or sqlite://"),
         ("LATCHKEY__SERVER__NO_SUCH_KEY", "1", "unknown field: found `no_such_key`"),
+        ("LATCHKEY__TOKENS__ACCESS_TOKEN_ALG", "ES256", "invalid value for `tokens.access_token_alg`: signing algorithm `ES256` is not configured (keys.algorithms: RS256)"),
+        ("LATCHKEY__KEYS__ALGORITHMS", r#"["ES256"]"#, "invalid value for `keys.algorithms`: must include RS256, which OpenID Connect requires for ID tokens (Discovery 1.0 §3)"),
+        ("LATCHKEY__KEYS__ALGORITHMS", r#"["RS256","HS256"]"#, "unknown variant: found `HS256`"),
     ];
     for (key, value, message) in cases {
         let output = latchkey(&[(key, value)], &["config", "check"], None);

@@ -156,6 +156,7 @@ fn redeem(
         auth_time: Some(row.auth_time),
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(

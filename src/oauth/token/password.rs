@@ -64,6 +64,7 @@ pub fn grant(
         auth_time: Some(ctx.now),
         nonce: None,
         sid: None,
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
     {

@@ -287,6 +287,7 @@ fn respond(
         auth_time: Some(row.auth_time),
         nonce: None,
         sid: row.sid.as_deref(),
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     db::refresh_tokens::record_family_access_token(
         conn,
