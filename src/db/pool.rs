@@ -224,13 +224,20 @@ where
     .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
 }
 
-/// Makes a SQLite transaction a writer from its first statement. SQLite's default (deferred)
+/// Makes a SQLite transaction a writer from its first statement (an update that matches no row,
+/// so it fires no trigger). SQLite's default (deferred)
 /// transaction reads first and upgrades to a writer at its first write, and that upgrade fails at
 /// once with "database is locked" when another connection wrote in between; taking the write
 /// lock up front lets `busy_timeout` wait for it instead. PostgreSQL needs nothing.
+/// The statement is built with diesel's DSL (not raw SQL) so that the prepared-statement cache
+/// keeps it: it runs at the start of every write transaction.
 fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    use super::schema::signing_keys;
+    use diesel::{ExpressionMethods, QueryDsl};
     if let DbConnection::Sqlite(lite) = conn {
-        diesel::sql_query("UPDATE signing_keys SET state = state WHERE kid = ''").execute(lite)?;
+        diesel::update(signing_keys::table.filter(signing_keys::kid.eq("")))
+            .set(signing_keys::state.eq(signing_keys::state))
+            .execute(lite)?;
     }
     Ok(())
 }
