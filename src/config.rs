@@ -392,6 +392,27 @@ impl Settings {
         }
         warnings
     }
+
+    /// A loopback issuer whose port is not the one the server binds: discovery would advertise
+    /// endpoints nobody answers on (say `server.bind` was moved to another port and `issuer` was
+    /// left at its default). A non-loopback issuer is left alone: a proxy may sit in between.
+    pub fn issuer_port_mismatch(&self) -> Option<String> {
+        let issuer = Url::parse(&self.issuer).ok()?;
+        let loopback = match issuer.host()? {
+            url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        let bind: std::net::SocketAddr = self.server.bind.parse().ok()?;
+        let issuer_port = issuer.port_or_known_default()?;
+        (loopback && bind.port() != 0 && bind.port() != issuer_port).then(|| {
+            format!(
+                "issuer {} is on port {issuer_port} but server.bind is {}: discovery advertises \
+                 endpoints on the issuer's port; set issuer (LATCHKEY__ISSUER) to match",
+                self.issuer, self.server.bind
+            )
+        })
+    }
 }
 
 /// Masks the password of a URL such as `postgres://user:secret@host/db`.
@@ -413,6 +434,34 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert!(Settings::defaults().is_ok());
+    }
+
+    #[test]
+    fn a_loopback_issuer_on_another_port_than_the_bind_is_reported() {
+        let mut settings = Settings::defaults().unwrap();
+        assert_eq!(settings.issuer_port_mismatch(), None);
+        settings.server.bind = "127.0.0.1:9090".into();
+        assert_eq!(
+            settings.issuer_port_mismatch().as_deref(),
+            Some(
+                "issuer http://127.0.0.1:8080 is on port 8080 but server.bind is 127.0.0.1:9090: \
+                 discovery advertises endpoints on the issuer's port; set issuer \
+                 (LATCHKEY__ISSUER) to match"
+            )
+        );
+        settings.issuer = "http://localhost:9090".into();
+        assert_eq!(settings.issuer_port_mismatch(), None);
+        settings.issuer = "https://id.example.com".into();
+        assert_eq!(
+            settings.issuer_port_mismatch(),
+            None,
+            "a proxy may sit in between"
+        );
+        settings.issuer = "http://[::1]".into();
+        assert!(
+            settings.issuer_port_mismatch().is_some(),
+            "port 80 is not 9090"
+        );
     }
 
     #[test]
