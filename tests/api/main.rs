@@ -17,6 +17,7 @@ mod discovery;
 mod health;
 mod jwks;
 mod keys;
+mod readme;
 mod refresh;
 mod resilience;
 mod revocation;
