@@ -45,13 +45,41 @@ pub struct ConsentPage<'a> {
     pub csrf: &'a str,
 }
 
+/// A link that leads on from a page that ends a flow (an error, a sign-out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Onward {
+    pub href: String,
+    pub label: String,
+}
+
+/// A piece of a message: developer-facing names are written between backticks in error texts
+/// (`redirect_uri`) and shown as code, never as literal backticks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub text: &'a str,
+    pub code: bool,
+}
+
+/// Splits `text` at backticks: every other piece is code.
+pub fn spans(text: &str) -> Vec<Span<'_>> {
+    text.split('`')
+        .enumerate()
+        .filter(|(_, piece)| !piece.is_empty())
+        .map(|(i, piece)| Span {
+            text: piece,
+            code: i % 2 == 1,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub brand: &'a Brand,
     pub title: &'a str,
-    pub message: &'a str,
+    pub message: Vec<Span<'a>>,
     pub code: Option<&'a str>,
+    pub onward: Option<Onward>,
 }
 
 #[derive(Template)]
@@ -69,6 +97,8 @@ pub struct LogoutPage<'a> {
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage<'a> {
     pub brand: &'a Brand,
+    /// Back to the application the person signed out of, when it is known.
+    pub onward: Option<Onward>,
 }
 
 #[derive(Template)]
@@ -110,4 +140,28 @@ pub fn theme_css(settings: &Settings) -> String {
         ":root {{ --accent: {}; }}\n",
         settings.branding.accent_color
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backticked_names_become_code_spans() {
+        assert_eq!(
+            spans("Missing required parameter `redirect_uri`"),
+            [
+                Span {
+                    text: "Missing required parameter ",
+                    code: false
+                },
+                Span {
+                    text: "redirect_uri",
+                    code: true
+                }
+            ]
+        );
+        assert_eq!(spans("plain").len(), 1);
+        assert!(spans("").is_empty());
+    }
 }

@@ -149,7 +149,7 @@ pub async fn post(
     })
     .await
     .map_err(admin_error)?;
-    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, ?registrar);
+    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, registrar = registrar.as_str());
     let secret = registered
         .client_secret
         .as_ref()

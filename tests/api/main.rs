@@ -17,6 +17,7 @@ mod discovery;
 mod health;
 mod jwks;
 mod keys;
+mod pages;
 mod readme;
 mod refresh;
 mod resilience;
