@@ -101,22 +101,59 @@ pub struct LoggedOutPage<'a> {
     pub onward: Option<Onward>,
 }
 
+/// What the admin page's create forms hold: the defaults, or what was typed into a form the
+/// server refused (never a password).
+#[derive(Debug)]
+pub struct AdminForms {
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub client_name: String,
+    pub grant_types: String,
+    pub redirect_uris: String,
+    pub scope: String,
+    pub public: bool,
+    pub first_party: bool,
+}
+
+impl Default for AdminForms {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            email: String::new(),
+            name: String::new(),
+            client_name: String::new(),
+            grant_types: "authorization_code refresh_token".into(),
+            redirect_uris: String::new(),
+            scope: "openid profile email offline_access".into(),
+            public: false,
+            first_party: false,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin.html")]
 pub struct AdminPage<'a> {
     pub brand: &'a Brand,
+    /// The signed-in administrator, whose own account offers no disable or demote button.
+    pub admin_id: &'a str,
     pub admin_name: &'a str,
     pub csrf: &'a str,
     pub users: &'a [crate::admin::users::UserView],
     pub clients: &'a [crate::admin::clients::ClientView],
     pub notice: Option<&'a str>,
-    pub error: Option<&'a str>,
+    pub error: Option<Vec<Span<'a>>>,
+    pub forms: &'a AdminForms,
+    /// The search text (`q`), empty for everything.
+    pub query: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "admin_secret.html")]
 pub struct ClientSecretPage<'a> {
     pub brand: &'a Brand,
+    pub title: &'a str,
     pub name: &'a str,
     pub client_id: &'a str,
     pub client_secret: Option<&'a str>,
@@ -128,7 +165,15 @@ pub struct ClientEditPage<'a> {
     pub brand: &'a Brand,
     pub client: &'a crate::admin::clients::ClientView,
     pub csrf: &'a str,
-    pub error: Option<&'a str>,
+    pub error: Option<Vec<Span<'a>>>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_delete.html")]
+pub struct ClientDeletePage<'a> {
+    pub brand: &'a Brand,
+    pub client: &'a crate::admin::clients::ClientView,
+    pub csrf: &'a str,
 }
 
 /// The built-in style sheet.

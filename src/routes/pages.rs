@@ -11,7 +11,7 @@ use crate::oauth::authorize::AuthorizeError;
 use crate::oauth::interaction::InteractionError;
 use crate::oauth::OAuthError;
 use crate::state::AppState;
-use crate::views::{self, ErrorPage, Onward};
+use crate::views::{self, Brand, ErrorPage, Onward};
 
 /// Pages load only their own style sheets and images; no script at all.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
@@ -95,12 +95,12 @@ pub fn error_page(
     message: &str,
     code: Option<&str>,
 ) -> HttpResponse {
-    error_page_onward(state, status, title, message, code, None)
+    error_page_onward(&state.brand, status, title, message, code, None)
 }
 
 /// An error page with a link onward (back to the application, or to the admin pages).
 pub fn error_page_onward(
-    state: &AppState,
+    brand: &Brand,
     status: StatusCode,
     title: &str,
     message: &str,
@@ -110,7 +110,7 @@ pub fn error_page_onward(
     let mut response = render(
         status,
         &ErrorPage {
-            brand: &state.brand,
+            brand,
             title,
             message: views::spans(message),
             code,

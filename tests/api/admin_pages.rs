@@ -13,7 +13,7 @@ backend_tests!(
 );
 
 /// Creates user `name` (optionally an admin) and signs the browser in through /admin.
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     browser: &Browser,
     name: &str,
@@ -192,6 +192,8 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
     let console = browser.get("/admin/clients/latchkey-admin-console").await;
     assert_eq!(console.status(), 404);
 
+    let confirm = browser.get(&format!("/admin/clients/{id}/delete")).await;
+    assert_eq!(confirm.status(), 200);
     let deleted = browser
         .post(&format!("/admin/clients/{id}/delete"), &[("csrf", &csrf)])
         .await;
