@@ -1,6 +1,7 @@
 //! The protocol core: synchronous checks and decisions with no HTTP types. Handlers in `routes`
 //! extract input, call into here once, and map the result to a response.
 
+pub mod access_token;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;

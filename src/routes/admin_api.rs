@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::admin::users::{self, NewUser, ProfileUpdate};
 use crate::admin::{self, clients::ADMIN_SCOPE, AdminError};
 use crate::db;
-use crate::oauth::{bearer, userinfo, ErrorCode, OAuthError};
+use crate::oauth::{access_token, bearer, ErrorCode, OAuthError};
 use crate::state::AppState;
 
 /// An admin API error.
@@ -80,7 +80,7 @@ async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> 
             "An access token with scope latchkey:admin is required",
         )
     })?;
-    let claims = userinfo::verify_access_token(
+    let claims = access_token::verify(
         &state.settings,
         &state.keys.load(),
         state.clock.now(),

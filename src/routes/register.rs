@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::admin::{self, AdminError};
 use crate::db;
+use crate::oauth::access_token;
 use crate::oauth::bearer;
 use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
-use crate::oauth::userinfo;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -106,7 +106,7 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
         }
         return Ok(Registrar::Open);
     };
-    let claims = userinfo::verify_access_token(
+    let claims = access_token::verify(
         &state.settings,
         &state.keys.load(),
         state.clock.now(),
