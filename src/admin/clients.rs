@@ -8,6 +8,7 @@ use super::AdminError;
 use crate::db::models::ClientRow;
 use crate::db::{self, Pool};
 use crate::domain::client::{Client, GrantType, RedirectUri};
+use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 
@@ -81,28 +82,34 @@ fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
         .map_err(AdminError::Invalid)
 }
 
+/// The admin wording of a broken metadata rule (CLI options, page fields).
+fn violation(v: Violation) -> AdminError {
+    AdminError::Invalid(
+        match v {
+            Violation::Name => "a client name has 1 to 100 printable characters",
+            Violation::NoGrant => "a client needs at least one grant type (--grant)",
+            Violation::PublicPassword => "a public client cannot use the password grant",
+            Violation::PublicClientCredentials => {
+                "a public client cannot use client_credentials (RFC 6749 §4.4)"
+            }
+            Violation::CodeWithoutRedirectUri => {
+                "the authorization_code grant needs at least one redirect URI (--redirect-uri)"
+            }
+        }
+        .into(),
+    )
+}
+
 fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AdminError::Invalid(
-            "a client name has 1 to 100 printable characters".into(),
-        ));
-    }
-    if new.grant_types.is_empty() {
-        return Err(AdminError::Invalid(
-            "a client needs at least one --grant".into(),
-        ));
-    }
-    if new.public && new.grant_types.contains(&GrantType::Password) {
-        return Err(AdminError::Invalid(
-            "a public client cannot use the password grant".into(),
-        ));
-    }
-    if new.public && new.grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(AdminError::Invalid(
-            "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
-        ));
-    }
+    let redirect_uris = parse_uris(&new.redirect_uris)?;
+    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
+    metadata::check(&Metadata {
+        name: &new.name,
+        public: new.public,
+        grant_types: &new.grant_types,
+        redirect_uri_count: redirect_uris.len(),
+    })
+    .map_err(violation)?;
     for ttl in [
         new.refresh_token_ttl_secs,
         new.refresh_token_absolute_ttl_secs,
@@ -115,13 +122,6 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
                 "refresh-token lifetimes must be from 1 second to 10 years".into(),
             ));
         }
-    }
-    let redirect_uris = parse_uris(&new.redirect_uris)?;
-    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
-    if new.grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(AdminError::Invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
-        ));
     }
     let scope = match &new.scope {
         Some(raw) => {

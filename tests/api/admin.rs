@@ -177,6 +177,8 @@ async fn invalid_client_metadata_is_refused_per_rfc7591(backend: Backend) {
         (json!({"grant_types": ["client_credentials"], "response_types": ["code"]}), "invalid_client_metadata", "response_types `code` and grant_types `authorization_code` go together (RFC 7591 §2.1)"),
         (json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata", "token_endpoint_auth_method `private_key_jwt` is not supported"),
         (json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}), "invalid_client_metadata", "A public client cannot use client_credentials"),
+        (json!({"grant_types": ["password"], "token_endpoint_auth_method": "none"}), "invalid_client_metadata", "A public client cannot use the password grant"),
+        (json!({"redirect_uris": [REDIRECT_URI], "client_name": " "}), "invalid_client_metadata", "client_name has 1 to 100 printable characters"),
         (json!({"redirect_uris": "https://app.example/cb"}), "invalid_client_metadata", "The request body is not a JSON object of client metadata"),
         (json!({"redirect_uris": [REDIRECT_URI], "scope": "a  b"}), "invalid_client_metadata", "scope: scope contains a character not allowed by RFC 6749 §3.3"),
     ];
