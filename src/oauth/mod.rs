@@ -14,6 +14,7 @@ pub mod logout;
 pub mod params;
 pub mod pending;
 pub mod registration;
+pub mod request;
 pub mod revocation;
 pub mod session;
 pub mod token;

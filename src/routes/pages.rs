@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::client::Client;
-use crate::oauth::authorize::AuthorizeError;
+use crate::oauth::authorize::{self, AuthorizeError};
 use crate::oauth::interaction::InteractionError;
 use crate::oauth::OAuthError;
 use crate::state::AppState;
@@ -158,7 +158,19 @@ pub fn redirect(to: &str, after_post: bool) -> HttpResponse {
 pub fn authorize_error(state: &AppState, error: AuthorizeError, after_post: bool) -> HttpResponse {
     match error {
         AuthorizeError::Page(e) => oauth_error_page(state, &e),
-        AuthorizeError::Redirect(to) => redirect(&to, after_post),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        } => {
+            let to = authorize::error_redirect(
+                &state.settings,
+                &redirect_uri,
+                client_state.as_deref(),
+                &error,
+            );
+            redirect(&to, after_post)
+        }
     }
 }
 

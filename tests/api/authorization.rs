@@ -723,7 +723,7 @@ async fn authorize_errors_after_redirect_validation_go_back_to_the_client(backen
         .text()
         .await
         .unwrap()
-        .contains("Parameter `state` is repeated"));
+        .contains("Parameter <code>state</code> is repeated"));
 }
 
 async fn hosted_pages_carry_the_security_headers(backend: Backend) {

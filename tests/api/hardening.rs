@@ -237,7 +237,7 @@ async fn redirect_uri_is_required_at_authorize_and_token(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("Missing required parameter `redirect_uri`"));
+        .contains("Missing required parameter <code>redirect_uri</code>"));
     let with = format!("{without}&redirect_uri={REDIRECT_URI}");
     let login = location(&browser.get(&with).await);
     let callback = location(&browser.log_in(&login, "alice", "alice's password").await);
