@@ -151,7 +151,7 @@ pub struct Application {
 impl Application {
     /// Binds `settings.server.bind` and builds the server around `state`.
     pub fn build(state: AppState) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&state.settings.server.bind)
+        let listener = TcpListener::bind(state.settings.server.bind)
             .with_context(|| format!("cannot listen on {}", state.settings.server.bind))?;
         Self::with_listener(state, listener)
     }

@@ -12,7 +12,6 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -73,38 +72,8 @@ impl DbError {
     }
 }
 
-/// Which backend a URL names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Postgres(String),
-    Sqlite(PathBuf),
-}
-
-impl Backend {
-    /// `postgres://…`/`postgresql://…` or `sqlite://relative/path`, `sqlite:///absolute/path`.
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
-        }
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(
-                    "sqlite:// needs a file path, for example sqlite://data/latchkey.db".into(),
-                );
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        Err("expected a URL starting with postgres:// or sqlite://".into())
-    }
-
-    /// Where the data lives, for the start-up log line (credentials masked).
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Postgres(url) => format!("PostgreSQL at {}", crate::config::redact_url(url)),
-            Self::Sqlite(path) => format!("SQLite file {}", path.display()),
-        }
-    }
-}
+/// Which backend `database.url` names: parsed by the configuration, opened here.
+pub use crate::config::Backend;
 
 /// Opens connections for the pool, choosing the backend by URL scheme (never by trial and error,
 /// which could turn a Postgres URL into a SQLite file name).

@@ -1,7 +1,15 @@
 //! Settings: `config/default.toml` (compiled in) → `--config FILE` / `LATCHKEY_CONFIG` →
-//! `LATCHKEY__SECTION__KEY` environment variables, then [`Settings::validate`].
+//! `LATCHKEY__SECTION__KEY` environment variables. Every value is parsed into its type as it is
+//! read ([`parse`]), so an invalid one stops the start with a message that names its key; rules
+//! between keys follow ([`checks`]).
 
-use std::fmt;
+mod checks;
+mod database;
+mod parse;
+
+pub use database::{redact_url, Backend, DatabaseSettings};
+pub use parse::AccentColor;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -15,12 +23,13 @@ use url::Url;
 pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
 
 /// The documented defaults, compiled into the binary.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// Everything Latchkey can be configured with. See `config/default.toml` for each key.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    #[serde(deserialize_with = "parse::issuer")]
     pub issuer: String,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -36,57 +45,55 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
-    pub bind: String,
+    #[serde(deserialize_with = "parse::bind")]
+    pub bind: SocketAddr,
     pub workers: usize,
+    #[serde(deserialize_with = "parse::body_limit")]
     pub max_body_bytes: usize,
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    pub url: String,
-    pub pool_size: u32,
-    pub connect_timeout_secs: u64,
-}
-
-impl fmt::Debug for DatabaseSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseSettings")
-            .field("url", &redact_url(&self.url))
-            .field("pool_size", &self.pool_size)
-            .field("connect_timeout_secs", &self.connect_timeout_secs)
-            .finish()
-    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySettings {
     pub master_key_file: PathBuf,
+    #[serde(deserialize_with = "parse::rsa_bits")]
     pub rsa_bits: usize,
+    #[serde(deserialize_with = "parse::at_most_a_day")]
     pub jwks_max_age_secs: u64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub rotation_period_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub publication_lead_secs: i64,
+    #[serde(deserialize_with = "parse::positive_at_most_a_day")]
     pub refresh_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
+    #[serde(deserialize_with = "parse::lifetime")]
     pub access_token_ttl_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub authorization_code_ttl_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub refresh_token_ttl_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub refresh_token_absolute_ttl_secs: i64,
+    #[serde(deserialize_with = "parse::grace")]
     pub refresh_token_reuse_grace_secs: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
+    #[serde(deserialize_with = "parse::lifetime")]
     pub idle_timeout_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub absolute_timeout_secs: i64,
+    #[serde(deserialize_with = "parse::lifetime")]
     pub login_timeout_secs: i64,
 }
 
@@ -94,15 +101,18 @@ pub struct SessionSettings {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSettings {
     pub open: bool,
+    #[serde(deserialize_with = "parse::positive")]
     pub open_per_hour: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrandingSettings {
+    #[serde(deserialize_with = "parse::not_blank")]
     pub product_name: String,
+    #[serde(deserialize_with = "parse::optional_web_url")]
     pub logo_url: String,
-    pub accent_color: String,
+    pub accent_color: AccentColor,
     pub extra_css_file: PathBuf,
 }
 
@@ -113,6 +123,7 @@ pub struct PasswordSettings {
     pub iterations: u32,
     pub parallelism: u32,
     pub max_concurrent: usize,
+    #[serde(deserialize_with = "parse::min_length")]
     pub min_length: usize,
 }
 
@@ -120,6 +131,7 @@ pub struct PasswordSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: LogFormat,
+    #[serde(deserialize_with = "parse::not_blank")]
     pub level: String,
 }
 
@@ -138,13 +150,20 @@ pub enum ConfigError {
     #[error("{0}")]
     Parse(String),
     #[error("invalid value for `{key}`: {reason}")]
-    Invalid { key: &'static str, reason: String },
+    Invalid { key: String, reason: String },
 }
 
-fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        reason: reason.into(),
+impl From<figment::Error> for ConfigError {
+    /// A value refused by its parser names its key; anything else (an unknown key, a TOML
+    /// syntax error) keeps figment's own message, which says where.
+    fn from(e: figment::Error) -> Self {
+        match &e.kind {
+            figment::error::Kind::Message(reason) if !e.path.is_empty() => Self::Invalid {
+                key: e.path.join("."),
+                reason: reason.clone(),
+            },
+            _ => Self::Parse(e.to_string()),
+        }
     }
 }
 
@@ -171,171 +190,9 @@ impl Settings {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let settings: Settings = figment.extract()?;
         settings.validate()?;
         Ok(settings)
-    }
-
-    /// Checks every value that serde's types cannot express.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let issuer = Url::parse(&self.issuer)
-            .map_err(|e| invalid("issuer", format!("not an absolute URL ({e})")))?;
-        if !matches!(issuer.scheme(), "https" | "http") {
-            return Err(invalid(
-                "issuer",
-                "must use https (or http for development)",
-            ));
-        }
-        if issuer.query().is_some() || issuer.fragment().is_some() {
-            return Err(invalid("issuer", "must not have a query or fragment"));
-        }
-        if issuer.host_str().is_none() || !issuer.username().is_empty() {
-            return Err(invalid(
-                "issuer",
-                "must have a host and no user information",
-            ));
-        }
-        self.server.bind.parse::<SocketAddr>().map_err(|_| {
-            invalid(
-                "server.bind",
-                "expected IP:PORT, for example 127.0.0.1:8080",
-            )
-        })?;
-        if self.server.max_body_bytes < 1024 {
-            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
-        }
-        crate::db::Backend::from_url(&self.database.url)
-            .map_err(|reason| invalid("database.url", reason))?;
-        if self.database.pool_size == 0 {
-            return Err(invalid("database.pool_size", "must be at least 1"));
-        }
-        if self.database.connect_timeout_secs == 0 {
-            return Err(invalid("database.connect_timeout_secs", "must be positive"));
-        }
-        if !(2048..=8192).contains(&self.keys.rsa_bits) || self.keys.rsa_bits % 8 != 0 {
-            return Err(invalid(
-                "keys.rsa_bits",
-                "must be a multiple of 8 from 2048 to 8192",
-            ));
-        }
-        if self.tokens.access_token_ttl_secs <= 0 {
-            return Err(invalid("tokens.access_token_ttl_secs", "must be positive"));
-        }
-        let lifetimes = [
-            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
-            (
-                "tokens.authorization_code_ttl_secs",
-                self.tokens.authorization_code_ttl_secs,
-            ),
-            (
-                "tokens.refresh_token_ttl_secs",
-                self.tokens.refresh_token_ttl_secs,
-            ),
-            (
-                "tokens.refresh_token_absolute_ttl_secs",
-                self.tokens.refresh_token_absolute_ttl_secs,
-            ),
-            (
-                "sessions.idle_timeout_secs",
-                self.sessions.idle_timeout_secs,
-            ),
-            (
-                "sessions.absolute_timeout_secs",
-                self.sessions.absolute_timeout_secs,
-            ),
-            (
-                "sessions.login_timeout_secs",
-                self.sessions.login_timeout_secs,
-            ),
-        ];
-        if let Some((key, _)) = lifetimes.iter().find(|(_, v)| *v <= 0) {
-            return Err(invalid(key, "must be positive"));
-        }
-        let all = lifetimes.iter().copied().chain([
-            (
-                "tokens.access_token_ttl_secs",
-                self.tokens.access_token_ttl_secs,
-            ),
-            ("keys.rotation_period_secs", self.keys.rotation_period_secs),
-            (
-                "tokens.refresh_token_reuse_grace_secs",
-                self.tokens.refresh_token_reuse_grace_secs,
-            ),
-        ]);
-        for (key, value) in all {
-            if value > MAX_LIFETIME_SECS {
-                return Err(invalid(key, "must be at most 10 years (315360000 s)"));
-            }
-        }
-        if self.keys.jwks_max_age_secs > 86_400 || self.keys.refresh_interval_secs > 86_400 {
-            return Err(invalid(
-                "keys",
-                "jwks_max_age_secs and refresh_interval_secs must be at most a day",
-            ));
-        }
-        // A replica serves a new key set up to refresh_interval_secs late, and caches keep the
-        // old JWKS for jwks_max_age_secs: a new key must be public that long before it signs.
-        if self.keys.publication_lead_secs
-            < (self.keys.jwks_max_age_secs + self.keys.refresh_interval_secs) as i64
-        {
-            return Err(invalid(
-                "keys.publication_lead_secs",
-                "must be at least keys.jwks_max_age_secs + keys.refresh_interval_secs",
-            ));
-        }
-        if self.keys.rotation_period_secs <= self.keys.publication_lead_secs {
-            return Err(invalid(
-                "keys.rotation_period_secs",
-                "must be longer than keys.publication_lead_secs",
-            ));
-        }
-        if self.keys.refresh_interval_secs == 0 {
-            return Err(invalid("keys.refresh_interval_secs", "must be positive"));
-        }
-        if self.registration.open_per_hour == 0 {
-            return Err(invalid("registration.open_per_hour", "must be positive"));
-        }
-        if !(8..=128).contains(&self.passwords.min_length) {
-            return Err(invalid("passwords.min_length", "must be from 8 to 128"));
-        }
-        if self.tokens.refresh_token_reuse_grace_secs < 0 {
-            return Err(invalid(
-                "tokens.refresh_token_reuse_grace_secs",
-                "must not be negative",
-            ));
-        }
-        let color = self.branding.accent_color.strip_prefix('#').unwrap_or("");
-        if !matches!(color.len(), 3 | 6) || !color.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(invalid("branding.accent_color", "expected #rgb or #rrggbb"));
-        }
-        if !self.branding.logo_url.is_empty() {
-            let logo = Url::parse(&self.branding.logo_url)
-                .map_err(|e| invalid("branding.logo_url", format!("not an absolute URL ({e})")))?;
-            if !matches!(logo.scheme(), "https" | "http") {
-                return Err(invalid("branding.logo_url", "must be an http(s) URL"));
-            }
-        }
-        if !self.branding.extra_css_file.as_os_str().is_empty()
-            && !self.branding.extra_css_file.is_file()
-        {
-            return Err(invalid("branding.extra_css_file", "file does not exist"));
-        }
-        if self.branding.product_name.trim().is_empty() {
-            return Err(invalid("branding.product_name", "must not be empty"));
-        }
-        argon2::Params::new(
-            self.passwords.memory_kib,
-            self.passwords.iterations,
-            self.passwords.parallelism,
-            None,
-        )
-        .map_err(|e| invalid("passwords", format!("unusable argon2 parameters ({e})")))?;
-        if self.log.level.trim().is_empty() {
-            return Err(invalid("log.level", "must not be empty"));
-        }
-        Ok(())
     }
 
     /// The issuer without a trailing slash, for building endpoint URLs.
@@ -403,7 +260,7 @@ impl Settings {
             url::Host::Ipv4(ip) => ip.is_loopback(),
             url::Host::Ipv6(ip) => ip.is_loopback(),
         };
-        let bind: std::net::SocketAddr = self.server.bind.parse().ok()?;
+        let bind = self.server.bind;
         let issuer_port = issuer.port_or_known_default()?;
         (loopback && bind.port() != 0 && bind.port() != issuer_port).then(|| {
             format!(
@@ -412,18 +269,6 @@ impl Settings {
                 self.issuer, self.server.bind
             )
         })
-    }
-}
-
-/// Masks the password of a URL such as `postgres://user:secret@host/db`.
-pub fn redact_url(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            // Setting a password only fails on URLs that cannot have one, excluded above.
-            let _ = url.set_password(Some("REDACTED"));
-            url.to_string()
-        }
-        _ => raw.to_owned(),
     }
 }
 
@@ -440,7 +285,7 @@ mod tests {
     fn a_loopback_issuer_on_another_port_than_the_bind_is_reported() {
         let mut settings = Settings::defaults().unwrap();
         assert_eq!(settings.issuer_port_mismatch(), None);
-        settings.server.bind = "127.0.0.1:9090".into();
+        settings.server.bind = "127.0.0.1:9090".parse().unwrap();
         assert_eq!(
             settings.issuer_port_mismatch().as_deref(),
             Some(
@@ -475,21 +320,41 @@ mod tests {
         assert!(!format!("{settings:?}").contains("hunter2"));
     }
 
-    #[test]
-    fn a_relative_issuer_is_refused() {
-        let mut settings = Settings::defaults().unwrap();
-        settings.issuer = "latchkey.example".into();
-        let err = settings.validate().unwrap_err().to_string();
-        assert!(err.starts_with("invalid value for `issuer`"), "{err}");
+    /// The defaults with `toml` layered over them.
+    fn with(toml: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(toml)))
+    }
+
+    fn refusal(toml: &str) -> String {
+        with(toml).unwrap_err().to_string()
     }
 
     #[test]
-    fn a_negative_lifetime_is_refused() {
-        let mut settings = Settings::defaults().unwrap();
-        settings.tokens.access_token_ttl_secs = -5;
-        assert_eq!(
-            settings.validate().unwrap_err().to_string(),
-            "invalid value for `tokens.access_token_ttl_secs`: must be positive"
-        );
+    fn invalid_values_are_refused_while_parsing_and_name_their_key() {
+        let cases = [
+            ("issuer = \"latchkey.example\"", "invalid value for `issuer`: not an absolute URL (relative URL without a base)"),
+            ("issuer = \"ftp://id.example\"", "invalid value for `issuer`: must use https (or http for development)"),
+            ("[server]\nbind = \"localhost\"", "invalid value for `server.bind`: expected IP:PORT, for example 127.0.0.1:8080"),
+            ("[server]\nmax_body_bytes = 10", "invalid value for `server.max_body_bytes`: must be at least 1024"),
+            ("[database]\nurl = \"mysql://db\"", "invalid value for `database.url`: expected a URL starting with postgres:// or sqlite://"),
+            ("[database]\npool_size = 0", "invalid value for `database.pool_size`: must be positive"),
+            ("[keys]\nrsa_bits = 1024", "invalid value for `keys.rsa_bits`: must be a multiple of 8 from 2048 to 8192"),
+            ("[tokens]\naccess_token_ttl_secs = -5", "invalid value for `tokens.access_token_ttl_secs`: must be positive"),
+            ("[tokens]\nid_token_ttl_secs = 400000000", "invalid value for `tokens.id_token_ttl_secs`: must be at most 10 years (315360000 s)"),
+            ("[tokens]\nrefresh_token_reuse_grace_secs = -1", "invalid value for `tokens.refresh_token_reuse_grace_secs`: must not be negative"),
+            ("[registration]\nopen_per_hour = 0", "invalid value for `registration.open_per_hour`: must be positive"),
+            ("[branding]\naccent_color = \"red\"", "invalid value for `branding.accent_color`: expected #rgb or #rrggbb"),
+            ("[branding]\nproduct_name = \" \"", "invalid value for `branding.product_name`: must not be empty"),
+            ("[branding]\nlogo_url = \"javascript:alert(1)\"", "invalid value for `branding.logo_url`: must be an http(s) URL"),
+            ("[passwords]\nmin_length = 4", "invalid value for `passwords.min_length`: must be from 8 to 128"),
+            ("[keys]\npublication_lead_secs = 1", "invalid value for `keys.publication_lead_secs`: must be at least keys.jwks_max_age_secs + keys.refresh_interval_secs"),
+        ];
+        for (toml, message) in cases {
+            assert_eq!(refusal(toml), message, "{toml}");
+        }
+        let settings =
+            with("[server]\nbind = \"0.0.0.0:9000\"\n[branding]\naccent_color = \"#0a0\"").unwrap();
+        assert_eq!(settings.server.bind.port(), 9000);
+        assert_eq!(settings.branding.accent_color.to_string(), "#0a0");
     }
 }
