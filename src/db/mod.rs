@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod codes;
 pub mod consents;
+mod convert;
 pub mod keys;
 pub mod models;
 pub mod refresh_tokens;
