@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::AdminError;
 use crate::db::models::ClientRow;
-use crate::db::{self, Pool};
+use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
@@ -142,7 +142,7 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
             if default.is_empty() {
                 Scope::empty()
             } else {
-                Scope::parse(&default).map_err(|e| AdminError::Internal(e.to_string()))?
+                Scope::parse(&default).map_err(|e| AdminError::internal("default scope", e))?
             }
         }
     };
@@ -150,8 +150,8 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
 }
 
 /// Registers a client.
-pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
-    add_with(pool, new, None, None, now).map(|(registered, _)| registered)
+pub fn add(conn: &mut DbConnection, new: NewClient, now: i64) -> Result<Registered, AdminError> {
+    add_with(conn, new, None, None, now).map(|(registered, _)| registered)
 }
 
 /// `token_endpoint_auth_method` as registered: `none` for public clients.
@@ -176,8 +176,9 @@ fn to_row(
     let (redirect_uris, post_logout, scope) = validate(new)?;
     let mut grant_types = new.grant_types.clone();
     grant_types.dedup();
-    let json =
-        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| AdminError::Internal(e.to_string()));
+    let json = |v: &Vec<String>| {
+        serde_json::to_string(v).map_err(|e| AdminError::internal("client row", e))
+    };
     Ok(ClientRow {
         id,
         name: new.name.trim().to_owned(),
@@ -205,7 +206,7 @@ fn to_row(
 /// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
 /// `token_endpoint_auth_method`, and a registration access token (RFC 7592), shown once.
 pub fn add_with(
-    pool: &Pool,
+    conn: &mut DbConnection,
     new: NewClient,
     requested_method: Option<&str>,
     registered_by: Option<&str>,
@@ -228,10 +229,8 @@ pub fn add_with(
     if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
     }
-    db::transaction(pool, |conn| {
-        db::clients::insert(conn, &row).map_err(AdminError::from)
-    })?;
-    let client = Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))?;
+    db::clients::insert(conn, &row)?;
+    let client = Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
     Ok((
         Registered {
             client: client.into(),
@@ -243,7 +242,7 @@ pub fn add_with(
 
 /// The client `id` if `token` is its registration access token (RFC 7592 §3).
 pub fn find_by_registration_token(
-    conn: &mut db::DbConnection,
+    conn: &mut DbConnection,
     id: &str,
     token: &str,
 ) -> Result<Option<Client>, AdminError> {
@@ -260,14 +259,14 @@ pub fn find_by_registration_token(
     }
     Client::try_from(row)
         .map(Some)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("stored client", e))
 }
 
 /// Replaces a client's metadata: RFC 7592 §2.2 updates (which rotate the registration access
 /// token, returned) and edits from the admin pages (which keep it). A client cannot switch
 /// between public and confidential; `requested_method = None` keeps the registered method.
 pub fn update(
-    pool: &Pool,
+    conn: &mut DbConnection,
     id: &str,
     new: NewClient,
     requested_method: Option<&str>,
@@ -275,7 +274,7 @@ pub fn update(
     now: i64,
 ) -> Result<(ClientView, Option<SecretString>), AdminError> {
     let registration_token = rotate_registration_token.then(secret::generate);
-    let client = db::transaction(pool, |conn| {
+    let client = db::write_tx(conn, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
         if id == CONSOLE_ID {
@@ -307,7 +306,7 @@ pub fn update(
             None => existing.registration_token_hash.clone(),
         };
         db::clients::replace(conn, &row)?;
-        Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))
+        Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))
     })?;
     Ok((client.into(), registration_token))
 }
@@ -319,15 +318,15 @@ pub const ADMIN_SCOPE: &str = "latchkey:admin";
 
 /// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
 /// `Ok(None)` when it already does, so running it twice never prints a second secret.
-pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError> {
-    let exists = list(pool)?
+pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>, AdminError> {
+    let exists = list(conn)?
         .iter()
         .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
     if exists {
         return Ok(None);
     }
     add(
-        pool,
+        conn,
         NewClient {
             name: BOOTSTRAP_NAME.into(),
             grant_types: vec![GrantType::ClientCredentials],
@@ -344,41 +343,39 @@ pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError
     .map(Some)
 }
 
-fn find(conn: &mut db::DbConnection, id: &str) -> Result<Client, AdminError> {
+fn find(conn: &mut DbConnection, id: &str) -> Result<Client, AdminError> {
     db::clients::find(conn, id)?
         .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?
         .try_into()
-        .map_err(|e: crate::domain::client::CorruptClient| AdminError::Internal(e.to_string()))
+        .map_err(|e: crate::domain::client::CorruptClient| AdminError::internal("stored client", e))
 }
 
-pub fn list(pool: &Pool) -> Result<Vec<ClientView>, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    db::clients::list(&mut conn)?
+pub fn list(conn: &mut DbConnection) -> Result<Vec<ClientView>, AdminError> {
+    db::clients::list(conn)?
         .into_iter()
         .map(|row| {
             Client::try_from(row)
                 .map(ClientView::from)
-                .map_err(|e| AdminError::Internal(e.to_string()))
+                .map_err(|e| AdminError::internal("stored client", e))
         })
         .collect()
 }
 
-pub fn show(pool: &Pool, id: &str) -> Result<ClientView, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    find(&mut conn, id).map(ClientView::from)
+pub fn show(conn: &mut DbConnection, id: &str) -> Result<ClientView, AdminError> {
+    find(conn, id).map(ClientView::from)
 }
 
 /// Replaces a confidential client's secret; the old one stops working at once. With
 /// `revoke_tokens`, every refresh token issued to the client is revoked too.
 pub fn rotate_secret(
-    pool: &Pool,
+    conn: &mut DbConnection,
     id: &str,
     revoke_tokens: bool,
     now: i64,
 ) -> Result<SecretString, AdminError> {
     let secret = secret::generate();
     let hash = SecretHash::of(&secret);
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let client = find(conn, id)?;
         if client.is_public() {
             return Err(AdminError::Invalid(format!(
@@ -394,13 +391,13 @@ pub fn rotate_secret(
     Ok(secret)
 }
 
-pub fn remove(pool: &Pool, id: &str) -> Result<(), AdminError> {
+pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
             "the built-in admin console client cannot be removed".into(),
         ));
     }
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
         Ok(())
@@ -414,7 +411,7 @@ pub const CONSOLE_ID: &str = "latchkey-admin-console";
 /// configured issuer. It is public, first-party and limited to `openid`.
 pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
     let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+        .map_err(|e| AdminError::internal("stored client", e))?;
     db::transaction(pool, |conn| {
         match db::clients::find(conn, CONSOLE_ID)? {
             Some(mut row) if row.redirect_uris != redirect => {

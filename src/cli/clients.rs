@@ -70,7 +70,7 @@ pub(super) fn client(
     match command {
         ClientCommand::Add(add) => {
             let registered = admin::clients::add(
-                &pool,
+                &mut *pool.get()?,
                 NewClient {
                     name: add.name,
                     grant_types: add.grants,
@@ -101,7 +101,7 @@ pub(super) fn client(
             })
         }
         ClientCommand::List => {
-            let clients = admin::clients::list(&pool)?;
+            let clients = admin::clients::list(&mut *pool.get()?)?;
             output(json, &clients, || {
                 for c in &clients {
                     let kind = if c.public { "public" } else { "confidential" };
@@ -116,7 +116,7 @@ pub(super) fn client(
             })
         }
         ClientCommand::Show { client_id } => {
-            let c = admin::clients::show(&pool, &client_id)?;
+            let c = admin::clients::show(&mut *pool.get()?, &client_id)?;
             output(json, &c, || {
                 println!("client_id:     {}", c.client_id);
                 println!("name:          {}", c.name);
@@ -135,7 +135,8 @@ pub(super) fn client(
             client_id,
             revoke_tokens,
         } => {
-            let secret = admin::clients::rotate_secret(&pool, &client_id, revoke_tokens, now())?;
+            let secret =
+                admin::clients::rotate_secret(&mut *pool.get()?, &client_id, revoke_tokens, now())?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
                 println!("client_secret: {}", secret.expose_secret());
@@ -143,7 +144,7 @@ pub(super) fn client(
             })
         }
         ClientCommand::Remove { client_id } => {
-            admin::clients::remove(&pool, &client_id)?;
+            admin::clients::remove(&mut *pool.get()?, &client_id)?;
             done(json, &format!("client {client_id} removed"))
         }
     }

@@ -119,7 +119,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => clients::client(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&pool, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, now())? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -134,7 +134,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     })
                 }
                 None => {
-                    let existing = admin::clients::list(&pool)?
+                    let existing = admin::clients::list(&mut *pool.get()?)?
                         .into_iter()
                         .find(|c| c.name == admin::clients::BOOTSTRAP_NAME);
                     let id = existing.map(|c| c.client_id).unwrap_or_default();

@@ -198,8 +198,8 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError
         + refresh_tokens::purge_denied(conn, now)?)
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool. The connection is taken inside the
-/// closure, so no async task ever holds one.
+/// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's tracing
+/// span. The connection is taken inside the closure, so no async task ever holds one.
 pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -207,7 +207,9 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
         let mut conn = pool.get().map_err(DbError::from)?;
         f(&mut conn)
     })
@@ -249,7 +251,15 @@ where
     E: From<DbError> + From<diesel::result::Error>,
 {
     let mut conn = pool.get().map_err(DbError::from)?;
-    let conn: &mut DbConnection = &mut conn;
+    write_tx(&mut conn, f)
+}
+
+/// `f` in one writing transaction on `conn`: committed when it returns `Ok`.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError> + From<diesel::result::Error>,
+{
     conn.transaction(|conn| {
         begin_write(conn)?;
         f(conn)

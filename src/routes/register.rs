@@ -144,8 +144,8 @@ pub async fn post(
     let (new, method) = registration::validate(&metadata, registrar)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (registered, token) = admin::blocking(move || {
-        admin::clients::add_with(&pool, new, Some(&method), Some(registrar.as_str()), now)
+    let (registered, token) = db::run(&pool, move |conn| {
+        admin::clients::add_with(conn, new, Some(&method), Some(registrar.as_str()), now)
     })
     .await
     .map_err(admin_error)?;
@@ -223,10 +223,11 @@ pub async fn put(
     let (new, method) = registration::validate(&metadata, registrar)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (view, token) =
-        admin::blocking(move || admin::clients::update(&pool, &id, new, Some(&method), true, now))
-            .await
-            .map_err(admin_error)?;
+    let (view, token) = db::run(&pool, move |conn| {
+        admin::clients::update(conn, &id, new, Some(&method), true, now)
+    })
+    .await
+    .map_err(admin_error)?;
     let body = registration::response(
         state.settings.base_url(),
         &view,
@@ -244,7 +245,7 @@ pub async fn delete(
     let client = registered(&req, &state, path.into_inner()).await?;
     let pool = state.pool.clone();
     let id = client.id.clone();
-    admin::blocking(move || admin::clients::remove(&pool, &id))
+    db::run(&pool, move |conn| admin::clients::remove(conn, &id))
         .await
         .map_err(admin_error)?;
     tracing::info!(target: "audit", event = "client_deleted", client_id = %client.id);

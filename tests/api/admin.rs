@@ -24,18 +24,20 @@ backend_tests!(
 /// Bootstraps the admin client and returns it with an access token carrying `latchkey:admin`.
 async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
-    let registered =
-        tokio::task::spawn_blocking(move || latchkey::admin::clients::bootstrap(&pool, NOW))
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("a new admin client");
+    let registered = tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .expect("a new admin client");
     let pool = app.state.pool.clone();
-    let again =
-        tokio::task::spawn_blocking(move || latchkey::admin::clients::bootstrap(&pool, NOW))
-            .await
-            .unwrap()
-            .unwrap();
+    let again = tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(again.is_none(), "bootstrap is idempotent");
     let client = TestClient {
         id: registered.client.client_id,
@@ -704,7 +706,7 @@ async fn the_admin_api_refuses_missing_expired_and_non_admin_tokens(backend: Bac
     // …until the role is granted.
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_admin(&pool, "olga", true, NOW)
+        latchkey::admin::users::set_admin(&mut pool.get().unwrap(), "olga", true, NOW)
     })
     .await
     .unwrap()

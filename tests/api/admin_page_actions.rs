@@ -83,10 +83,11 @@ async fn an_admin_cannot_disable_or_demote_themselves(backend: Backend) {
         assert!(refused.text().await.unwrap().contains(text), "{action}");
     }
     let pool = app.state.pool.clone();
-    let root = tokio::task::spawn_blocking(move || admin::users::show(&pool, "root"))
-        .await
-        .unwrap()
-        .unwrap();
+    let root =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), "root"))
+            .await
+            .unwrap()
+            .unwrap();
     assert!(root.is_admin && !root.disabled);
     // Another administrator's role can be taken and given back.
     app.user("sam", "sam's password").await;
@@ -171,9 +172,11 @@ async fn a_client_is_deleted_only_after_a_confirmation_page(backend: Backend) {
     assert!(html.contains("<h1>Delete Reports?</h1>"), "{html}");
     assert!(html.contains(&format!(r#"action="/admin/clients/{id}/delete""#)));
     let (pool, client_id) = (app.state.pool.clone(), id.clone());
-    let still = tokio::task::spawn_blocking(move || admin::clients::show(&pool, &client_id))
-        .await
-        .unwrap();
+    let still = tokio::task::spawn_blocking(move || {
+        admin::clients::show(&mut pool.get().unwrap(), &client_id)
+    })
+    .await
+    .unwrap();
     assert!(still.is_ok(), "opening the confirmation deletes nothing");
     let deleted = browser
         .post(

@@ -190,10 +190,12 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
     };
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register the browser client");
+    let registered = tokio::task::spawn_blocking(move || {
+        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+    })
+    .await
+    .unwrap()
+    .expect("register the browser client");
     TestClient {
         id: registered.client.client_id,
         secret: None,

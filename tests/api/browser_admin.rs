@@ -123,10 +123,12 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(ADMIN, ADMIN_PASSWORD).await;
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::set_admin(&pool, ADMIN, true, helpers::NOW))
-        .await
-        .unwrap()
-        .expect("give root the admin role");
+    tokio::task::spawn_blocking(move || {
+        admin::users::set_admin(&mut pool.get().unwrap(), ADMIN, true, helpers::NOW)
+    })
+    .await
+    .unwrap()
+    .expect("give root the admin role");
     app.user(PAT, PAT_PASSWORD).await;
     let backend_name = format!("{backend:?}").to_lowercase();
     let driver = ChromeDriver::start().await;
@@ -163,10 +165,11 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
         "quinn's row: {quinn:?}"
     );
     let pool = app.state.pool.clone();
-    let created = tokio::task::spawn_blocking(move || admin::users::show(&pool, "quinn"))
-        .await
-        .unwrap()
-        .expect("quinn exists");
+    let created =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), "quinn"))
+            .await
+            .unwrap()
+            .expect("quinn exists");
     assert_eq!(created.email.as_deref(), Some("quinn@example.org"));
     assert!(!created.disabled && !created.is_admin);
 
@@ -191,10 +194,11 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
         .await
         .expect("pat's row now offers Enable");
     let pool = app.state.pool.clone();
-    let pat = tokio::task::spawn_blocking(move || admin::users::show(&pool, PAT))
-        .await
-        .unwrap()
-        .expect("pat exists");
+    let pat =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), PAT))
+            .await
+            .unwrap()
+            .expect("pat exists");
     assert!(pat.disabled, "pat is disabled in the database");
     screenshot(&browser, &format!("admin-notice-{backend_name}")).await;
 

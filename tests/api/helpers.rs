@@ -162,10 +162,12 @@ impl TestApp {
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
         };
-        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-            .await
-            .unwrap()
-            .expect("register client");
+        let registered = tokio::task::spawn_blocking(move || {
+            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        })
+        .await
+        .unwrap()
+        .expect("register client");
         TestClient {
             id: registered.client.client_id,
             secret: registered
@@ -196,11 +198,14 @@ impl TestApp {
             name: Some("Test User".into()),
             password: Some(SecretString::from(password.to_owned())),
         };
-        tokio::task::spawn_blocking(move || admin::users::add(&pool, &passwords, new, NOW))
-            .await
-            .unwrap()
-            .expect("create user")
-            .id
+        tokio::task::spawn_blocking(move || {
+            let prepared = admin::users::prepare(&passwords, new, NOW)?;
+            admin::users::add(&mut pool.get().unwrap(), prepared)
+        })
+        .await
+        .unwrap()
+        .expect("create user")
+        .id
     }
 
     /// `POST /token` with a form body and optional Basic credentials.
@@ -332,10 +337,12 @@ impl TestApp {
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
         };
-        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-            .await
-            .unwrap()
-            .expect("register client");
+        let registered = tokio::task::spawn_blocking(move || {
+            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        })
+        .await
+        .unwrap()
+        .expect("register client");
         TestClient {
             id: registered.client.client_id,
             secret: registered

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use super::{form, outcome, render_with_csrf, PageError, PageResult};
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::{self, AdminError};
+use crate::db;
 use crate::domain::client::GrantType;
 use crate::oauth::params::Params;
 use crate::routes::pages;
@@ -61,7 +62,7 @@ async fn find(state: &AppState, id: String) -> Result<ClientView, PageError> {
         return Err(PageError::not_found(state, "client"));
     }
     let pool = state.pool.clone();
-    admin::blocking(move || admin::clients::show(&pool, &id))
+    db::run(&pool, move |conn| admin::clients::show(conn, &id))
         .await
         .map_err(|e| match e {
             AdminError::NotFound(_) => PageError::not_found(state, "client"),
@@ -79,7 +80,7 @@ pub async fn create(
     let (pool, now) = (state.pool.clone(), state.clock.now());
     let new = from_form(&params, params.get("public") == Some("yes"));
     let result = match new {
-        Ok(new) => admin::blocking(move || admin::clients::add(&pool, new, now)).await,
+        Ok(new) => db::run(&pool, move |conn| admin::clients::add(conn, new, now)).await,
         Err(e) => Err(e),
     };
     match result {
@@ -164,7 +165,10 @@ pub async fn save(
     );
     let result = match new {
         Ok(new) => {
-            admin::blocking(move || admin::clients::update(&pool, &id, new, None, false, now)).await
+            db::run(&pool, move |conn| {
+                admin::clients::update(conn, &id, new, None, false, now)
+            })
+            .await
         }
         Err(e) => Err(e),
     };
@@ -200,8 +204,10 @@ pub async fn rotate_secret(
         state.clock.now(),
         client.client_id.clone(),
     );
-    let result =
-        admin::blocking(move || admin::clients::rotate_secret(&pool, &id, revoke, now)).await;
+    let result = db::run(&pool, move |conn| {
+        admin::clients::rotate_secret(conn, &id, revoke, now)
+    })
+    .await;
     match result {
         Ok(secret) => {
             tracing::info!(target: "audit", event = "client_secret_rotated", client_id = %client.client_id, revoke_tokens = revoke, via = "admin_pages", by = %session.user.id);
@@ -251,7 +257,7 @@ pub async fn delete(
     let (session, _) = form(&req, payload, &state).await?;
     let client = find(&state, path.into_inner()).await?;
     let (pool, id) = (state.pool.clone(), client.client_id.clone());
-    let result = admin::blocking(move || admin::clients::remove(&pool, &id)).await;
+    let result = db::run(&pool, move |conn| admin::clients::remove(conn, &id)).await;
     if result.is_ok() {
         tracing::info!(target: "audit", event = "client_deleted", client_id = %client.client_id, via = "admin_pages", by = %session.user.id);
     }

@@ -252,12 +252,11 @@ async fn load(
     state: &AppState,
     query: String,
 ) -> Result<(Vec<UserView>, Vec<ClientView>), AdminError> {
-    let pool = state.pool.clone();
-    admin::blocking(move || {
+    db::run(&state.pool, move |conn| {
         let filter = Some(query.as_str()).filter(|q| !q.is_empty());
-        let (users, _) = admin::users::page(&pool, filter, 0, 200)?;
+        let (users, _) = admin::users::page(conn, filter, 0, 200)?;
         let wanted = query.to_lowercase();
-        let clients = admin::clients::list(&pool)?
+        let clients = admin::clients::list(conn)?
             .into_iter()
             .filter(|c| c.client_id != CONSOLE_ID)
             .filter(|c| c.name.to_lowercase().contains(&wanted) || c.client_id.contains(&wanted))

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use super::{form, outcome, PageResult};
 use crate::admin::users::NewUser;
 use crate::admin::{self, AdminError};
+use crate::db::{self, DbConnection};
 use crate::oauth::params::Params;
 use crate::oauth::session::Session;
 use crate::state::AppState;
@@ -42,11 +43,20 @@ pub async fn create(
         name: optional("name"),
         password: optional("password").map(SecretString::from),
     };
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    let result = admin::with_passwords(&state.passwords, move |p| {
-        admin::users::add(&pool, p, new, now).map(drop)
+    let now = state.clock.now();
+    let result = match admin::with_passwords(&state.passwords, move |p| {
+        admin::users::prepare(p, new, now)
     })
-    .await;
+    .await
+    {
+        Ok(user) => {
+            db::run(&state.pool, move |conn| {
+                admin::users::add(conn, user).map(drop)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
     outcome(
         &req,
         &state,
@@ -65,20 +75,16 @@ async fn change(
     session: &Session,
     username: String,
     what: &'static str,
-    apply: fn(&crate::db::Pool, &str, i64) -> Result<(), AdminError>,
+    apply: fn(&mut DbConnection, &str, i64) -> Result<(), AdminError>,
 ) -> Result<(), AdminError> {
-    let (pool, now, me) = (
-        state.pool.clone(),
-        state.clock.now(),
-        session.user.id.clone(),
-    );
-    admin::blocking(move || {
-        if admin::users::show(&pool, &username)?.id == me {
+    let (now, me) = (state.clock.now(), session.user.id.clone());
+    db::run(&state.pool, move |conn| {
+        if admin::users::show(conn, &username)?.id == me {
             return Err(AdminError::Invalid(format!(
                 "you cannot {what} your own account; another administrator can"
             )));
         }
-        apply(&pool, &username, now)
+        apply(conn, &username, now)
     })
     .await
 }
@@ -96,7 +102,7 @@ pub async fn disable(
         &session,
         path.into_inner(),
         "disable",
-        |pool, name, now| admin::users::set_disabled(pool, name, true, now),
+        |conn, name, now| admin::users::set_disabled(conn, name, true, now),
     )
     .await;
     outcome(
@@ -119,8 +125,10 @@ pub async fn enable(
 ) -> PageResult {
     let (session, _) = form(&req, payload, &state).await?;
     let (pool, now, username) = (state.pool.clone(), state.clock.now(), path.into_inner());
-    let result =
-        admin::blocking(move || admin::users::set_disabled(&pool, &username, false, now)).await;
+    let result = db::run(&pool, move |conn| {
+        admin::users::set_disabled(conn, &username, false, now)
+    })
+    .await;
     outcome(
         &req,
         &state,
@@ -141,8 +149,10 @@ pub async fn grant_admin(
 ) -> PageResult {
     let (session, _) = form(&req, payload, &state).await?;
     let (pool, now, username) = (state.pool.clone(), state.clock.now(), path.into_inner());
-    let result =
-        admin::blocking(move || admin::users::set_admin(&pool, &username, true, now)).await;
+    let result = db::run(&pool, move |conn| {
+        admin::users::set_admin(conn, &username, true, now)
+    })
+    .await;
     outcome(
         &req,
         &state,
@@ -167,7 +177,7 @@ pub async fn revoke_admin(
         &session,
         path.into_inner(),
         "demote",
-        |pool, name, now| admin::users::set_admin(pool, name, false, now),
+        |conn, name, now| admin::users::set_admin(conn, name, false, now),
     )
     .await;
     outcome(
@@ -189,12 +199,21 @@ pub async fn set_password(
     state: web::Data<AppState>,
 ) -> PageResult {
     let (session, params) = form(&req, payload, &state).await?;
-    let (pool, now, username) = (state.pool.clone(), state.clock.now(), path.into_inner());
+    let (now, username) = (state.clock.now(), path.into_inner());
     let password = SecretString::from(params.get("password").unwrap_or("").to_owned());
-    let result = admin::with_passwords(&state.passwords, move |p| {
-        admin::users::set_password(&pool, p, &username, &password, now)
+    let result = match admin::with_passwords(&state.passwords, move |p| {
+        admin::users::hash_password(p, &password)
     })
-    .await;
+    .await
+    {
+        Ok(hash) => {
+            db::run(&state.pool, move |conn| {
+                admin::users::set_password_hash(conn, &username, &hash, now)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
     outcome(
         &req,
         &state,
