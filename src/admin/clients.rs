@@ -4,9 +4,10 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
+pub use super::builtin::{bootstrap, ensure_console, ADMIN_SCOPE, BOOTSTRAP_NAME, CONSOLE_ID};
 use super::AdminError;
 use crate::db::models::ClientRow;
-use crate::db::{self, DbConnection, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
@@ -311,38 +312,6 @@ pub fn update(
     Ok((client.into(), registration_token))
 }
 
-/// The name of the client `latchkey admin bootstrap` creates.
-pub const BOOTSTRAP_NAME: &str = "Latchkey admin";
-/// The scope that authorises the admin API and client registration.
-pub const ADMIN_SCOPE: &str = "latchkey:admin";
-
-/// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
-/// `Ok(None)` when it already does, so running it twice never prints a second secret.
-pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>, AdminError> {
-    let exists = list(conn)?
-        .iter()
-        .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
-    if exists {
-        return Ok(None);
-    }
-    add(
-        conn,
-        NewClient {
-            name: BOOTSTRAP_NAME.into(),
-            grant_types: vec![GrantType::ClientCredentials],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scope: Some(format!("{ADMIN_SCOPE} latchkey:register")),
-            public: false,
-            first_party: true,
-            refresh_token_ttl_secs: None,
-            refresh_token_absolute_ttl_secs: None,
-        },
-        now,
-    )
-    .map(Some)
-}
-
 fn find(conn: &mut DbConnection, id: &str) -> Result<Client, AdminError> {
     db::clients::find(conn, id)?
         .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?
@@ -400,48 +369,6 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
-        Ok(())
-    })
-}
-
-/// The id of the built-in client through which people sign in to the admin pages.
-pub const CONSOLE_ID: &str = "latchkey-admin-console";
-
-/// Creates or updates the built-in admin-console client so that its redirect URI follows the
-/// configured issuer. It is public, first-party and limited to `openid`.
-pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
-    let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
-        .map_err(|e| AdminError::internal("stored client", e))?;
-    db::transaction(pool, |conn| {
-        match db::clients::find(conn, CONSOLE_ID)? {
-            Some(mut row) if row.redirect_uris != redirect => {
-                row.redirect_uris = redirect;
-                row.updated_at = now;
-                db::clients::replace(conn, &row)?;
-            }
-            Some(_) => {}
-            None => db::clients::insert(
-                conn,
-                &ClientRow {
-                    id: CONSOLE_ID.into(),
-                    name: "Latchkey administration".into(),
-                    secret_hash: None,
-                    grant_types: GrantType::AuthorizationCode.as_str().into(),
-                    redirect_uris: redirect,
-                    post_logout_redirect_uris: "[]".into(),
-                    scope: "openid".into(),
-                    first_party: true,
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
-                    refresh_token_ttl_secs: None,
-                    refresh_token_absolute_ttl_secs: None,
-                    registration_token_hash: None,
-                    token_endpoint_auth_method: "none".into(),
-                    registered_by: None,
-                },
-            )?,
-        }
         Ok(())
     })
 }

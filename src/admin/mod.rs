@@ -4,6 +4,7 @@
 //! run in one transaction of their own ([`crate::db::write_tx`]), and password hashing happens
 //! before any connection is taken.
 
+mod builtin;
 pub mod clients;
 pub mod keys;
 pub mod users;
