@@ -48,22 +48,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/admin").route(web::get().to(routes::admin_pages::index)))
     .service(web::resource("/admin/callback").route(web::get().to(routes::admin_pages::callback)))
-    .service(web::resource("/admin/users").route(web::post().to(routes::admin_pages::create_user)))
     .service(
-        web::resource("/admin/users/{username}/{action}")
-            .route(web::post().to(routes::admin_pages::user_action)),
+        web::resource("/admin/users").route(web::post().to(routes::admin_pages::users::create)),
     )
     .service(
-        web::resource("/admin/clients").route(web::post().to(routes::admin_pages::create_client)),
+        web::resource("/admin/users/{username}/disable")
+            .route(web::post().to(routes::admin_pages::users::disable)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/enable")
+            .route(web::post().to(routes::admin_pages::users::enable)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/grant-admin")
+            .route(web::post().to(routes::admin_pages::users::grant_admin)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/revoke-admin")
+            .route(web::post().to(routes::admin_pages::users::revoke_admin)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/password")
+            .route(web::post().to(routes::admin_pages::users::set_password)),
+    )
+    .service(
+        web::resource("/admin/clients").route(web::post().to(routes::admin_pages::clients::create)),
     )
     .service(
         web::resource("/admin/clients/{client_id}")
-            .route(web::get().to(routes::admin_pages::edit_client))
-            .route(web::post().to(routes::admin_pages::save_client)),
+            .route(web::get().to(routes::admin_pages::clients::edit))
+            .route(web::post().to(routes::admin_pages::clients::save)),
+    )
+    .service(
+        web::resource("/admin/clients/{client_id}/secret")
+            .route(web::post().to(routes::admin_pages::clients::rotate_secret)),
     )
     .service(
         web::resource("/admin/clients/{client_id}/delete")
-            .route(web::post().to(routes::admin_pages::delete_client)),
+            .route(web::get().to(routes::admin_pages::clients::confirm_delete))
+            .route(web::post().to(routes::admin_pages::clients::delete)),
     )
     .service(
         web::scope("/admin/api")
@@ -128,7 +151,7 @@ pub struct Application {
 impl Application {
     /// Binds `settings.server.bind` and builds the server around `state`.
     pub fn build(state: AppState) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&state.settings.server.bind)
+        let listener = TcpListener::bind(state.settings.server.bind)
             .with_context(|| format!("cannot listen on {}", state.settings.server.bind))?;
         Self::with_listener(state, listener)
     }

@@ -4,11 +4,13 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
+pub use super::builtin::{bootstrap, ensure_console, ADMIN_SCOPE, BOOTSTRAP_NAME, CONSOLE_ID};
 use super::AdminError;
 use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
-use crate::db::{self, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType, RedirectUri};
+use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 
@@ -92,28 +94,34 @@ fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
         .map_err(AdminError::Invalid)
 }
 
+/// The admin wording of a broken metadata rule (CLI options, page fields).
+fn violation(v: Violation) -> AdminError {
+    AdminError::Invalid(
+        match v {
+            Violation::Name => "a client name has 1 to 100 printable characters",
+            Violation::NoGrant => "a client needs at least one grant type (--grant)",
+            Violation::PublicPassword => "a public client cannot use the password grant",
+            Violation::PublicClientCredentials => {
+                "a public client cannot use client_credentials (RFC 6749 §4.4)"
+            }
+            Violation::CodeWithoutRedirectUri => {
+                "the authorization_code grant needs at least one redirect URI (--redirect-uri)"
+            }
+        }
+        .into(),
+    )
+}
+
 fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AdminError::Invalid(
-            "a client name has 1 to 100 printable characters".into(),
-        ));
-    }
-    if new.grant_types.is_empty() {
-        return Err(AdminError::Invalid(
-            "a client needs at least one --grant".into(),
-        ));
-    }
-    if new.public && new.grant_types.contains(&GrantType::Password) {
-        return Err(AdminError::Invalid(
-            "a public client cannot use the password grant".into(),
-        ));
-    }
-    if new.public && new.grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(AdminError::Invalid(
-            "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
-        ));
-    }
+    let redirect_uris = parse_uris(&new.redirect_uris)?;
+    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
+    metadata::check(&Metadata {
+        name: &new.name,
+        public: new.public,
+        grant_types: &new.grant_types,
+        redirect_uri_count: redirect_uris.len(),
+    })
+    .map_err(violation)?;
     for ttl in [
         new.refresh_token_ttl_secs,
         new.refresh_token_absolute_ttl_secs,
@@ -126,13 +134,6 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
                 "refresh-token lifetimes must be from 1 second to 10 years".into(),
             ));
         }
-    }
-    let redirect_uris = parse_uris(&new.redirect_uris)?;
-    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
-    if new.grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(AdminError::Invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
-        ));
     }
     let scope = match &new.scope {
         Some(raw) => {
@@ -153,27 +154,16 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
             if default.is_empty() {
                 Scope::empty()
             } else {
-                Scope::parse(&default).map_err(|e| AdminError::Internal(e.to_string()))?
+                Scope::parse(&default).map_err(|e| AdminError::internal("default scope", e))?
             }
         }
     };
     Ok((redirect_uris, post_logout, scope))
 }
 
-/// Runs `f` in one transaction that writes client rows, then tells this process's client cache
-/// (other processes see the database's change counter move).
-pub(super) fn write<T, F>(pool: &Pool, f: F) -> Result<T, AdminError>
-where
-    F: FnOnce(&mut db::DbConnection) -> Result<T, AdminError>,
-{
-    let result = db::transaction(pool, f);
-    pool.note_client_change();
-    result
-}
-
 /// Registers a client.
-pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
-    add_with(pool, new, None, None, now).map(|(registered, _)| registered)
+pub fn add(conn: &mut DbConnection, new: NewClient, now: i64) -> Result<Registered, AdminError> {
+    add_with(conn, new, None, None, now).map(|(registered, _)| registered)
 }
 
 /// `token_endpoint_auth_method` as registered: `none` for public clients.
@@ -198,8 +188,9 @@ fn to_row(
     let (redirect_uris, post_logout, scope) = validate(new)?;
     let mut grant_types = new.grant_types.clone();
     grant_types.dedup();
-    let json =
-        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| AdminError::Internal(e.to_string()));
+    let json = |v: &Vec<String>| {
+        serde_json::to_string(v).map_err(|e| AdminError::internal("client row", e))
+    };
     Ok(ClientRow {
         id,
         name: new.name.trim().to_owned(),
@@ -231,7 +222,7 @@ fn to_row(
 /// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
 /// `token_endpoint_auth_method`, and a registration access token (RFC 7592), shown once.
 pub fn add_with(
-    pool: &Pool,
+    conn: &mut DbConnection,
     new: NewClient,
     requested_method: Option<&str>,
     registered_by: Option<&str>,
@@ -254,10 +245,8 @@ pub fn add_with(
     if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
     }
-    write(pool, |conn| {
-        db::clients::insert(conn, &row).map_err(AdminError::from)
-    })?;
-    let client = Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))?;
+    db::clients::insert(conn, &row)?;
+    let client = Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
     Ok((
         Registered {
             client: client.into(),
@@ -269,7 +258,7 @@ pub fn add_with(
 
 /// The client `id` if `token` is its registration access token (RFC 7592 §3).
 pub fn find_by_registration_token(
-    conn: &mut db::DbConnection,
+    conn: &mut DbConnection,
     id: &str,
     token: &str,
 ) -> Result<Option<Client>, AdminError> {
@@ -286,14 +275,14 @@ pub fn find_by_registration_token(
     }
     Client::try_from(row)
         .map(Some)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("stored client", e))
 }
 
 /// Replaces a client's metadata: RFC 7592 §2.2 updates (which rotate the registration access
 /// token, returned) and edits from the admin pages (which keep it). A client cannot switch
 /// between public and confidential; `requested_method = None` keeps the registered method.
 pub fn update(
-    pool: &Pool,
+    conn: &mut DbConnection,
     id: &str,
     new: NewClient,
     requested_method: Option<&str>,
@@ -301,7 +290,7 @@ pub fn update(
     now: i64,
 ) -> Result<(ClientView, Option<SecretString>), AdminError> {
     let registration_token = rotate_registration_token.then(secret::generate);
-    let client = write(pool, |conn| {
+    let client = db::write_tx(conn, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
         if id == CONSOLE_ID {
@@ -333,80 +322,44 @@ pub fn update(
             None => existing.registration_token_hash.clone(),
         };
         db::clients::replace(conn, &row)?;
-        Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))
+        Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))
     })?;
     Ok((client.into(), registration_token))
 }
 
-/// The name of the client `latchkey admin bootstrap` creates.
-pub const BOOTSTRAP_NAME: &str = "Latchkey admin";
-/// The scope that authorises the admin API and client registration.
-pub const ADMIN_SCOPE: &str = "latchkey:admin";
-
-/// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
-/// `Ok(None)` when it already does, so running it twice never prints a second secret.
-pub fn bootstrap(pool: &Pool, now: i64) -> Result<Option<Registered>, AdminError> {
-    let exists = list(pool)?
-        .iter()
-        .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
-    if exists {
-        return Ok(None);
-    }
-    add(
-        pool,
-        NewClient {
-            name: BOOTSTRAP_NAME.into(),
-            grant_types: vec![GrantType::ClientCredentials],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scope: Some(format!("{ADMIN_SCOPE} latchkey:register")),
-            public: false,
-            first_party: true,
-            refresh_token_ttl_secs: None,
-            refresh_token_absolute_ttl_secs: None,
-            access_token_alg: None,
-            id_token_signed_response_alg: None,
-        },
-        now,
-    )
-    .map(Some)
-}
-
-fn find(conn: &mut db::DbConnection, id: &str) -> Result<Client, AdminError> {
+fn find(conn: &mut DbConnection, id: &str) -> Result<Client, AdminError> {
     db::clients::find(conn, id)?
         .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?
         .try_into()
-        .map_err(|e: crate::domain::client::CorruptClient| AdminError::Internal(e.to_string()))
+        .map_err(|e: crate::domain::client::CorruptClient| AdminError::internal("stored client", e))
 }
 
-pub fn list(pool: &Pool) -> Result<Vec<ClientView>, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    db::clients::list(&mut conn)?
+pub fn list(conn: &mut DbConnection) -> Result<Vec<ClientView>, AdminError> {
+    db::clients::list(conn)?
         .into_iter()
         .map(|row| {
             Client::try_from(row)
                 .map(ClientView::from)
-                .map_err(|e| AdminError::Internal(e.to_string()))
+                .map_err(|e| AdminError::internal("stored client", e))
         })
         .collect()
 }
 
-pub fn show(pool: &Pool, id: &str) -> Result<ClientView, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    find(&mut conn, id).map(ClientView::from)
+pub fn show(conn: &mut DbConnection, id: &str) -> Result<ClientView, AdminError> {
+    find(conn, id).map(ClientView::from)
 }
 
 /// Replaces a confidential client's secret; the old one stops working at once. With
 /// `revoke_tokens`, every refresh token issued to the client is revoked too.
 pub fn rotate_secret(
-    pool: &Pool,
+    conn: &mut DbConnection,
     id: &str,
     revoke_tokens: bool,
     now: i64,
 ) -> Result<SecretString, AdminError> {
     let secret = secret::generate();
     let hash = SecretHash::of(&secret);
-    write(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let client = find(conn, id)?;
         if client.is_public() {
             return Err(AdminError::Invalid(format!(
@@ -424,72 +377,33 @@ pub fn rotate_secret(
 
 /// Disables (or enables again) a client: a disabled client cannot authenticate anywhere, and the
 /// access tokens it holds stop working at `/userinfo` and `/introspect`.
-pub fn set_disabled(pool: &Pool, id: &str, disabled: bool, now: i64) -> Result<(), AdminError> {
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
             "the built-in admin console client cannot be disabled".into(),
         ));
     }
-    write(pool, |conn| {
+    db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::set_disabled(conn, id, disabled, now)?;
         Ok(())
     })
 }
 
-pub fn remove(pool: &Pool, id: &str) -> Result<(), AdminError> {
+pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
             "the built-in admin console client cannot be removed".into(),
         ));
     }
-    write(pool, |conn| {
+    db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
-        Ok(())
-    })
-}
-
-/// The id of the built-in client through which people sign in to the admin pages.
-pub const CONSOLE_ID: &str = "latchkey-admin-console";
-
-/// Creates or updates the built-in admin-console client so that its redirect URI follows the
-/// configured issuer. It is public, first-party and limited to `openid`.
-pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
-    let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    write(pool, |conn| {
-        match db::clients::find(conn, CONSOLE_ID)? {
-            Some(mut row) if row.redirect_uris != redirect => {
-                row.redirect_uris = redirect;
-                row.updated_at = now;
-                db::clients::replace(conn, &row)?;
-            }
-            Some(_) => {}
-            None => db::clients::insert(
-                conn,
-                &ClientRow {
-                    id: CONSOLE_ID.into(),
-                    name: "Latchkey administration".into(),
-                    secret_hash: None,
-                    grant_types: GrantType::AuthorizationCode.as_str().into(),
-                    redirect_uris: redirect,
-                    post_logout_redirect_uris: "[]".into(),
-                    scope: "openid".into(),
-                    first_party: true,
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
-                    refresh_token_ttl_secs: None,
-                    refresh_token_absolute_ttl_secs: None,
-                    registration_token_hash: None,
-                    token_endpoint_auth_method: "none".into(),
-                    registered_by: None,
-                    access_token_alg: None,
-                    id_token_signed_response_alg: None,
-                },
-            )?,
-        }
         Ok(())
     })
 }

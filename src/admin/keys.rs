@@ -124,7 +124,7 @@ fn generate(
     now: i64,
 ) -> Result<SigningKeyRow, AdminError> {
     keys::generate(alg, settings.keys.rsa_bits, master, state::NEXT, now)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("signing key generation", e))
 }
 
 fn apply(

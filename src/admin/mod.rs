@@ -1,6 +1,10 @@
-//! Admin operations on users, clients and keys. The CLI calls these today; the admin HTTP API
-//! calls the same functions, so no rule is written twice.
+//! Admin operations on users, clients and keys. The CLI, the admin pages and the admin HTTP API
+//! call the same functions, so no rule is written twice. Like every core function they take a
+//! connection (the async shell gets one through `db::run`); operations that change several rows
+//! run in one transaction of their own ([`crate::db::write_tx`]), and password hashing happens
+//! before any connection is taken.
 
+mod builtin;
 pub mod client_algs;
 pub mod clients;
 pub mod keys;
@@ -20,23 +24,32 @@ pub enum AdminError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("{0}")]
-    Internal(String),
+    /// Something that should not happen (corrupt stored data, a failed worker), with its cause.
+    #[error("{context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl AdminError {
+    /// An internal failure while doing `context`, keeping its cause.
+    pub fn internal(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AdminError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(DbError::Query(e))
     }
-}
-
-/// Runs an admin operation on the blocking pool (from the admin API and pages).
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
-) -> Result<T, AdminError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
 }
 
 /// Runs an admin operation that hashes a password, in one of the password slots.
@@ -47,5 +60,5 @@ pub async fn with_passwords<T: Send + 'static>(
     passwords
         .run(f)
         .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::internal("password worker", e))?
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::AdminError;
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
-use crate::db::{self, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::user::Username;
 
 /// What an admin sees of a user; never the password hash.
@@ -68,39 +68,47 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     }
 }
 
-fn find(conn: &mut db::DbConnection, username: &str) -> Result<UserRow, AdminError> {
+fn find(conn: &mut DbConnection, username: &str) -> Result<UserRow, AdminError> {
     db::users::find_by_username(conn, username)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))
 }
 
-/// Creates a user. The password is hashed before a connection is taken.
-pub fn add(
-    pool: &Pool,
-    passwords: &Passwords,
-    new: NewUser,
-    now: i64,
-) -> Result<UserView, AdminError> {
+/// A user checked and with their password hashed, ready to be stored: made before a connection
+/// is taken, since hashing takes a while.
+pub struct PreparedUser {
+    row: UserRow,
+}
+
+/// Checks a new user and hashes their password (in a password slot; no connection).
+pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<PreparedUser, AdminError> {
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
     if let Some(email) = &new.email {
         check_email(email)?;
     }
     let password_hash = match &new.password {
-        Some(pw) => Some(hash(passwords, pw)?),
+        Some(pw) => Some(hash_password(passwords, pw)?),
         None => None,
     };
-    let row = UserRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        username: username.as_str().to_owned(),
-        email: new.email,
-        email_verified: false,
-        name: new.name,
-        password_hash,
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        is_admin: false,
-    };
-    db::transaction(pool, |conn| {
+    Ok(PreparedUser {
+        row: UserRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: username.as_str().to_owned(),
+            email: new.email,
+            email_verified: false,
+            name: new.name,
+            password_hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            is_admin: false,
+        },
+    })
+}
+
+/// Stores a prepared user; a taken username is a conflict.
+pub fn add(conn: &mut DbConnection, user: PreparedUser) -> Result<UserView, AdminError> {
+    let row = user.row;
+    db::write_tx(conn, |conn| {
         if db::users::find_by_username(conn, &row.username)?.is_some() {
             return Err(AdminError::Conflict(format!("user `{}`", row.username)));
         }
@@ -115,39 +123,37 @@ pub fn add(
     Ok(row.into())
 }
 
-fn hash(passwords: &Passwords, password: &SecretString) -> Result<String, AdminError> {
+/// Checks a new password against the policy and hashes it (in a password slot; no connection).
+pub fn hash_password(passwords: &Passwords, password: &SecretString) -> Result<String, AdminError> {
     passwords
         .check_policy(password)
         .map_err(AdminError::Invalid)?;
     passwords
         .hash_blocking(password)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("password hashing", e))
 }
 
-pub fn list(pool: &Pool) -> Result<Vec<UserView>, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    Ok(db::users::list(&mut conn)?
+pub fn list(conn: &mut DbConnection) -> Result<Vec<UserView>, AdminError> {
+    Ok(db::users::list(conn)?
         .into_iter()
         .map(UserView::from)
         .collect())
 }
 
-pub fn show(pool: &Pool, username: &str) -> Result<UserView, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    find(&mut conn, username).map(UserView::from)
+pub fn show(conn: &mut DbConnection, username: &str) -> Result<UserView, AdminError> {
+    find(conn, username).map(UserView::from)
 }
 
-pub fn set_password(
-    pool: &Pool,
-    passwords: &Passwords,
+/// Replaces a user's password hash (made by [`hash_password`]).
+pub fn set_password_hash(
+    conn: &mut DbConnection,
     username: &str,
-    password: &SecretString,
+    hash: &str,
     now: i64,
 ) -> Result<(), AdminError> {
-    let hash = hash(passwords, password)?;
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
-        db::users::set_password_hash(conn, &user.id, &hash, now)?;
+        db::users::set_password_hash(conn, &user.id, hash, now)?;
         Ok(())
     })
 }
@@ -155,12 +161,12 @@ pub fn set_password(
 /// Disables or enables a user. Disabling also ends their sessions and revokes their refresh
 /// tokens, so nothing they hold keeps working.
 pub fn set_disabled(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     disabled: bool,
     now: i64,
 ) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.disabled = disabled;
         user.updated_at = now;
@@ -174,8 +180,13 @@ pub fn set_disabled(
 }
 
 /// Gives or takes the admin role (admin pages; user tokens with `latchkey:admin`).
-pub fn set_admin(pool: &Pool, username: &str, admin: bool, now: i64) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+pub fn set_admin(
+    conn: &mut DbConnection,
+    username: &str,
+    admin: bool,
+    now: i64,
+) -> Result<(), AdminError> {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.is_admin = admin;
         user.updated_at = now;
@@ -186,11 +197,11 @@ pub fn set_admin(pool: &Pool, username: &str, admin: bool, now: i64) -> Result<(
 
 /// Ends every session of a user and revokes their refresh tokens.
 pub fn revoke_sessions(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     now: i64,
 ) -> Result<(usize, usize), AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         let sessions = db::sessions::delete_for_user(conn, &user.id)?;
         let tokens =
@@ -208,7 +219,7 @@ pub struct ProfileUpdate {
 }
 
 pub fn update_profile(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     update: ProfileUpdate,
     now: i64,
@@ -223,7 +234,7 @@ pub fn update_profile(
             ));
         }
     }
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         if let Some(email) = update.email {
             if email != user.email {
@@ -245,30 +256,29 @@ pub fn update_profile(
 
 /// One page of users, by username, optionally filtered by a substring of username or email.
 pub fn page(
-    pool: &Pool,
+    conn: &mut DbConnection,
     filter: Option<&str>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<UserView>, i64), AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    let (rows, total) = db::users::page(&mut conn, filter, offset, limit)?;
+    let (rows, total) = db::users::page(conn, filter, offset, limit)?;
     Ok((rows.into_iter().map(UserView::from).collect(), total))
 }
 
 /// Forgets the consents a user gave: to one client, or to all.
 pub fn revoke_consent(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     client_id: Option<&str>,
 ) -> Result<usize, AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         Ok(db::consents::delete(conn, &user.id, client_id)?)
     })
 }
 
-pub fn remove(pool: &Pool, username: &str) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+pub fn remove(conn: &mut DbConnection, username: &str) -> Result<(), AdminError> {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         db::users::delete(conn, &user.id)?;
         Ok(())

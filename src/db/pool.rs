@@ -1,7 +1,7 @@
-//! The connection pool: an r2d2 pool of [`DbConnection`]s that counts every statement it runs,
-//! bounds how many blocking tasks may wait for a connection, and carries this process's count of
-//! client writes (which the client cache watches); [`run`]/[`run_tx`] are the only bridge from
-//! async handlers to blocking diesel.
+//! The connection pool: an r2d2 pool of [`DbConnection`]s whose connections count every statement
+//! they run and every committed write to the `clients` table (which this process's client cache
+//! watches), and which bounds how many blocking tasks may wait for a connection;
+//! [`run`]/[`run_tx`] are the only bridge from async handlers to blocking diesel.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,29 +22,88 @@ use crate::config::DatabaseSettings;
 #[derive(Debug)]
 pub struct Manager {
     backend: Backend,
-    /// Statements run on pooled connections, for `/metrics` and the hot-path query tests.
-    queries: Arc<AtomicU64>,
+    counters: Counters,
 }
 
-/// Counts statements as the connection starts them.
-fn counter(queries: &Arc<AtomicU64>) -> impl Instrumentation {
-    let queries = Arc::clone(queries);
-    move |event: InstrumentationEvent<'_>| {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-            queries.fetch_add(1, Ordering::Relaxed);
+/// What every pooled connection reports to the pool.
+#[derive(Clone, Debug, Default)]
+struct Counters {
+    /// Statements run, for `/metrics` and the hot-path query tests.
+    queries: Arc<AtomicU64>,
+    /// Committed writes to `clients`, which the client cache compares against.
+    client_writes: Arc<AtomicU64>,
+}
+
+/// The instrumentation of a pooled connection: counts statements, follows the transaction depth,
+/// and turns client writes ([`note_client_write`]) into a count once they are committed.
+struct Observer {
+    counters: Counters,
+    depth: u32,
+    client_write_pending: bool,
+}
+
+impl Instrumentation for Observer {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.counters.queries.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::BeginTransaction { depth, .. } => self.depth = depth.get(),
+            InstrumentationEvent::CommitTransaction { depth, .. } => self.depth = depth.get() - 1,
+            InstrumentationEvent::RollbackTransaction { depth, .. } => {
+                self.depth = depth.get() - 1;
+                if self.depth == 0 {
+                    self.client_write_pending = false;
+                }
+            }
+            _ => {}
         }
     }
 }
 
-/// Opens a connection to `backend`; with `queries`, its statements are counted there.
-fn open(backend: &Backend, queries: Option<&Arc<AtomicU64>>) -> Result<DbConnection, r2d2::Error> {
+impl Observer {
+    fn publish(&mut self) {
+        self.client_write_pending = false;
+        self.counters.client_writes.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Records that `conn` wrote client rows: counted at once outside a transaction, else when the
+/// transaction commits through [`write_tx`]. The client cache of this process drops what it holds
+/// before the next request it serves; other processes see the database's change counter move.
+/// Connections outside the pool (the change poller's) record nothing.
+pub fn note_client_write(conn: &mut DbConnection) {
+    if let Some(observer) = conn.instrumentation().downcast_mut::<Observer>() {
+        if observer.depth == 0 {
+            observer.publish();
+        } else {
+            observer.client_write_pending = true;
+        }
+    }
+}
+
+/// Publishes a client write recorded inside the transaction that just committed on `conn`.
+fn after_commit(conn: &mut DbConnection) {
+    if let Some(observer) = conn.instrumentation().downcast_mut::<Observer>() {
+        if observer.client_write_pending && observer.depth == 0 {
+            observer.publish();
+        }
+    }
+}
+
+/// Opens a connection to `backend`; with `counters`, it reports to them.
+fn open(backend: &Backend, counters: Option<&Counters>) -> Result<DbConnection, r2d2::Error> {
     {
         match backend {
             Backend::Postgres(url) => {
                 let mut conn =
                     PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                if let Some(queries) = queries {
-                    conn.set_instrumentation(counter(queries));
+                if let Some(counters) = counters {
+                    conn.set_instrumentation(Observer {
+                        counters: counters.clone(),
+                        depth: 0,
+                        client_write_pending: false,
+                    });
                 }
                 Ok(DbConnection::Postgresql(conn))
             }
@@ -57,8 +116,12 @@ fn open(backend: &Backend, queries: Option<&Arc<AtomicU64>>) -> Result<DbConnect
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                if let Some(queries) = queries {
-                    conn.set_instrumentation(counter(queries));
+                if let Some(counters) = counters {
+                    conn.set_instrumentation(Observer {
+                        counters: counters.clone(),
+                        depth: 0,
+                        client_write_pending: false,
+                    });
                 }
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -71,7 +134,7 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        open(&self.backend, Some(&self.queries))
+        open(&self.backend, Some(&self.counters))
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
@@ -96,10 +159,7 @@ struct Shared {
     permits: Arc<Semaphore>,
     /// How long [`run`] waits for a permit before the database counts as saturated.
     wait: Duration,
-    /// Client rows written by this process (see [`Pool::note_client_change`]).
-    client_writes: AtomicU64,
-    /// The pooled connections' statement count.
-    queries: Arc<AtomicU64>,
+    counters: Counters,
     backend: Backend,
 }
 
@@ -126,7 +186,7 @@ impl Pool {
 
     /// Statements run on pooled connections since start.
     pub fn queries(&self) -> u64 {
-        self.shared.queries.load(Ordering::Relaxed)
+        self.shared.counters.queries.load(Ordering::Relaxed)
     }
 
     /// A connection of its own, outside the pool and its statement count: for the change poller,
@@ -135,16 +195,10 @@ impl Pool {
         open(&self.shared.backend, None).map_err(|e| DbError::Connect(e.to_string()))
     }
 
-    /// Records that this process wrote client rows; its client cache drops what it holds before
-    /// answering the next request. Writers in other processes are seen through the database's
-    /// change counters instead.
-    pub fn note_client_change(&self) {
-        self.shared.client_writes.fetch_add(1, Ordering::Release);
-    }
-
-    /// How many client writes this process has recorded.
+    /// How many committed client writes this process's pooled connections have made (see
+    /// [`note_client_write`]).
     pub fn client_changes(&self) -> u64 {
-        self.shared.client_writes.load(Ordering::Acquire)
+        self.shared.counters.client_writes.load(Ordering::Acquire)
     }
 }
 
@@ -175,7 +229,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
         }
     }
     let wait = Duration::from_secs(settings.connect_timeout_secs);
-    let queries = Arc::new(AtomicU64::new(0));
+    let counters = Counters::default();
     let inner = r2d2::Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(min_idle)
@@ -183,15 +237,14 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
         .test_on_check_out(false)
         .build_unchecked(Manager {
             backend: backend.clone(),
-            queries: Arc::clone(&queries),
+            counters: counters.clone(),
         });
     Ok(Pool {
         inner,
         shared: Arc::new(Shared {
             permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
             wait,
-            client_writes: AtomicU64::new(0),
-            queries,
+            counters,
             backend,
         }),
     })
@@ -244,15 +297,19 @@ fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
 
 /// Runs `f` inside one write transaction on `conn`: committed when `f` returns `Ok`, rolled back
 /// otherwise.
-pub fn in_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.transaction(|conn| {
+    let result = conn.transaction(|conn| {
         begin_write(conn)?;
         f(conn)
-    })
+    });
+    if result.is_ok() {
+        after_commit(conn);
+    }
+    result
 }
 
 /// Like [`run`], inside one transaction: committed when `f` returns `Ok`, rolled back otherwise.
@@ -262,7 +319,7 @@ where
     T: Send + 'static,
     E: From<DbError> + From<diesel::result::Error> + Send + 'static,
 {
-    run(pool, move |conn| in_transaction(conn, f)).await
+    run(pool, move |conn| write_tx(conn, f)).await
 }
 
 /// The synchronous form of [`run_tx`], for the CLI.
@@ -272,5 +329,5 @@ where
     E: From<DbError> + From<diesel::result::Error>,
 {
     let mut conn = pool.get().map_err(DbError::from)?;
-    in_transaction(&mut conn, f)
+    write_tx(&mut conn, f)
 }

@@ -1,7 +1,5 @@
 //! People (resource owners): usernames and the parsed [`User`].
 
-use crate::db::models::UserRow;
-
 /// A username: 1–64 characters from `A–Z a–z 0–9 . _ @ + -`, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
@@ -47,22 +45,6 @@ impl std::fmt::Debug for User {
             .field("id", &self.id)
             .field("username", &self.username)
             .finish_non_exhaustive()
-    }
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            email_verified: row.email_verified,
-            name: row.name,
-            password_hash: row.password_hash,
-            disabled: row.disabled,
-            updated_at: row.updated_at,
-            is_admin: row.is_admin,
-        }
     }
 }
 

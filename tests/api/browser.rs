@@ -192,10 +192,12 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register the browser client");
+    let registered = tokio::task::spawn_blocking(move || {
+        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+    })
+    .await
+    .unwrap()
+    .expect("register the browser client");
     TestClient {
         id: registered.client.client_id,
         secret: None,

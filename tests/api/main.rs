@@ -7,6 +7,7 @@ mod helpers;
 mod hardening;
 
 mod admin;
+mod admin_page_actions;
 mod admin_pages;
 mod authorization;
 mod bad_input;
@@ -18,6 +19,8 @@ mod discovery;
 mod health;
 mod jwks;
 mod keys;
+mod pages;
+mod readme;
 mod refresh;
 mod resilience;
 mod revocation;

@@ -59,14 +59,15 @@ async fn the_admin_pages_set_a_clients_token_algorithms(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("signing algorithm `ES384` is not supported"));
+        .contains("signing algorithm <code>ES384</code> is not supported"));
     let saved = post(form("EdDSA", "ES256")).await;
     assert_eq!(location(&saved), "/admin?notice=client-saved");
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
-    let view = tokio::task::spawn_blocking(move || admin::clients::show(&pool, &id))
-        .await
-        .unwrap()
-        .unwrap();
+    let view =
+        tokio::task::spawn_blocking(move || admin::clients::show(&mut pool.get().unwrap(), &id))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(view.access_token_alg, Some(SigningAlg::EdDSA));
     assert_eq!(view.id_token_signed_response_alg, Some(SigningAlg::ES256));
     let (header, _) = app

@@ -100,7 +100,7 @@ async fn unknown_user_wrong_password_and_disabled_user_get_the_same_answer(backe
     app.user("carol", "carol's password").await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_disabled(&pool, "carol", true, 0)
+        latchkey::admin::users::set_disabled(&mut pool.get().unwrap(), "carol", true, 0)
     })
     .await
     .unwrap()
@@ -199,8 +199,7 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
     .unwrap();
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::add(
-            &pool,
+        let prepared = latchkey::admin::users::prepare(
             &old,
             latchkey::admin::users::NewUser {
                 username: "grace".into(),
@@ -209,7 +208,8 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
                 password: Some(secrecy::SecretString::from("grace's password".to_owned())),
             },
             0,
-        )
+        )?;
+        latchkey::admin::users::add(&mut pool.get().unwrap(), prepared)
     })
     .await
     .unwrap()
