@@ -4,7 +4,14 @@
 # two-core OpenSSL signing rate of the matching primitive (rsa2048, ecdsap256, ed25519) measured
 # in the same run.
 #
-# Usage: scripts/bench.sh
+# Usage: scripts/bench.sh [--duration SECONDS] [--cores LIST]
+#
+#   --duration SECONDS   measured duration of each run (same as BENCH_DURATION)
+#   --cores LIST         scaling mode (scripts/bench-cores.sh): for each N in LIST (e.g. "1,2" or
+#                        "1,2,4,8,12"), the server is pinned with taskset to the first N cores
+#                        (N workers), the load generator to the others, and the RSA-2048 sign rate
+#                        is measured on the same N cores in the same run; prints tokens/s ÷ sign/s
+#                        and CPU per token ÷ CPU per signature for each N and backend.
 #
 # Everything stays on 127.0.0.1, every run has a fixed duration, and the script stops by itself.
 # Tunables (environment):
@@ -29,6 +36,17 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
 DURATION="${BENCH_DURATION:-10s}"
+CORES=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) DURATION="${2:?--duration needs SECONDS}s"; shift 2 ;;
+    --duration=*) DURATION="${1#--duration=}s"; shift ;;
+    --cores) CORES="${2:?--cores needs a LIST such as 1,2}"; shift 2 ;;
+    --cores=*) CORES="${1#--cores=}"; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 WARMUP="${BENCH_WARMUP:-2s}"
 CONCURRENCY="${BENCH_CONCURRENCY:-16 64}"
 BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
@@ -171,6 +189,8 @@ rss_kib() { # $1 pid, $2 field (VmRSS or VmHWM)
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
+pf() { [[ "$1" == 1 ]] && echo PASS || echo FAIL; }
+
 kib_to_mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 
 server_alive() {
@@ -187,7 +207,8 @@ run_load() {
     if [[ "$method" == POST ]]; then
       args+=(-a "$CLIENT_ID:$CLIENT_SECRET" -T application/x-www-form-urlencoded -d "$body")
     fi
-    oha "${args[@]}" "$url" >"$out" 2>"$out.err" || die "oha failed on $url: $(tail -5 "$out.err")"
+    # shellcheck disable=SC2086
+    ${LOAD_PREFIX:-} oha "${args[@]}" "$url" >"$out" 2>"$out.err" || die "oha failed on $url: $(tail -5 "$out.err")"
     jq -r '
       def nz: if . == null then 0 else . end;
       [ (.summary.requestsPerSec | nz),
@@ -221,14 +242,29 @@ LUA
     } >"$WRK_LUA"
     local threads=2
     (( conc < threads )) && threads=$conc
-    wrk -t "$threads" -c "$conc" -d "$dur" --latency -s "$WRK_LUA" "$url" >"$out" 2>&1 \
+    # shellcheck disable=SC2086
+    ${LOAD_PREFIX:-} wrk -t "${LOAD_THREADS:-$threads}" -c "$conc" -d "$dur" --latency -s "$WRK_LUA" "$url" >"$out" 2>&1 \
       || die "wrk failed on $url: $(tail -5 "$out")"
     # wrk counts only >= 400 as status errors; 3xx would slip through, but none of these endpoints redirect.
     awk '$1 == "RESULT" { print $2, $3, $4, $5, $6 }' "$out"
   fi
 }
 
-start_server() { # $1 backend, $2 database URL
+fresh_database() { # $1 backend, $2 name suffix -> sets DB_URL (and PG_DB, dropped by drop_pg_db)
+  case "$1" in
+    sqlite) DB_URL="sqlite://$WORK/latchkey-$2.db" ;;
+    postgres)
+      PG_DB="latchkey_bench_$$_$2_$RANDOM"
+      # shellcheck disable=SC2086
+      psql $PSQL_OPTS -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$PG_DB\"" >/dev/null \
+        || { PG_DB=""; die "could not create database (psql $PSQL_OPTS)"; }
+      DB_URL="$PG_URL_BASE/$PG_DB"
+      ;;
+    *) die "unknown backend '$1'" ;;
+  esac
+}
+
+start_server() { # $1 backend, $2 database URL; SERVER_PREFIX (e.g. taskset) runs before the binary
   local backend="$1" db_url="$2"
   PORT=$(free_port)
   BASE="http://127.0.0.1:$PORT"
@@ -240,7 +276,8 @@ start_server() { # $1 backend, $2 database URL
   export LATCHKEY__LOG__FORMAT=pretty
   export LATCHKEY__KEYS__ALGORITHMS="$ALGS_JSON"
   SERVER_LOG="$WORK/server-$backend.log"
-  (cd "$WORK" && exec "$BIN" serve) >"$SERVER_LOG" 2>&1 &
+  # shellcheck disable=SC2086
+  (cd "$WORK" && exec ${SERVER_PREFIX:-} "$BIN" serve) >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   local ok=0
   for _ in $(seq 300); do
@@ -290,6 +327,13 @@ endpoint_path() {
 }
 endpoint_method() { [[ "$1" == token-* ]] && echo POST || echo GET; }
 
+if [[ -n "$CORES" ]]; then
+  # shellcheck source=scripts/bench-cores.sh
+  source "$SCRIPT_DIR/bench-cores.sh"
+  run_cores "$CORES"
+  exit $?
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 1. OpenSSL baseline
 # ---------------------------------------------------------------------------------------------
@@ -327,18 +371,8 @@ RESULTS="$WORK/results.tsv"   # backend endpoint conc rps p50 p99 errors details
 declare -A IDLE_RSS PEAK_RSS
 
 for backend in $BACKENDS; do
-  case "$backend" in
-    sqlite) db_url="sqlite://$WORK/latchkey-bench.db" ;;
-    postgres)
-      PG_DB="latchkey_bench_$$_$RANDOM"
-      # shellcheck disable=SC2086
-      psql $PSQL_OPTS -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$PG_DB\"" >/dev/null \
-        || { PG_DB=""; die "could not create database (psql $PSQL_OPTS)"; }
-      db_url="$PG_URL_BASE/$PG_DB"
-      ;;
-    *) die "unknown backend '$backend'" ;;
-  esac
-
+  fresh_database "$backend" bench
+  db_url="$DB_URL"
   start_server "$backend" "$db_url"
   register_clients "$backend"
   sleep 1

@@ -47,6 +47,7 @@ pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
+    pub change_poll_interval_ms: u64,
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -55,6 +56,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("change_poll_interval_ms", &self.change_poll_interval_ms)
             .finish()
     }
 }
@@ -217,6 +219,12 @@ impl Settings {
         }
         if self.database.connect_timeout_secs == 0 {
             return Err(invalid("database.connect_timeout_secs", "must be positive"));
+        }
+        if !(10..=60_000).contains(&self.database.change_poll_interval_ms) {
+            return Err(invalid(
+                "database.change_poll_interval_ms",
+                "must be between 10 and 60000",
+            ));
         }
         if !(2048..=8192).contains(&self.keys.rsa_bits) || self.keys.rsa_bits % 8 != 0 {
             return Err(invalid(

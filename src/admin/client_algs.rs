@@ -65,7 +65,7 @@ pub fn set(
             "the built-in admin console client cannot be changed".into(),
         ));
     }
-    db::transaction(pool, |conn| {
+    super::clients::write(pool, |conn| {
         let mut row = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
         let stored = |a: Option<SigningAlg>| a.map(|a| a.as_str().to_owned());

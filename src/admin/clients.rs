@@ -160,6 +160,17 @@ fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminE
     Ok((redirect_uris, post_logout, scope))
 }
 
+/// Runs `f` in one transaction that writes client rows, then tells this process's client cache
+/// (other processes see the database's change counter move).
+pub(super) fn write<T, F>(pool: &Pool, f: F) -> Result<T, AdminError>
+where
+    F: FnOnce(&mut db::DbConnection) -> Result<T, AdminError>,
+{
+    let result = db::transaction(pool, f);
+    pool.note_client_change();
+    result
+}
+
 /// Registers a client.
 pub fn add(pool: &Pool, new: NewClient, now: i64) -> Result<Registered, AdminError> {
     add_with(pool, new, None, None, now).map(|(registered, _)| registered)
@@ -243,7 +254,7 @@ pub fn add_with(
     if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
     }
-    db::transaction(pool, |conn| {
+    write(pool, |conn| {
         db::clients::insert(conn, &row).map_err(AdminError::from)
     })?;
     let client = Client::try_from(row).map_err(|e| AdminError::Internal(e.to_string()))?;
@@ -290,7 +301,7 @@ pub fn update(
     now: i64,
 ) -> Result<(ClientView, Option<SecretString>), AdminError> {
     let registration_token = rotate_registration_token.then(secret::generate);
-    let client = db::transaction(pool, |conn| {
+    let client = write(pool, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
         if id == CONSOLE_ID {
@@ -395,7 +406,7 @@ pub fn rotate_secret(
 ) -> Result<SecretString, AdminError> {
     let secret = secret::generate();
     let hash = SecretHash::of(&secret);
-    db::transaction(pool, |conn| {
+    write(pool, |conn| {
         let client = find(conn, id)?;
         if client.is_public() {
             return Err(AdminError::Invalid(format!(
@@ -411,13 +422,28 @@ pub fn rotate_secret(
     Ok(secret)
 }
 
+/// Disables (or enables again) a client: a disabled client cannot authenticate anywhere, and the
+/// access tokens it holds stop working at `/userinfo` and `/introspect`.
+pub fn set_disabled(pool: &Pool, id: &str, disabled: bool, now: i64) -> Result<(), AdminError> {
+    if id == CONSOLE_ID {
+        return Err(AdminError::Invalid(
+            "the built-in admin console client cannot be disabled".into(),
+        ));
+    }
+    write(pool, |conn| {
+        find(conn, id)?;
+        db::clients::set_disabled(conn, id, disabled, now)?;
+        Ok(())
+    })
+}
+
 pub fn remove(pool: &Pool, id: &str) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
             "the built-in admin console client cannot be removed".into(),
         ));
     }
-    db::transaction(pool, |conn| {
+    write(pool, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
         Ok(())
@@ -432,7 +458,7 @@ pub const CONSOLE_ID: &str = "latchkey-admin-console";
 pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
     let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
         .map_err(|e| AdminError::Internal(e.to_string()))?;
-    db::transaction(pool, |conn| {
+    write(pool, |conn| {
         match db::clients::find(conn, CONSOLE_ID)? {
             Some(mut row) if row.redirect_uris != redirect => {
                 row.redirect_uris = redirect;

@@ -37,6 +37,11 @@ pub(super) struct ClientAdd {
     /// Refresh-token absolute lifetime in seconds for this client.
     #[arg(long, value_name = "SECONDS")]
     refresh_token_absolute_ttl: Option<i64>,
+    /// How the client authenticates at the token endpoint (RFC 7591): client_secret_basic
+    /// (default for confidential clients), client_secret_post, or none (public clients). Any
+    /// other method is refused.
+    #[arg(long, value_name = "METHOD")]
+    token_endpoint_auth_method: Option<String>,
     /// `alg` of its access tokens, one of keys.algorithms (default: tokens.access_token_alg).
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     access_token_alg: Option<SigningAlg>,
@@ -86,6 +91,10 @@ pub(super) enum ClientCommand {
         #[arg(long)]
         revoke_tokens: bool,
     },
+    /// Disable a client: it can no longer authenticate, and its tokens stop working.
+    Disable { client_id: String },
+    /// Enable a disabled client again.
+    Enable { client_id: String },
     /// Delete a client.
     Remove { client_id: String },
 }
@@ -112,7 +121,13 @@ pub(super) fn client(
                 id_token_signed_response_alg: add.id_token_signed_response_alg,
             };
             new.check_algs(&settings.keys.algorithms)?;
-            let registered = admin::clients::add(&pool, new, now())?;
+            let (registered, _unused_registration_token) = admin::clients::add_with(
+                &pool,
+                new,
+                add.token_endpoint_auth_method.as_deref(),
+                None,
+                now(),
+            )?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
             let shown = WithSecret {
                 client: &registered.client,
@@ -189,6 +204,14 @@ pub(super) fn client(
                 println!("client_secret: {}", secret.expose_secret());
                 println!("(the previous secret no longer works)");
             })
+        }
+        ClientCommand::Disable { client_id } => {
+            admin::clients::set_disabled(&pool, &client_id, true, now())?;
+            done(json, &format!("client {client_id} disabled"))
+        }
+        ClientCommand::Enable { client_id } => {
+            admin::clients::set_disabled(&pool, &client_id, false, now())?;
+            done(json, &format!("client {client_id} enabled"))
         }
         ClientCommand::Remove { client_id } => {
             admin::clients::remove(&pool, &client_id)?;

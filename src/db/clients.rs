@@ -39,6 +39,17 @@ pub fn set_secret_hash(
         .execute(conn)
 }
 
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(clients::table.find(id))
+        .set((clients::disabled.eq(disabled), clients::updated_at.eq(now)))
+        .execute(conn)
+}
+
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(clients::table.find(id)).execute(conn)
 }

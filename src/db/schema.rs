@@ -154,7 +154,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_generations (name) {
+        name -> Text,
+        generation -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    change_generations,
     family_access_tokens,
     sessions,
     authorization_requests,

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod client_cache;
 pub mod credentials;
 pub mod discovery;
 pub mod error;

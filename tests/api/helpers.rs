@@ -102,6 +102,24 @@ pub struct TestClient {
 
 pub const NOW: i64 = 1_800_000_000;
 
+/// Polls `probe` until it holds or `limit` has passed; returns how long it took to hold.
+pub async fn within<F, Fut>(limit: std::time::Duration, mut probe: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if probe().await {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
@@ -146,7 +164,22 @@ impl TestApp {
 
     /// Registers a client through the same admin code the CLI uses.
     pub async fn client(&self, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
-        self.register(admin::clients::NewClient {
+        self.register(Self::new_client(grants, scope, public)).await
+    }
+
+    /// A confidential client that authenticates with `method` at the token endpoint.
+    pub async fn client_with_method(
+        &self,
+        grants: &[GrantType],
+        scope: &str,
+        method: &str,
+    ) -> TestClient {
+        self.register_with_method(Self::new_client(grants, scope, false), Some(method))
+            .await
+    }
+
+    fn new_client(grants: &[GrantType], scope: &str, public: bool) -> admin::clients::NewClient {
+        admin::clients::NewClient {
             name: "Test App".into(),
             grant_types: grants.to_vec(),
             redirect_uris: if grants.contains(&GrantType::AuthorizationCode) {
@@ -162,17 +195,28 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
-        })
-        .await
+        }
     }
 
     /// Registers `new` and returns its id and secret.
     pub async fn register(&self, new: admin::clients::NewClient) -> TestClient {
+        self.register_with_method(new, None).await
+    }
+
+    /// Registers `new` with a `token_endpoint_auth_method` (default: basic, or none if public).
+    pub async fn register_with_method(
+        &self,
+        new: admin::clients::NewClient,
+        method: Option<&str>,
+    ) -> TestClient {
         let pool = self.state.pool.clone();
-        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-            .await
-            .unwrap()
-            .expect("register client");
+        let method = method.map(str::to_owned);
+        let (registered, _) = tokio::task::spawn_blocking(move || {
+            admin::clients::add_with(&pool, new, method.as_deref(), None, NOW)
+        })
+        .await
+        .unwrap()
+        .expect("register client");
         TestClient {
             id: registered.client.client_id,
             secret: registered

@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod browser_admin;
 mod cli;
+mod client_cache;
 mod discovery;
 mod health;
 mod jwks;
