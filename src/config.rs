@@ -30,6 +30,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
+    pub login_throttle: LoginThrottleSettings,
     pub log: LogSettings,
 }
 
@@ -95,6 +96,21 @@ pub struct SessionSettings {
 pub struct RegistrationSettings {
     pub open: bool,
     pub open_per_hour: u32,
+}
+
+/// Brute-force protection of the login page and the password grant (`oauth::throttle`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginThrottleSettings {
+    pub enabled: bool,
+    pub account_address_max_failures: i64,
+    pub address_max_failures: i64,
+    pub account_lockout_failures: i64,
+    pub backoff_secs: i64,
+    pub account_lockout_secs: i64,
+    pub max_backoff_secs: i64,
+    pub forget_after_secs: i64,
+    pub request_max_failures: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -297,6 +313,7 @@ impl Settings {
         if self.registration.open_per_hour == 0 {
             return Err(invalid("registration.open_per_hour", "must be positive"));
         }
+        self.login_throttle.validate()?;
         if !(8..=128).contains(&self.passwords.min_length) {
             return Err(invalid("passwords.min_length", "must be from 8 to 128"));
         }
@@ -391,6 +408,54 @@ impl Settings {
             );
         }
         warnings
+    }
+}
+
+impl LoginThrottleSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let counts = [
+            (
+                "login_throttle.account_address_max_failures",
+                self.account_address_max_failures,
+            ),
+            (
+                "login_throttle.address_max_failures",
+                self.address_max_failures,
+            ),
+            (
+                "login_throttle.account_lockout_failures",
+                self.account_lockout_failures,
+            ),
+            (
+                "login_throttle.request_max_failures",
+                self.request_max_failures,
+            ),
+        ];
+        if let Some((key, _)) = counts.iter().find(|(_, v)| !(1..=1_000_000).contains(v)) {
+            return Err(invalid(key, "must be from 1 to 1000000"));
+        }
+        let periods = [
+            ("login_throttle.backoff_secs", self.backoff_secs),
+            (
+                "login_throttle.account_lockout_secs",
+                self.account_lockout_secs,
+            ),
+            ("login_throttle.max_backoff_secs", self.max_backoff_secs),
+            ("login_throttle.forget_after_secs", self.forget_after_secs),
+        ];
+        if let Some((key, _)) = periods
+            .iter()
+            .find(|(_, v)| !(1..=MAX_LIFETIME_SECS).contains(v))
+        {
+            return Err(invalid(key, "must be from 1 second to 10 years"));
+        }
+        if self.max_backoff_secs < self.backoff_secs.max(self.account_lockout_secs) {
+            return Err(invalid(
+                "login_throttle.max_backoff_secs",
+                "must be at least backoff_secs and account_lockout_secs",
+            ));
+        }
+        Ok(())
     }
 }
 

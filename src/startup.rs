@@ -94,6 +94,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(routes::admin_api::enable)),
             )
             .service(
+                web::resource("/users/{username}/unlock")
+                    .route(web::post().to(routes::admin_api::unlock)),
+            )
+            .service(
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             ),

@@ -199,6 +199,17 @@ pub fn revoke_sessions(
     })
 }
 
+/// Clears a user's login lockout and per-address back-offs (`oauth::throttle`); returns how
+/// many counters were cleared. `via` names the surface for the audit event.
+pub fn unlock(pool: &Pool, username: &str, via: &str) -> Result<usize, AdminError> {
+    db::transaction(pool, |conn| {
+        let user = find(conn, username)?;
+        let cleared = crate::oauth::throttle::unlock(conn, &user.username)?;
+        tracing::info!(target: "audit", event = "account_unlocked", sub = %user.id, counters = cleared, via);
+        Ok(cleared)
+    })
+}
+
 /// Profile fields an admin may change; `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Default)]
 pub struct ProfileUpdate {

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod keys;
+pub mod login_throttle;
 pub mod models;
 pub mod refresh_tokens;
 pub mod requests;
@@ -225,7 +226,8 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError
         + requests::delete_expired(conn, now)?
         + codes::delete_expired(conn, now - 86_400)?
         + refresh_tokens::purge_expired(conn, now)?
-        + refresh_tokens::purge_denied(conn, now)?)
+        + refresh_tokens::purge_denied(conn, now)?
+        + login_throttle::delete_expired(conn, now)?)
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool. The connection is taken inside the

@@ -151,7 +151,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Binary,
+        kind -> Text,
+        account_hash -> Nullable<Binary>,
+        failures -> BigInt,
+        blocked_until -> BigInt,
+        updated_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    login_throttle,
     family_access_tokens,
     sessions,
     authorization_requests,

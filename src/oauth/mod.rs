@@ -15,6 +15,7 @@ pub mod pending;
 pub mod registration;
 pub mod revocation;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod userinfo;
 

@@ -284,6 +284,18 @@ async fn set_disabled(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `POST /admin/api/users/{username}/unlock`: clears a lockout after failed logins.
+pub async fn unlock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let pool = state.pool.clone();
+    let cleared = blocking(move || users::unlock(&pool, &path, "admin_api")).await?;
+    Ok(ok(StatusCode::OK, json!({ "counters_cleared": cleared })))
+}
+
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,

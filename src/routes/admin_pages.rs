@@ -33,6 +33,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "user-disabled" => "User disabled; their sessions and refresh tokens were revoked.",
         "user-enabled" => "User enabled.",
         "password-set" => "Password changed.",
+        "user-unlocked" => "User unlocked; failed login attempts forgotten.",
         "client-deleted" => "Client deleted.",
         "client-saved" => "Client saved.",
         _ => return None,
@@ -386,6 +387,13 @@ pub async fn user_action(
         "enable" => (
             admin::blocking(move || admin::users::set_disabled(&pool, &username, false, now)).await,
             "user-enabled",
+        ),
+        "unlock" => (
+            admin::blocking(move || {
+                admin::users::unlock(&pool, &username, "admin_pages").map(drop)
+            })
+            .await,
+            "user-unlocked",
         ),
         "password" => {
             let password = SecretString::from(params.get("password").unwrap_or("").to_owned());

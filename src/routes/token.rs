@@ -15,7 +15,10 @@ pub async fn post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
     let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
-    let request = TokenRequest::parse(&params)?;
+    let mut request = TokenRequest::parse(&params)?;
+    if let TokenRequest::Password(password) = &mut request {
+        password.source = req.peer_addr().map(|a| a.ip());
+    }
     let presented = client_auth::extract(authorization, &params)?;
     let grant = request.grant_type();
     let response = token::exchange(&state.clone().into_inner(), presented, request).await?;

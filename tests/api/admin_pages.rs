@@ -13,7 +13,7 @@ backend_tests!(
 );
 
 /// Creates user `name` (optionally an admin) and signs the browser in through /admin.
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     browser: &Browser,
     name: &str,

@@ -12,6 +12,7 @@ mod authorization;
 mod bad_input;
 mod browser;
 mod browser_admin;
+mod brute_force;
 mod cli;
 mod discovery;
 mod health;

@@ -13,12 +13,15 @@ use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{issue, Grant};
 use crate::oauth::params::Params;
+use crate::oauth::throttle;
 use crate::state::AppState;
 
 pub struct Request {
     pub username: String,
     pub password: SecretString,
     pub scope: Option<Scope>,
+    /// The peer address, for login throttling (set by the route).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Request {
@@ -36,6 +39,7 @@ impl Request {
             username: params.require("username")?.to_owned(),
             password: SecretString::from(params.require("password")?.to_owned()),
             scope: parse_scope(params)?,
+            source: None,
         })
     }
 }
@@ -50,9 +54,11 @@ pub async fn grant(
         username,
         password,
         scope,
+        source,
     } = request;
-    // Phase 1, one database round trip: client, grant, scope, user.
-    let (client, scope, user) = db::run(&state.pool, move |conn| {
+    let (throttling, now) = (state.settings.login_throttle.clone(), state.clock.now());
+    // Phase 1, one database round trip: client, grant, scope, user, throttling.
+    let (client, scope, user, attempt) = db::run(&state.pool, move |conn| {
         let client = client_auth::authenticate(conn, &presented)?;
         client_auth::require_grant(&client, GrantType::Password)?;
         if client.is_public() {
@@ -63,15 +69,22 @@ pub async fn grant(
         }
         let scope = resolve_scope(&client, scope)?;
         let user = credentials::find_user(conn, &username)?;
-        Ok::<_, OAuthError>((client, scope, user))
+        let source = throttle::Source {
+            username: &username,
+            address: source,
+            request: None,
+            client_id: &client.id,
+        };
+        let attempt =
+            throttle::begin(conn, &throttling, &source, now)?.map_err(throttle::refusal_error)?;
+        Ok::<_, OAuthError>((client, scope, user, attempt))
     })
     .await?;
     // Phase 2, no connection held: the password check behind the semaphore.
-    let Some(user) = credentials::check_password(state, user, password).await? else {
+    let Some(user) = throttle::check_password(state, attempt, user, password).await? else {
         tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
         return Err(OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS));
     };
-    let now = state.clock.now();
     let keys = state.keys.load();
     let issued = issue(
         &state.settings,
