@@ -10,6 +10,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod throttle;
+pub use throttle::LoginThrottleSettings;
+
 /// The longest lifetime any setting may give a token, session or key: 10 years. Keeps every
 /// `now + lifetime` far from overflow.
 pub const MAX_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
@@ -96,21 +99,6 @@ pub struct SessionSettings {
 pub struct RegistrationSettings {
     pub open: bool,
     pub open_per_hour: u32,
-}
-
-/// Brute-force protection of the login page and the password grant (`oauth::throttle`).
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginThrottleSettings {
-    pub enabled: bool,
-    pub account_address_max_failures: i64,
-    pub address_max_failures: i64,
-    pub account_lockout_failures: i64,
-    pub backoff_secs: i64,
-    pub account_lockout_secs: i64,
-    pub max_backoff_secs: i64,
-    pub forget_after_secs: i64,
-    pub request_max_failures: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -408,54 +396,6 @@ impl Settings {
             );
         }
         warnings
-    }
-}
-
-impl LoginThrottleSettings {
-    fn validate(&self) -> Result<(), ConfigError> {
-        let counts = [
-            (
-                "login_throttle.account_address_max_failures",
-                self.account_address_max_failures,
-            ),
-            (
-                "login_throttle.address_max_failures",
-                self.address_max_failures,
-            ),
-            (
-                "login_throttle.account_lockout_failures",
-                self.account_lockout_failures,
-            ),
-            (
-                "login_throttle.request_max_failures",
-                self.request_max_failures,
-            ),
-        ];
-        if let Some((key, _)) = counts.iter().find(|(_, v)| !(1..=1_000_000).contains(v)) {
-            return Err(invalid(key, "must be from 1 to 1000000"));
-        }
-        let periods = [
-            ("login_throttle.backoff_secs", self.backoff_secs),
-            (
-                "login_throttle.account_lockout_secs",
-                self.account_lockout_secs,
-            ),
-            ("login_throttle.max_backoff_secs", self.max_backoff_secs),
-            ("login_throttle.forget_after_secs", self.forget_after_secs),
-        ];
-        if let Some((key, _)) = periods
-            .iter()
-            .find(|(_, v)| !(1..=MAX_LIFETIME_SECS).contains(v))
-        {
-            return Err(invalid(key, "must be from 1 second to 10 years"));
-        }
-        if self.max_backoff_secs < self.backoff_secs.max(self.account_lockout_secs) {
-            return Err(invalid(
-                "login_throttle.max_backoff_secs",
-                "must be at least backoff_secs and account_lockout_secs",
-            ));
-        }
-        Ok(())
     }
 }
 
