@@ -117,6 +117,7 @@ pub struct PasswordSettings {
     pub iterations: u32,
     pub parallelism: u32,
     pub max_concurrent: usize,
+    pub max_queued: usize,
     pub min_length: usize,
 }
 

@@ -32,11 +32,7 @@ pub async fn check_password(
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
-    let verified = state
-        .passwords
-        .verify(stored, password.clone())
-        .await
-        .map_err(|e| OAuthError::internal("password check", &e))?;
+    let verified = state.passwords.verify(stored, password.clone()).await?;
     let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
         return Ok(None);
     };

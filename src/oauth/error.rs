@@ -162,6 +162,22 @@ impl From<DbError> for OAuthError {
     }
 }
 
+impl From<crate::crypto::password::PasswordError> for OAuthError {
+    fn from(error: crate::crypto::password::PasswordError) -> Self {
+        match error {
+            crate::crypto::password::PasswordError::Busy => {
+                tracing::warn!("password workers busy: login refused");
+                Self::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The service is busy; retry in a moment",
+                )
+                .with_retry_after(1)
+            }
+            other => Self::internal("password check", &other),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for OAuthError {
     fn from(error: diesel::result::Error) -> Self {
         Self::from(DbError::Query(error))

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 
 use super::credentials;
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
 use crate::config::LoginThrottleSettings;
 use crate::db::models::LoginThrottleRow;
 use crate::db::{self, DbConnection};
@@ -239,16 +239,12 @@ pub fn begin(
 
 /// After a successful login: the account's counters are cleared, the address gets its attempt
 /// back (so people behind one shared address do not add up).
-pub fn succeeded(
-    conn: &mut DbConnection,
-    settings: &LoginThrottleSettings,
-    attempt: &Attempt,
-) -> Result<(), db::DbError> {
+pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::DbError> {
     let mut cleared = Vec::new();
     for counter in &attempt.counters {
         match counter.kind {
             Kind::Address => {
-                db::login_throttle::refund(conn, &counter.key, settings.address_max_failures)?;
+                db::login_throttle::refund(conn, &counter.key, counter.threshold)?;
             }
             Kind::Account | Kind::AccountAddress | Kind::Request => {
                 cleared.push(counter.key.clone())
@@ -259,26 +255,40 @@ pub fn succeeded(
     Ok(())
 }
 
+/// Gives every counter of an attempt its count back: the attempt was never checked (the password
+/// workers were busy), so it is no failure.
+fn refund(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::DbError> {
+    for counter in &attempt.counters {
+        db::login_throttle::refund(conn, &counter.key, counter.threshold)?;
+    }
+    Ok(())
+}
+
 /// The shared password check ([`credentials::check_password`]) for an attempt counted by
-/// [`begin`]; a success clears the attempt's counters.
+/// [`begin`]: a success clears the attempt's counters, an attempt refused as busy is not counted.
 pub async fn check_password(
     state: &AppState,
     attempt: Attempt,
     user: Option<User>,
     password: SecretString,
 ) -> Result<Option<User>, OAuthError> {
-    let user = credentials::check_password(state, user, password).await?;
-    if user.is_some() && !attempt.counters.is_empty() {
-        let settings = state.settings.login_throttle.clone();
+    let checked = credentials::check_password(state, user, password).await;
+    let success = matches!(checked, Ok(Some(_)));
+    let busy = matches!(&checked, Err(e) if e.code == ErrorCode::TemporarilyUnavailable);
+    if (success || busy) && !attempt.counters.is_empty() {
         let cleared = db::run(&state.pool, move |conn| {
-            succeeded(conn, &settings, &attempt)
+            if success {
+                succeeded(conn, &attempt)
+            } else {
+                refund(conn, &attempt)
+            }
         })
         .await;
         if let Err(e) = cleared {
-            tracing::warn!(error = %e, "clearing the login counters failed");
+            tracing::warn!(error = %e, "updating the login counters failed");
         }
     }
-    Ok(user)
+    checked
 }
 
 /// Clears every counter of an account (its lockout and its per-address back-offs).

@@ -14,8 +14,12 @@ use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
 use crate::oauth::throttle::{self, Refusal};
+use crate::oauth::ErrorCode;
 use crate::state::AppState;
 use crate::views::LoginPage;
+
+/// The login page's answer when every password worker is busy.
+const BUSY: &str = "The service is busy. Please try again in a moment.";
 
 fn page(
     state: &AppState,
@@ -37,14 +41,18 @@ fn page(
     )
 }
 
-/// The form again, with a fresh CSRF token and the failure message (generic, whatever failed);
-/// 429 with `Retry-After` when the attempt was throttled.
-async fn again(
-    state: &AppState,
-    pending: Pending,
-    username: &str,
-    throttled: Option<i64>,
-) -> HttpResponse {
+/// Why the form is shown again.
+enum Again {
+    /// Wrong credentials, whatever was wrong.
+    Invalid,
+    /// Throttled: 429 and the wait, in seconds.
+    Throttled(i64),
+    /// The password workers are busy: 503, retry in a moment.
+    Busy,
+}
+
+/// The form again, with a fresh CSRF token and a generic message.
+async fn again(state: &AppState, pending: Pending, username: &str, why: Again) -> HttpResponse {
     let renewed = db::run(&state.pool, move |conn| {
         let csrf = interaction::new_csrf(conn, &pending)?;
         Ok::<_, InteractionError>((pending, csrf))
@@ -54,13 +62,20 @@ async fn again(
         Ok(renewed) => renewed,
         Err(e) => return pages::interaction_error(state, e),
     };
-    let Some(retry_after) = throttled else {
-        let message = Some(credentials::INVALID_CREDENTIALS);
-        return page(state, &pending, &csrf, username, message);
+    let (status, message, retry_after) = match why {
+        Again::Invalid => {
+            let message = Some(credentials::INVALID_CREDENTIALS);
+            return page(state, &pending, &csrf, username, message);
+        }
+        Again::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            throttle::wait_message(secs),
+            secs,
+        ),
+        Again::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), 1),
     };
-    let message = throttle::wait_message(retry_after);
     let mut response = page(state, &pending, &csrf, username, Some(&message));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    *response.status_mut() = status;
     if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -77,7 +92,7 @@ async fn refused(
 ) -> HttpResponse {
     match refusal {
         Refusal::Throttled { retry_after_secs } => {
-            again(state, pending, username, Some(retry_after_secs)).await
+            again(state, pending, username, Again::Throttled(retry_after_secs)).await
         }
         Refusal::RequestExhausted => {
             let id = pending.row.id;
@@ -171,6 +186,9 @@ pub async fn post(
     let last_try = attempt.last_try;
     let user = match throttle::check_password(&state, attempt, user, password).await {
         Ok(user) => user,
+        Err(e) if e.code == ErrorCode::TemporarilyUnavailable => {
+            return again(&state, pending, &username, Again::Busy).await
+        }
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
     let Some(user) = user else {
@@ -178,7 +196,7 @@ pub async fn post(
         if last_try {
             return refused(&state, pending, &username, Refusal::RequestExhausted).await;
         }
-        return again(&state, pending, &username, None).await;
+        return again(&state, pending, &username, Again::Invalid).await;
     };
     let shared = state.clone();
     let completed = db::run_tx(&state.pool, move |conn| {
