@@ -160,6 +160,7 @@ impl Application {
                             "default-src 'none'; frame-ancestors 'none'",
                         )),
                 )
+                .wrap(from_fn(routes::transport::head_and_hsts))
                 .configure(routes)
                 .default_service(web::to(routes::not_found))
         })

@@ -68,6 +68,18 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     }
 }
 
+/// A display name (the `name` claim, shown on pages): at most 200 characters, none of them a
+/// control character or a bidirectional override that could make it read as something else.
+fn check_name(name: &str) -> Result<(), AdminError> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if name.chars().count() > 200 || name.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(AdminError::Invalid(
+            "a name has at most 200 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn find(conn: &mut db::DbConnection, username: &str) -> Result<UserRow, AdminError> {
     db::users::find_by_username(conn, username)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))
@@ -83,6 +95,9 @@ pub fn add(
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
     if let Some(email) = &new.email {
         check_email(email)?;
+    }
+    if let Some(name) = &new.name {
+        check_name(name)?;
     }
     let password_hash = match &new.password {
         Some(pw) => Some(hash(passwords, pw)?),
@@ -137,6 +152,7 @@ pub fn show(pool: &Pool, username: &str) -> Result<UserView, AdminError> {
     find(&mut conn, username).map(UserView::from)
 }
 
+/// Sets a user's password (an admin reset) and ends every session and refresh token they hold.
 pub fn set_password(
     pool: &Pool,
     passwords: &Passwords,
@@ -148,6 +164,10 @@ pub fn set_password(
     db::transaction(pool, |conn| {
         let user = find(conn, username)?;
         db::users::set_password_hash(conn, &user.id, &hash, now)?;
+        // Whoever knew the old password may hold a session or a refresh token: end them.
+        db::sessions::delete_for_user(conn, &user.id)?;
+        db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
+        tracing::info!(target: "audit", event = "password_reset", sub = %user.id);
         Ok(())
     })
 }
@@ -228,11 +248,7 @@ pub fn update_profile(
         check_email(email)?;
     }
     if let Some(Some(name)) = &update.name {
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(AdminError::Invalid(
-                "a name has at most 200 printable characters".into(),
-            ));
-        }
+        check_name(name)?;
     }
     db::transaction(pool, |conn| {
         let mut user = find(conn, username)?;
@@ -289,6 +305,14 @@ pub fn remove(pool: &Pool, username: &str) -> Result<(), AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_controls_or_bidi_overrides_are_refused() {
+        assert!(check_name("Zoë Ångström").is_ok());
+        assert!(check_name("admin\u{202E}nimda").is_err());
+        assert!(check_name("line\nbreak").is_err());
+        assert!(check_name(&"x".repeat(201)).is_err());
+    }
 
     #[test]
     fn emails() {

@@ -11,6 +11,7 @@ pub mod refresh_tokens;
 pub mod requests;
 pub mod schema;
 pub mod sessions;
+pub mod sqlite_file;
 pub mod users;
 
 use std::path::PathBuf;
@@ -166,11 +167,7 @@ pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
 fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool, DbError> {
     let backend = Backend::from_url(&settings.url).map_err(DbError::Migration)?;
     if let Backend::Sqlite(path) = &backend {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Migration(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        sqlite_file::prepare(path)?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(settings.pool_size)

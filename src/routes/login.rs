@@ -13,6 +13,7 @@ use crate::db;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
+use crate::oauth::session;
 use crate::oauth::throttle::{self, Refusal};
 use crate::oauth::ErrorCode;
 use crate::state::AppState;
@@ -199,7 +200,11 @@ pub async fn post(
         return again(&state, pending, &username, Again::Invalid).await;
     };
     let shared = state.clone();
+    // Every login starts a new session and ends the one this browser had (session fixation,
+    // re-login as another user, prompt=login).
+    let previous = pages::read_cookie(&req, &state, SESSION);
     let completed = db::run_tx(&state.pool, move |conn| {
+        session::end(conn, previous.as_deref())?;
         interaction::login_complete(conn, &shared.settings, now, pending, &user)
     })
     .await;

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod register;
 pub mod revocation;
 pub mod token;
+pub mod transport;
 pub mod userinfo;
 
 use std::time::Instant;

@@ -162,7 +162,7 @@ async fn password_spraying_from_one_address_is_throttled(backend: Backend) {
     assert_eq!(other.status(), 200);
 }
 
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(&pool, crate::helpers::NOW)

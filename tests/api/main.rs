@@ -23,6 +23,7 @@ mod refresh;
 mod resilience;
 mod revocation;
 mod rotation;
+mod sessions_storage;
 mod token_client_credentials;
 mod token_password;
 mod userinfo_logout;
