@@ -7,7 +7,7 @@ use super::AdminError;
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
 use crate::db::{self, Pool};
-use crate::domain::user::Username;
+use crate::domain::user::{login_key, Username};
 
 /// What an admin sees of a user; never the password hash.
 #[derive(Debug, Serialize)]
@@ -81,7 +81,8 @@ fn check_name(name: &str) -> Result<(), AdminError> {
 }
 
 fn find(conn: &mut db::DbConnection, username: &str) -> Result<UserRow, AdminError> {
-    db::users::find_by_username(conn, username)?
+    let key = login_key(username).unwrap_or_default();
+    db::users::find_for_login(conn, username, &key)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))
 }
 
@@ -114,9 +115,11 @@ pub fn add(
         created_at: now,
         updated_at: now,
         is_admin: false,
+        username_normalized: login_key(username.as_str()),
     };
     db::transaction(pool, |conn| {
-        if db::users::find_by_username(conn, &row.username)?.is_some() {
+        let key = row.username_normalized.as_deref().unwrap_or_default();
+        if db::users::find_for_login(conn, &row.username, key)?.is_some() {
             return Err(AdminError::Conflict(format!("user `{}`", row.username)));
         }
         match db::users::insert(conn, &row) {

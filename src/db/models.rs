@@ -17,6 +17,8 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub is_admin: bool,
+    /// The NFKC-normalised, case-folded username, unique (`domain::user::login_key`).
+    pub username_normalized: Option<String>,
 }
 
 impl std::fmt::Debug for UserRow {

@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         is_admin -> Bool,
+        username_normalized -> Nullable<Text>,
     }
 }
 

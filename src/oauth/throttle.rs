@@ -18,7 +18,7 @@ use crate::config::LoginThrottleSettings;
 use crate::db::models::LoginThrottleRow;
 use crate::db::{self, DbConnection};
 use crate::domain::secret::SecretHash;
-use crate::domain::user::{User, Username};
+use crate::domain::user::{login_key, User};
 use crate::state::AppState;
 
 /// What a login attempt names: the counters it is charged to.
@@ -82,12 +82,10 @@ fn hash(parts: &[&str]) -> Vec<u8> {
     SecretHash::of_str(&parts.join("\0")).as_bytes().to_vec()
 }
 
-/// The account a username counts against: usernames are ASCII, compared without case here so
-/// that `Alice` and `alice` share one counter.
+/// The account a username counts against: its login key (NFKC, case-folded), so that `Alice`
+/// and `alice` share one counter.
 fn account(username: &str) -> Option<String> {
-    Username::parse(username)
-        .ok()
-        .map(|name| name.as_str().to_ascii_lowercase())
+    login_key(username)
 }
 
 fn account_hash(account: &str) -> Vec<u8> {

@@ -19,6 +19,7 @@ backend_tests!(
     an_admin_password_reset_ends_the_users_sessions_and_refresh_tokens,
     a_nul_in_a_basic_client_id_or_a_registration_path_is_a_clean_4xx,
     a_user_created_with_a_bidi_override_in_the_name_is_refused,
+    usernames_differing_only_in_case_are_one_account,
     head_is_answered_wherever_get_is,
     hsts_is_sent_on_an_https_issuer_only,
 );
@@ -197,6 +198,49 @@ async fn a_user_created_with_a_bidi_override_in_the_name_is_refused(backend: Bac
         })
     );
     assert_eq!(create("Mallory").await.unwrap().status(), 201);
+}
+
+async fn usernames_differing_only_in_case_are_one_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let sub = app.user("alice", "alice's password").await;
+    let token = admin_token(&app).await;
+    for impostor in ["Alice", "ALICE"] {
+        let response = app
+            .http
+            .post(app.url("/admin/api/users"))
+            .bearer_auth(&token)
+            .json(&json!({ "username": impostor, "password": "another long password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 409, "{impostor}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({ "error": "conflict", "error_description": format!("user `{impostor}` already exists") })
+        );
+    }
+    // Login matches the same way: any case, and Unicode compatibility forms (fullwidth letters).
+    let client = app.password_client().await;
+    for typed in ["ALICE", "Alice", "\u{FF41}lice"] {
+        let response = app
+            .token(
+                &[
+                    ("grant_type", "password"),
+                    ("username", typed),
+                    ("password", "alice's password"),
+                    ("scope", "openid"),
+                ],
+                Some(&client),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{typed}");
+        let body: Value = response.json().await.unwrap();
+        let (_, claims) = app
+            .verify(body["access_token"].as_str().unwrap(), &app.address)
+            .await;
+        assert_eq!(claims["sub"], sub.as_str());
+    }
 }
 
 async fn head_is_answered_wherever_get_is(backend: Backend) {
