@@ -119,6 +119,7 @@ pub struct PasswordSettings {
     pub max_concurrent: usize,
     pub max_queued: usize,
     pub min_length: usize,
+    pub min_strength: u8,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -303,6 +304,9 @@ impl Settings {
             return Err(invalid("registration.open_per_hour", "must be positive"));
         }
         self.login_throttle.validate()?;
+        if self.passwords.min_strength > 4 {
+            return Err(invalid("passwords.min_strength", "must be from 0 to 4"));
+        }
         if !(8..=128).contains(&self.passwords.min_length) {
             return Err(invalid("passwords.min_length", "must be from 8 to 128"));
         }

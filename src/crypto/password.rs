@@ -17,8 +17,9 @@ use workers::{with_memory, Workers};
 
 use crate::config::PasswordSettings;
 
-/// The bundled list of common passwords.
-const COMMON_PASSWORDS: &str = include_str!("../../config/common-passwords.txt");
+/// zxcvbn is quadratic in the length: judge a long password by its first characters (as
+/// zxcvbn-ts does); a password this long that starts strongly is strong.
+const STRENGTH_PREFIX: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -44,6 +45,7 @@ pub struct Verified {
 pub struct Passwords {
     params: Params,
     min_length: usize,
+    min_strength: u8,
     workers: Arc<Workers>,
     dummy_hash: Arc<str>,
 }
@@ -74,6 +76,7 @@ impl Passwords {
         let mut hasher = Self {
             params,
             min_length: settings.min_length,
+            min_strength: settings.min_strength,
             workers: Arc::new(workers),
             dummy_hash: Arc::from(""),
         };
@@ -81,8 +84,10 @@ impl Passwords {
         Ok(hasher)
     }
 
-    /// The password policy for newly set passwords: a minimum length, and not one of the bundled
-    /// common passwords. The message is fit to show the person choosing it.
+    /// The password policy for newly set passwords (CLI, admin API, admin pages): a minimum
+    /// length, and a zxcvbn strength score of at least `passwords.min_strength` (common
+    /// passwords, names, words, keyboard patterns, dates and repeats all score low). The message
+    /// is fit to show the person choosing it.
     pub fn check_policy(&self, password: &SecretString) -> Result<(), String> {
         let password = password.expose_secret();
         if password.chars().count() < self.min_length {
@@ -91,15 +96,16 @@ impl Passwords {
                 self.min_length
             ));
         }
-        let lowered = password.to_lowercase();
-        let common = COMMON_PASSWORDS
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .any(|l| l.trim() == lowered);
-        if common {
-            return Err("this password is too common; choose another".into());
+        let judged: String = password.chars().take(STRENGTH_PREFIX).collect();
+        let estimate = zxcvbn::zxcvbn(&judged, &[]);
+        if u8::from(estimate.score()) >= self.min_strength {
+            return Ok(());
         }
-        Ok(())
+        let warning = estimate.feedback().and_then(|f| f.warning());
+        let warning = warning.map(|w| format!(" {w}")).unwrap_or_default();
+        Err(format!(
+            "this password is too easy to guess.{warning} Choose a longer, less predictable one."
+        ))
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -246,6 +252,7 @@ mod tests {
             max_concurrent: 1,
             max_queued: 4,
             min_length: 10,
+            min_strength: 3,
         }
     }
 
@@ -323,18 +330,26 @@ mod tests {
     }
 
     #[test]
-    fn policy_refuses_short_and_common_passwords() {
+    fn policy_refuses_short_common_and_predictable_passwords() {
+        const COMMON: &str = "this password is too easy to guess. This is a very common password. \
+                              Choose a longer, less predictable one.";
         let passwords = Passwords::new(&settings(1024)).unwrap();
         let check = |p: &str| passwords.check_policy(&SecretString::from(p.to_owned()));
         assert_eq!(
             check("short"),
             Err("a password needs at least 10 characters".into())
         );
-        assert_eq!(
-            check("Password123"),
-            Err("this password is too common; choose another".into())
-        );
+        assert_eq!(check("Password123"), Err(COMMON.into()));
+        for weak in [
+            "qwertyuiop123",
+            "1234567890",
+            "iloveyou2026",
+            "aaaaaaaaaaaa",
+        ] {
+            assert!(check(weak).is_err(), "{weak}");
+        }
         assert!(check("a long and unusual phrase").is_ok());
+        assert!(check(&"correct horse battery staple ".repeat(100)).is_ok());
     }
 
     #[test]
