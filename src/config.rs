@@ -43,6 +43,8 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub max_body_bytes: usize,
+    pub body_timeout_secs: u64,
+    pub max_connections_per_worker: usize,
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -211,6 +213,12 @@ impl Settings {
         })?;
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if !(1..=3600).contains(&self.server.body_timeout_secs) {
+            return Err(invalid(
+                "server.body_timeout_secs",
+                "must be from 1 to 3600",
+            ));
         }
         crate::db::Backend::from_url(&self.database.url)
             .map_err(|reason| invalid("database.url", reason))?;

@@ -125,6 +125,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A built, listening server.
 pub struct Application {
     port: u16,
+    /// Workers and connections per worker, for the descriptor watch.
+    limits: (usize, usize),
     server: Server,
     state: web::Data<AppState>,
 }
@@ -144,6 +146,11 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let connections = crate::limits::connections_per_worker(
+            state.settings.server.max_connections_per_worker,
+            workers,
+            crate::limits::descriptor_limit(),
+        );
         let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -165,10 +172,12 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        .max_connections(connections)
         .listen(listener)?
         .run();
         Ok(Self {
             port,
+            limits: (workers, connections),
             server,
             state,
         })
@@ -207,8 +216,15 @@ impl Application {
                 }
             }
         });
+        let (workers, per_worker) = self.limits;
+        let watcher = tokio::spawn(crate::limits::watch_descriptors(
+            Duration::from_secs(10),
+            per_worker,
+            workers,
+        ));
         let result = self.server.await;
         refresher.abort();
+        watcher.abort();
         result
     }
 }

@@ -24,6 +24,7 @@ mod resilience;
 mod revocation;
 mod rotation;
 mod sessions_storage;
+mod slow_clients;
 mod token_client_credentials;
 mod token_password;
 mod userinfo_logout;
