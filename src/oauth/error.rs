@@ -166,7 +166,7 @@ impl From<crate::crypto::password::PasswordError> for OAuthError {
     fn from(error: crate::crypto::password::PasswordError) -> Self {
         match error {
             crate::crypto::password::PasswordError::Busy => {
-                tracing::warn!("password workers busy: login refused");
+                tracing::debug!("password workers busy: login refused");
                 Self::new(
                     ErrorCode::TemporarilyUnavailable,
                     "The service is busy; retry in a moment",
