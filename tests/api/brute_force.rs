@@ -90,15 +90,26 @@ async fn assert_throttled(response: reqwest::Response, retry_after: &str) {
     .await;
 }
 
+/// The three wrong guesses from one address that one account allows before the first wait.
+async fn three_wrong_guesses(app: &TestApp, client: &TestClient) {
+    for _ in 0..3 {
+        assert_wrong(guess(app, client, "alice", "wrong guess").await).await;
+    }
+}
+
+/// Three wrong guesses, then even the right password waits a minute.
+async fn guess_until_throttled(app: &TestApp, client: &TestClient) {
+    three_wrong_guesses(app, client).await;
+    assert_throttled(guess(app, client, "alice", PASSWORD).await, "60").await;
+}
+
 async fn password_guessing_from_one_address_backs_off_exponentially_until_a_success(
     backend: Backend,
 ) {
     let app = TestApp::spawn(backend).await;
     let client = app.password_client().await;
     app.user("alice", PASSWORD).await;
-    for _ in 0..3 {
-        assert_wrong(guess(&app, &client, "alice", "wrong guess").await).await;
-    }
+    three_wrong_guesses(&app, &client).await;
     // Even the right password is refused while the pair waits: no answer tells a guess apart.
     assert_throttled(guess(&app, &client, "alice", PASSWORD).await, "60").await;
     assert_throttled(guess(&app, &client, "ALICE", PASSWORD).await, "60").await;
@@ -110,10 +121,7 @@ async fn password_guessing_from_one_address_backs_off_exponentially_until_a_succ
     app.clock.advance(1);
     assert_eq!(guess(&app, &client, "alice", PASSWORD).await.status(), 200);
     // The success cleared the account's counters: three fresh tries, then the first wait.
-    for _ in 0..3 {
-        assert_wrong(guess(&app, &client, "alice", "wrong guess").await).await;
-    }
-    assert_throttled(guess(&app, &client, "alice", PASSWORD).await, "60").await;
+    guess_until_throttled(&app, &client).await;
 }
 
 async fn a_throttled_guess_is_refused_at_once_without_a_password_check(backend: Backend) {
@@ -123,9 +131,7 @@ async fn a_throttled_guess_is_refused_at_once_without_a_password_check(backend: 
     let app = TestApp::spawn_with(dir, settings).await;
     let client = app.password_client().await;
     app.user("alice", PASSWORD).await;
-    for _ in 0..3 {
-        assert_wrong(guess(&app, &client, "alice", "wrong guess").await).await;
-    }
+    three_wrong_guesses(&app, &client).await;
     // Hold the only password slot: any request that needs argon2 now waits.
     let (release, held) = std::sync::mpsc::channel::<()>();
     let passwords = app.state.passwords.clone();
@@ -228,10 +234,7 @@ async fn the_cli_unlocks_a_throttled_account(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let client = app.password_client().await;
     app.user("alice", PASSWORD).await;
-    for _ in 0..3 {
-        assert_wrong(guess(&app, &client, "alice", "wrong guess").await).await;
-    }
-    assert_throttled(guess(&app, &client, "alice", PASSWORD).await, "60").await;
+    guess_until_throttled(&app, &client).await;
     let settings = &app.state.settings;
     let key_file = settings.keys.master_key_file.to_str().unwrap().to_owned();
     let envs = [
@@ -256,10 +259,7 @@ async fn an_admin_unlocks_a_throttled_account_from_the_admin_pages(backend: Back
     let app = TestApp::spawn(backend).await;
     let client = app.password_client().await;
     app.user("alice", PASSWORD).await;
-    for _ in 0..3 {
-        assert_wrong(guess(&app, &client, "alice", "wrong guess").await).await;
-    }
-    assert_throttled(guess(&app, &client, "alice", PASSWORD).await, "60").await;
+    guess_until_throttled(&app, &client).await;
     let browser = app.browser();
     let page = crate::admin_pages::sign_in(&app, &browser, "root", true).await;
     let csrf = hidden(&page.text().await.unwrap(), "csrf");
