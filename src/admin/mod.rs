@@ -21,6 +21,9 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("{0}")]
     Internal(String),
+    /// Every password worker is busy and the queue is full: retry in a moment.
+    #[error("too many password checks waiting; retry in a moment")]
+    Busy,
 }
 
 impl From<diesel::result::Error> for AdminError {
@@ -43,8 +46,8 @@ pub async fn with_passwords<T: Send + 'static>(
     passwords: &Passwords,
     f: impl FnOnce(&Passwords) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    passwords
-        .run(f)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
+    passwords.run(f).await.map_err(|e| match e {
+        crate::crypto::password::PasswordError::Busy => AdminError::Busy,
+        other => AdminError::Internal(other.to_string()),
+    })?
 }

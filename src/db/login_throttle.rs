@@ -74,12 +74,13 @@ pub fn block(conn: &mut DbConnection, key: &[u8], until: i64) -> QueryResult<usi
 }
 
 /// Gives back one counted attempt (a successful login from a shared address), lifting the block
-/// when the count falls below `threshold`.
+/// when the count falls below `threshold`; a counter back at zero is forgotten.
 pub fn refund(conn: &mut DbConnection, key: &[u8], threshold: i64) -> QueryResult<usize> {
     diesel::update(throttle::table.find(key))
         .filter(throttle::failures.gt(0))
         .set(throttle::failures.eq(throttle::failures - 1))
         .execute(conn)?;
+    diesel::delete(throttle::table.find(key).filter(throttle::failures.le(0))).execute(conn)?;
     diesel::update(throttle::table.find(key))
         .filter(throttle::failures.lt(threshold))
         .set(throttle::blocked_until.eq(0))

@@ -61,6 +61,23 @@ async fn a_password_flood_beyond_the_queue_gets_503_at_once_and_is_not_counted(b
         )
         .await;
     }
+    // An admin setting a password waits in the same queue, and is refused the same way.
+    let token = crate::brute_force::admin_token(&app).await;
+    let reset = app
+        .http
+        .put(app.url("/admin/api/users/alice/password"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "password": "a brand new passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        reset,
+        503,
+        "temporarily_unavailable",
+        "The service is busy; retry in a moment",
+    )
+    .await;
     release.send(()).unwrap();
     assert_eq!(queued.await.unwrap().status(), 400);
     // The refused attempts were never checked, so they count as nothing: alice still has her
