@@ -96,21 +96,6 @@ pub fn delete_for_account(conn: &mut DbConnection, account_hash: &[u8]) -> Query
     diesel::delete(throttle::table.filter(throttle::account_hash.eq(account_hash))).execute(conn)
 }
 
-/// Live rows of one account that block it now (for `user show` and the admin views).
-pub fn blocked_until(
-    conn: &mut DbConnection,
-    account_hash: &[u8],
-    now: i64,
-) -> QueryResult<Option<i64>> {
-    throttle::table
-        .filter(throttle::account_hash.eq(account_hash))
-        .filter(throttle::kind.eq("account"))
-        .filter(throttle::blocked_until.gt(now))
-        .select(throttle::blocked_until)
-        .first(conn)
-        .optional()
-}
-
 /// Background purge: expired counters, in one indexed statement.
 pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
     diesel::delete(throttle::table.filter(throttle::expires_at.le(now))).execute(conn)

@@ -8,17 +8,20 @@
 //! the next attempt must wait, and each further failure doubles the wait; a waiting attempt is
 //! refused at once, without any argon2 work. A successful login clears the account's counters.
 
+mod keys;
+
 use std::net::IpAddr;
 
 use secrecy::SecretString;
+
+use keys::{account, account_hash, address, backoff, counters, Counter, Kind};
 
 use super::credentials;
 use super::error::{ErrorCode, OAuthError};
 use crate::config::LoginThrottleSettings;
 use crate::db::models::LoginThrottleRow;
 use crate::db::{self, DbConnection};
-use crate::domain::secret::SecretHash;
-use crate::domain::user::{login_key, User};
+use crate::domain::user::User;
 use crate::state::AppState;
 
 /// What a login attempt names: the counters it is charged to.
@@ -43,113 +46,12 @@ pub enum Refusal {
     RequestExhausted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Account,
-    AccountAddress,
-    Address,
-    Request,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Account => "account",
-            Self::AccountAddress => "account_address",
-            Self::Address => "address",
-            Self::Request => "request",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Counter {
-    kind: Kind,
-    key: Vec<u8>,
-    threshold: i64,
-    backoff_secs: i64,
-}
-
 /// An attempt that was counted; after a successful check, [`check_password`] clears it.
 #[derive(Debug, Clone)]
 pub struct Attempt {
     counters: Vec<Counter>,
     /// The attempt used the pending login's last try: if it fails, the person starts again.
     pub last_try: bool,
-}
-
-fn hash(parts: &[&str]) -> Vec<u8> {
-    SecretHash::of_str(&parts.join("\0")).as_bytes().to_vec()
-}
-
-/// The account a username counts against: its login key (NFKC, case-folded), so that `Alice`
-/// and `alice` share one counter.
-fn account(username: &str) -> Option<String> {
-    login_key(username)
-}
-
-fn account_hash(account: &str) -> Vec<u8> {
-    hash(&["account", account])
-}
-
-/// An address as counted: IPv4 (or IPv4-mapped IPv6) whole, other IPv6 by its /64, since one
-/// subscriber usually holds a whole /64.
-fn address(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
-fn counters(settings: &LoginThrottleSettings, source: &Source<'_>) -> Vec<Counter> {
-    let account = account(source.username);
-    let address = source.address.map(address);
-    let mut counters = Vec::with_capacity(4);
-    let mut push = |kind: Kind, key: Vec<u8>, threshold: i64, backoff_secs: i64| {
-        counters.push(Counter {
-            kind,
-            key,
-            threshold,
-            backoff_secs,
-        })
-    };
-    if let Some(account) = &account {
-        let t = (
-            settings.account_lockout_failures,
-            settings.account_lockout_secs,
-        );
-        push(Kind::Account, account_hash(account), t.0, t.1);
-    }
-    if let (Some(account), Some(address)) = (&account, &address) {
-        let key = hash(&["account_address", account, address]);
-        let t = (settings.account_address_max_failures, settings.backoff_secs);
-        push(Kind::AccountAddress, key, t.0, t.1);
-    }
-    if let Some(address) = &address {
-        let key = hash(&["address", address]);
-        push(
-            Kind::Address,
-            key,
-            settings.address_max_failures,
-            settings.backoff_secs,
-        );
-    }
-    if let Some(request) = source.request {
-        let key = hash(&["request", request]);
-        push(Kind::Request, key, settings.request_max_failures, 0);
-    }
-    counters
-}
-
-/// The wait after `over` failures past a threshold: `base`, doubled each time, at most `max`.
-fn backoff(base: i64, over: i64, max: i64) -> i64 {
-    base.saturating_mul(1_i64 << over.clamp(0, 40)).min(max)
 }
 
 /// Counts an attempt before its password is checked, or refuses it without counting when one of
@@ -168,30 +70,68 @@ pub fn begin(
     }
     let counters = counters(settings, source);
     let keys: Vec<Vec<u8>> = counters.iter().map(|c| c.key.clone()).collect();
-    let kind_of = |row: &LoginThrottleRow| counters.iter().find(|c| c.key == row.key_hash);
     let live = db::login_throttle::find_live(conn, &keys, now)?;
+    if let Some(refusal) = refusal(&counters, &live, source, now) {
+        return Ok(Err(refusal));
+    }
+    db::login_throttle::delete_expired_among(conn, &keys, now)?;
+    charge(conn, settings, &counters, source, now)?;
+    let mut last_try = false;
+    for row in db::login_throttle::find_live(conn, &keys, now)? {
+        let Some(counter) = counters.iter().find(|c| c.key == row.key_hash) else {
+            continue;
+        };
+        if row.failures < counter.threshold {
+            continue;
+        }
+        if counter.kind == Kind::Request {
+            last_try = true;
+        } else {
+            back_off(conn, settings, counter, &row, source, now)?;
+        }
+    }
+    Ok(Ok(Attempt { counters, last_try }))
+}
+
+/// Why an attempt is refused before it is counted: its login page is out of tries, or one of
+/// its counters is waiting.
+fn refusal(
+    counters: &[Counter],
+    live: &[LoginThrottleRow],
+    source: &Source<'_>,
+    now: i64,
+) -> Option<Refusal> {
     let address = source.address.map(address).unwrap_or_default();
     let exhausted = live.iter().any(|row| {
-        kind_of(row).is_some_and(|c| c.kind == Kind::Request && row.failures >= c.threshold)
+        counters.iter().any(|c| {
+            c.key == row.key_hash && c.kind == Kind::Request && row.failures >= c.threshold
+        })
     });
     if exhausted {
         tracing::info!(target: "audit", event = "login_throttled", scope = "request", %address, client_id = %source.client_id);
-        return Ok(Err(Refusal::RequestExhausted));
+        return Some(Refusal::RequestExhausted);
     }
-    if let Some(until) = live
+    let until = live
         .iter()
         .map(|r| r.blocked_until)
         .max()
-        .filter(|until| *until > now)
-    {
-        tracing::info!(target: "audit", event = "login_throttled", scope = "backoff", %address, client_id = %source.client_id, retry_after_secs = until - now);
-        return Ok(Err(Refusal::Throttled {
-            retry_after_secs: until - now,
-        }));
-    }
-    db::login_throttle::delete_expired_among(conn, &keys, now)?;
+        .filter(|u| *u > now)?;
+    tracing::info!(target: "audit", event = "login_throttled", scope = "backoff", %address, client_id = %source.client_id, retry_after_secs = until - now);
+    Some(Refusal::Throttled {
+        retry_after_secs: until - now,
+    })
+}
+
+/// Adds the attempt to each of its counters.
+fn charge(
+    conn: &mut DbConnection,
+    settings: &LoginThrottleSettings,
+    counters: &[Counter],
+    source: &Source<'_>,
+    now: i64,
+) -> Result<(), db::DbError> {
     let account_hash = account(source.username).map(|a| account_hash(&a));
-    for counter in &counters {
+    for counter in counters {
         let row = LoginThrottleRow {
             key_hash: counter.key.clone(),
             kind: counter.kind.as_str().to_owned(),
@@ -206,33 +146,30 @@ pub fn begin(
         };
         db::login_throttle::increment(conn, &row)?;
     }
-    let mut last_try = false;
-    for row in db::login_throttle::find_live(conn, &keys, now)? {
-        let Some(counter) = kind_of(&row) else {
-            continue;
-        };
-        if row.failures < counter.threshold {
-            continue;
-        }
-        if counter.kind == Kind::Request {
-            last_try = true;
-            continue;
-        }
-        let wait = backoff(
-            counter.backoff_secs,
-            row.failures - counter.threshold,
-            settings.max_backoff_secs,
-        );
-        db::login_throttle::block(conn, &row.key_hash, now.saturating_add(wait))?;
-        let event = if counter.kind == Kind::Account {
-            "account_locked"
-        } else {
-            "login_backoff"
-        };
-        let username = account(source.username).unwrap_or_default();
-        tracing::warn!(target: "audit", event, scope = counter.kind.as_str(), %username, %address, failures = row.failures, wait_secs = wait, client_id = %source.client_id);
-    }
-    Ok(Ok(Attempt { counters, last_try }))
+    Ok(())
+}
+
+/// A counter at or past its threshold: the next attempt waits, twice as long per failure more.
+fn back_off(
+    conn: &mut DbConnection,
+    settings: &LoginThrottleSettings,
+    counter: &Counter,
+    row: &LoginThrottleRow,
+    source: &Source<'_>,
+    now: i64,
+) -> Result<(), db::DbError> {
+    let over = row.failures - counter.threshold;
+    let wait = backoff(counter.backoff_secs, over, settings.max_backoff_secs);
+    db::login_throttle::block(conn, &row.key_hash, now.saturating_add(wait))?;
+    let event = if counter.kind == Kind::Account {
+        "account_locked"
+    } else {
+        "login_backoff"
+    };
+    let username = account(source.username).unwrap_or_default();
+    let address = source.address.map(address).unwrap_or_default();
+    tracing::warn!(target: "audit", event, scope = counter.kind.as_str(), %username, %address, failures = row.failures, wait_secs = wait, client_id = %source.client_id);
+    Ok(())
 }
 
 /// After a successful login: the account's counters are cleared, the address gets its attempt
@@ -300,22 +237,6 @@ pub fn unlock(conn: &mut DbConnection, username: &str) -> Result<usize, db::DbEr
     )?)
 }
 
-/// Until when an account is soft-locked, if it is.
-pub fn locked_until(
-    conn: &mut DbConnection,
-    username: &str,
-    now: i64,
-) -> Result<Option<i64>, db::DbError> {
-    let Some(account) = account(username) else {
-        return Ok(None);
-    };
-    Ok(db::login_throttle::blocked_until(
-        conn,
-        &account_hash(&account),
-        now,
-    )?)
-}
-
 /// The password grant's answer to a throttled attempt: 429, `Retry-After`, nothing about why.
 pub fn refusal_error(refusal: Refusal) -> OAuthError {
     let retry_after = match refusal {
@@ -338,31 +259,6 @@ pub fn wait_message(retry_after_secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        assert_eq!(backoff(60, 0, 3600), 60);
-        assert_eq!(backoff(60, 1, 3600), 120);
-        assert_eq!(backoff(60, 5, 3600), 1920);
-        assert_eq!(backoff(60, 6, 3600), 3600);
-        assert_eq!(backoff(60, i64::MAX, 3600), 3600);
-    }
-
-    #[test]
-    fn ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        assert_eq!(address(a), address(b));
-        assert_eq!(address(a), "2001:db8:1:2::/64");
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(address(mapped), "192.0.2.7");
-    }
-
-    #[test]
-    fn usernames_differing_in_case_share_one_account_counter() {
-        assert_eq!(account("Alice"), account("alice"));
-        assert_eq!(account("' OR 1=1"), None);
-    }
 
     #[test]
     fn the_wait_is_shown_in_whole_minutes() {
