@@ -60,6 +60,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::admin_pages::users::enable)),
     )
     .service(
+        web::resource("/admin/users/{username}/unlock")
+            .route(web::post().to(routes::admin_pages::users::unlock)),
+    )
+    .service(
         web::resource("/admin/users/{username}/grant-admin")
             .route(web::post().to(routes::admin_pages::users::grant_admin)),
     )
@@ -117,6 +121,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(routes::admin_api::enable)),
             )
             .service(
+                web::resource("/users/{username}/unlock")
+                    .route(web::post().to(routes::admin_api::unlock)),
+            )
+            .service(
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             ),
@@ -144,6 +152,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A built, listening server.
 pub struct Application {
     port: u16,
+    /// Workers and connections per worker, for the descriptor watch.
+    limits: (usize, usize),
     server: Server,
     state: web::Data<AppState>,
 }
@@ -163,6 +173,11 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let connections = crate::limits::connections_per_worker(
+            state.settings.server.max_connections_per_worker,
+            workers,
+            crate::limits::descriptor_limit(),
+        );
         let state = web::Data::new(state);
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -179,14 +194,17 @@ impl Application {
                             "default-src 'none'; frame-ancestors 'none'",
                         )),
                 )
+                .wrap(from_fn(routes::transport::head_and_hsts))
                 .configure(routes)
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        .max_connections(connections)
         .listen(listener)?
         .run();
         Ok(Self {
             port,
+            limits: (workers, connections),
             server,
             state,
         })
@@ -228,9 +246,16 @@ impl Application {
                 }
             }
         });
+        let (workers, per_worker) = self.limits;
+        let watcher = tokio::spawn(crate::limits::watch_descriptors(
+            Duration::from_secs(10),
+            per_worker,
+            workers,
+        ));
         let result = self.server.await;
         refresher.abort();
         poller.abort();
+        watcher.abort();
         result
     }
 }

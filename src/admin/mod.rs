@@ -31,6 +31,9 @@ pub enum AdminError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Every password worker is busy and the queue is full: retry in a moment.
+    #[error("too many password checks waiting; retry in a moment")]
+    Busy,
 }
 
 impl AdminError {
@@ -57,8 +60,8 @@ pub async fn with_passwords<T: Send + 'static>(
     passwords: &Passwords,
     f: impl FnOnce(&Passwords) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    passwords
-        .run(f)
-        .await
-        .map_err(|e| AdminError::internal("password worker", e))?
+    passwords.run(f).await.map_err(|e| match e {
+        crate::crypto::password::PasswordError::Busy => AdminError::Busy,
+        other => AdminError::internal("password worker", other),
+    })?
 }

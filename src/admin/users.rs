@@ -7,7 +7,7 @@ use super::AdminError;
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
 use crate::db::{self, DbConnection};
-use crate::domain::user::Username;
+use crate::domain::user::{login_key, Username};
 
 /// What an admin sees of a user; never the password hash.
 #[derive(Debug, Serialize)]
@@ -68,8 +68,21 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     }
 }
 
+/// A display name (the `name` claim, shown on pages): at most 200 characters, none of them a
+/// control character or a bidirectional override that could make it read as something else.
+fn check_name(name: &str) -> Result<(), AdminError> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if name.chars().count() > 200 || name.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(AdminError::Invalid(
+            "a name has at most 200 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn find(conn: &mut DbConnection, username: &str) -> Result<UserRow, AdminError> {
-    db::users::find_by_username(conn, username)?
+    let key = login_key(username).unwrap_or_default();
+    db::users::find_for_login(conn, username, &key)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))
 }
 
@@ -84,6 +97,9 @@ pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<Prepared
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
     if let Some(email) = &new.email {
         check_email(email)?;
+    }
+    if let Some(name) = &new.name {
+        check_name(name)?;
     }
     let password_hash = match &new.password {
         Some(pw) => Some(hash_password(passwords, pw)?),
@@ -101,6 +117,7 @@ pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<Prepared
             created_at: now,
             updated_at: now,
             is_admin: false,
+            username_normalized: login_key(username.as_str()),
         },
     })
 }
@@ -109,7 +126,8 @@ pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<Prepared
 pub fn add(conn: &mut DbConnection, user: PreparedUser) -> Result<UserView, AdminError> {
     let row = user.row;
     db::write_tx(conn, |conn| {
-        if db::users::find_by_username(conn, &row.username)?.is_some() {
+        let key = row.username_normalized.as_deref().unwrap_or_default();
+        if db::users::find_for_login(conn, &row.username, key)?.is_some() {
             return Err(AdminError::Conflict(format!("user `{}`", row.username)));
         }
         match db::users::insert(conn, &row) {
@@ -154,6 +172,10 @@ pub fn set_password_hash(
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         db::users::set_password_hash(conn, &user.id, hash, now)?;
+        // Whoever knew the old password may hold a session or a refresh token: end them.
+        db::sessions::delete_for_user(conn, &user.id)?;
+        db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
+        tracing::info!(target: "audit", event = "password_reset", sub = %user.id);
         Ok(())
     })
 }
@@ -228,11 +250,7 @@ pub fn update_profile(
         check_email(email)?;
     }
     if let Some(Some(name)) = &update.name {
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(AdminError::Invalid(
-                "a name has at most 200 printable characters".into(),
-            ));
-        }
+        check_name(name)?;
     }
     db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
@@ -277,6 +295,17 @@ pub fn revoke_consent(
     })
 }
 
+/// Clears a user's login lockout and per-address back-offs (`oauth::throttle`); returns how
+/// many counters were cleared. `via` names the surface for the audit event.
+pub fn unlock(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize, AdminError> {
+    db::write_tx(conn, |conn| {
+        let user = find(conn, username)?;
+        let cleared = crate::oauth::throttle::unlock(conn, &user.username)?;
+        tracing::info!(target: "audit", event = "account_unlocked", sub = %user.id, counters = cleared, via);
+        Ok(cleared)
+    })
+}
+
 pub fn remove(conn: &mut DbConnection, username: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
@@ -295,5 +324,13 @@ mod tests {
         assert!(check_email("a@b").is_err());
         assert!(check_email("@example.com").is_err());
         assert!(check_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn names_with_controls_or_bidi_overrides_are_refused() {
+        assert!(check_name("Zoë Ångström").is_ok());
+        assert!(check_name("admin\u{202E}nimda").is_err());
+        assert!(check_name("line\nbreak").is_err());
+        assert!(check_name(&"x".repeat(201)).is_err());
     }
 }

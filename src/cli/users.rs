@@ -34,6 +34,8 @@ pub(super) enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Clear a user's login lockout and back-offs after failed attempts.
+    Unlock { username: String },
     /// Prevent a user from logging in.
     Disable { username: String },
     /// Allow a disabled user to log in again.
@@ -143,6 +145,13 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             let hash = admin::users::hash_password(&passwords()?, &password)?;
             admin::users::set_password_hash(&mut *pool.get()?, &username, &hash, now())?;
             done(json, &format!("password of {username} changed"))
+        }
+        UserCommand::Unlock { username } => {
+            let cleared = admin::users::unlock(&mut *pool.get()?, &username, "cli")?;
+            done(
+                json,
+                &format!("user {username} unlocked ({cleared} login counter(s) cleared)"),
+            )
         }
         UserCommand::Disable { username } => {
             admin::users::set_disabled(&mut *pool.get()?, &username, true, now())?;

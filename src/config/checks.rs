@@ -4,7 +4,7 @@
 
 use super::{ConfigError, Settings};
 
-fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+pub(super) fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_owned(),
         reason: reason.into(),
@@ -21,6 +21,7 @@ impl Settings {
         )
         .map_err(|(key, reason)| invalid(key, reason))?;
         self.check_branding()?;
+        self.login_throttle.validate()?;
         self.check_passwords()
     }
 

@@ -65,14 +65,30 @@ impl Backend {
     }
 }
 
-/// Masks the password of a URL such as `postgres://user:secret@host/db`.
+/// Masks the passwords of a URL such as `postgres://user:secret@host/db` or
+/// `postgres://user@host/db?password=secret` (libpq accepts both).
 pub fn redact_url(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            // Setting a password only fails on URLs that cannot have one, excluded above.
-            let _ = url.set_password(Some("REDACTED"));
-            url.to_string()
-        }
-        _ => raw.to_owned(),
+    let Ok(mut url) = Url::parse(raw) else {
+        return raw.to_owned();
+    };
+    if url.password().is_some() {
+        // Setting a password only fails on URLs that cannot have one, excluded here.
+        let _ = url.set_password(Some("REDACTED"));
     }
+    let secret = |key: &str| key.eq_ignore_ascii_case("password");
+    if url.query_pairs().any(|(key, _)| secret(&key)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret(&key) {
+                    "REDACTED".into()
+                } else {
+                    value
+                };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }

@@ -6,9 +6,11 @@
 mod checks;
 mod database;
 mod parse;
+mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
 pub use parse::AccentColor;
+pub use throttle::LoginThrottleSettings;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
+    pub login_throttle: LoginThrottleSettings,
     pub log: LogSettings,
 }
 
@@ -50,6 +53,9 @@ pub struct ServerSettings {
     pub workers: usize,
     #[serde(deserialize_with = "parse::body_limit")]
     pub max_body_bytes: usize,
+    #[serde(deserialize_with = "parse::body_timeout")]
+    pub body_timeout_secs: u64,
+    pub max_connections_per_worker: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -127,8 +133,11 @@ pub struct PasswordSettings {
     pub iterations: u32,
     pub parallelism: u32,
     pub max_concurrent: usize,
+    pub max_queued: usize,
     #[serde(deserialize_with = "parse::min_length")]
     pub min_length: usize,
+    #[serde(deserialize_with = "parse::strength")]
+    pub min_strength: u8,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -279,6 +288,20 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_password_in_the_query_is_redacted_too() {
+        assert_eq!(
+            redact_url("postgres://app@db/latchkey?sslmode=require&password=hunter2&PASSWORD=x"),
+            "postgres://app@db/latchkey?sslmode=require&password=REDACTED&PASSWORD=REDACTED"
+        );
+        let backend = Backend::from_url("postgres://app@db/l?password=hunter2").unwrap();
+        assert!(!backend.describe().contains("hunter2"));
+        let mut settings = Settings::defaults().unwrap();
+        settings.database.url = "postgres://app@db/latchkey?password=hunter2".into();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        assert!(!settings.redacted().database.url.contains("hunter2"));
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -69,6 +69,26 @@ pub fn positive_at_most_a_day<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D:
 
 /// The issuer: an absolute http(s) URL with a host, no user information, query or fragment
 /// (OIDC Discovery 1.0 §3).
+/// How long a request body may take to arrive: 1 s to an hour.
+pub fn body_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let secs = u64::deserialize(d)?;
+    if (1..=3600).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(D::Error::custom("must be from 1 to 3600"))
+    }
+}
+
+/// A zxcvbn strength score: 0 to 4.
+pub fn strength<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let score = u8::deserialize(d)?;
+    if score <= 4 {
+        Ok(score)
+    } else {
+        Err(D::Error::custom("must be from 0 to 4"))
+    }
+}
+
 /// The change-poll interval: 10 ms to a minute.
 pub fn poll_interval_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let value = u64::deserialize(d)?;

@@ -7,12 +7,14 @@ pub mod codes;
 pub mod consents;
 mod convert;
 pub mod keys;
+pub mod login_throttle;
 pub mod models;
 mod pool;
 pub mod refresh_tokens;
 pub mod requests;
 pub mod schema;
 pub mod sessions;
+pub mod sqlite_file;
 pub mod users;
 
 use diesel::pg::PgConnection;
@@ -126,5 +128,6 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError
         + requests::delete_expired(conn, now)?
         + codes::delete_expired(conn, now - 86_400)?
         + refresh_tokens::purge_expired(conn, now)?
-        + refresh_tokens::purge_denied(conn, now)?)
+        + refresh_tokens::purge_denied(conn, now)?
+        + login_throttle::delete_expired(conn, now)?)
 }

@@ -222,11 +222,7 @@ pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
 fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool, DbError> {
     let backend = Backend::from_url(&settings.url).map_err(DbError::Migration)?;
     if let Backend::Sqlite(path) = &backend {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Migration(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        super::sqlite_file::prepare(path)?;
     }
     let wait = Duration::from_secs(settings.connect_timeout_secs);
     let counters = Counters::default();

@@ -25,6 +25,23 @@ impl Username {
     }
 }
 
+/// The form two usernames are compared in: NFKC-normalised and case-folded (lower-cased, then
+/// normalised again so the result is stable), so `alice`, `Alice` and `ＡＬＩＣＥ` are one name.
+/// `None` when the result cannot be a username.
+pub fn login_key(raw: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if raw.len() > 256 {
+        return None;
+    }
+    let folded: String = raw
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect();
+    Username::parse(&folded).ok().map(|name| name.0)
+}
+
 /// A person as the protocol core sees them. `id` is the stable, opaque `sub`.
 #[derive(Clone)]
 pub struct User {
@@ -60,5 +77,14 @@ mod tests {
         assert!(Username::parse("' OR 1=1 --").is_err());
         assert!(Username::parse(&"a".repeat(65)).is_err());
         assert!(Username::parse("-x").is_err());
+    }
+
+    #[test]
+    fn names_differing_in_case_or_width_have_one_login_key() {
+        assert_eq!(login_key("alice").as_deref(), Some("alice"));
+        assert_eq!(login_key("ALICE"), login_key("alice"));
+        assert_eq!(login_key("\u{FF21}lice").as_deref(), Some("alice"));
+        assert_eq!(login_key("' OR 1=1"), None);
+        assert_eq!(login_key(&"a".repeat(300)), None);
     }
 }

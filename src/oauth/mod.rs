@@ -18,6 +18,7 @@ pub mod registration;
 pub mod request;
 pub mod revocation;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod userinfo;
 

@@ -38,6 +38,7 @@ impl ResponseError for ApiError {
             Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Admin(AdminError::Invalid(_)) => StatusCode::BAD_REQUEST,
             Self::Admin(AdminError::Db(e)) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Admin(AdminError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Admin(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,6 +57,10 @@ impl ResponseError for ApiError {
                     "The service is temporarily unavailable; retry later",
                 )
                 .error_response()
+            }
+            Self::Admin(AdminError::Busy) => {
+                return OAuthError::from(crate::crypto::password::PasswordError::Busy)
+                    .error_response()
             }
             Self::Admin(other) => {
                 let _ = OAuthError::internal("admin API", other);
@@ -295,6 +300,17 @@ async fn set_disabled(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/api/users/{username}/unlock`: clears a lockout after failed logins.
+pub async fn unlock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let cleared = run(&state, move |conn| users::unlock(conn, &path, "admin_api")).await?;
+    Ok(ok(StatusCode::OK, json!({ "counters_cleared": cleared })))
 }
 
 pub async fn delete(

@@ -176,10 +176,15 @@ async fn registered(
             "A registration access token is required",
         )
     })?;
-    let client = db::run(&state.pool, move |conn| {
-        admin::clients::find_by_registration_token(conn, &id, &token).map_err(admin_error)
-    })
-    .await?;
+    // No client id holds a NUL (PostgreSQL cannot even compare one): no such client.
+    let client = if id.contains('\0') {
+        None
+    } else {
+        db::run(&state.pool, move |conn| {
+            admin::clients::find_by_registration_token(conn, &id, &token).map_err(admin_error)
+        })
+        .await?
+    };
     client.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidToken,

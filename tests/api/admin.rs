@@ -500,7 +500,8 @@ async fn the_admin_api_manages_users(backend: Backend) {
         common,
         400,
         "invalid_request",
-        "this password is too common; choose another",
+        "this password is too easy to guess. This is a very common password. Choose a longer, \
+         less predictable one.",
     )
     .await;
     let short = api(

@@ -94,7 +94,7 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("this password is too common; choose another"));
+        .contains("this password is too easy to guess. This is a very common password."));
 
     let disabled = browser
         .post("/admin/users/pat/disable", &[("csrf", &csrf)])

@@ -38,7 +38,7 @@ backend_tests!(
 );
 
 /// A plain authorization URL with PKCE; returns (url, verifier).
-fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> (String, String) {
+pub(crate) fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> (String, String) {
     let verifier = format!("verifier-{}", uuid::Uuid::new_v4().simple()) + "-0123456789";
     let challenge = {
         use base64::Engine;

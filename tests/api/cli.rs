@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::helpers::{test_settings, Backend, TestApp, TestClient};
 
-pub fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command
         .args(args)
@@ -360,7 +360,7 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
     assert!(refused.is_some(), "the removed client kept working");
 }
 
-pub async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let envs: Vec<(String, String)> = envs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -194,6 +194,8 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
         iterations: 1,
         parallelism: 1,
         max_concurrent: 1,
+        max_queued: 4,
+        min_strength: 3,
         min_length: 10,
     })
     .unwrap();

@@ -141,6 +141,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "admin-granted" => "The user is now an administrator.",
         "admin-revoked" => "The user is no longer an administrator.",
         "password-set" => "Password changed.",
+        "user-unlocked" => "User unlocked; failed login attempts forgotten.",
         "client-deleted" => "Client deleted.",
         "client-saved" => "Client saved.",
         _ => return None,

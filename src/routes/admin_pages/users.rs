@@ -140,6 +140,31 @@ pub async fn enable(
     .await
 }
 
+/// `POST /admin/users/{username}/unlock`: forgets the user's failed logins (lockout and
+/// per-address back-offs).
+pub async fn unlock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> PageResult {
+    let (session, _) = form(&req, payload, &state).await?;
+    let (pool, username) = (state.pool.clone(), path.into_inner());
+    let result = db::run(&pool, move |conn| {
+        admin::users::unlock(conn, &username, "admin_pages").map(drop)
+    })
+    .await;
+    outcome(
+        &req,
+        &state,
+        &session,
+        result,
+        "user-unlocked",
+        AdminForms::default(),
+    )
+    .await
+}
+
 /// `POST /admin/users/{username}/grant-admin`.
 pub async fn grant_admin(
     req: HttpRequest,
