@@ -150,7 +150,7 @@ fn apply(
         }
     }
     if !changes.is_empty() {
-        tracing::info!(target: "audit", event = "key_rotation", changes = ?changes);
+        tracing::info!(target: "audit", event = "key_rotation", published = changes.published.as_deref(), activated = changes.activated.as_deref(), retired = changes.retired.as_deref(), deleted = %changes.deleted.join(" "));
     }
     Ok(changes)
 }
