@@ -29,9 +29,24 @@ pub async fn verify(issuer: &str, token: &str) -> anyhow::Result<Value> {
         .flatten()
         .find(|k| k["kid"].as_str() == header.kid.as_deref())
         .ok_or_else(|| anyhow::anyhow!("unknown kid: refresh the JWKS"))?;
-    let (n, e) = (key["n"].as_str(), key["e"].as_str());
-    let key = DecodingKey::from_rsa_components(n.unwrap_or_default(), e.unwrap_or_default())?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let part = |name: &str| key[name].as_str().unwrap_or_default();
+    // The algorithm comes from the key Latchkey published, never from the token's header.
+    let (key, alg) = match key["alg"].as_str() {
+        Some("RS256") => (
+            DecodingKey::from_rsa_components(part("n"), part("e"))?,
+            Algorithm::RS256,
+        ),
+        Some("ES256") => (
+            DecodingKey::from_ec_components(part("x"), part("y"))?,
+            Algorithm::ES256,
+        ),
+        Some("EdDSA") => (
+            DecodingKey::from_ed_components(part("x"))?,
+            Algorithm::EdDSA,
+        ),
+        other => anyhow::bail!("unexpected key algorithm {other:?}"),
+    };
+    let mut validation = Validation::new(alg);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[issuer]);
     Ok(decode::<Value>(token, &key, &validation)?.claims)

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Load benchmark for Latchkey: client-credentials token issuance, JWKS and discovery, on SQLite and
-# PostgreSQL, compared with this machine's two-core OpenSSL RSA-2048 signing rate.
+# Load benchmark for Latchkey: client-credentials token issuance per signing algorithm (RS256,
+# ES256, EdDSA), JWKS and discovery, on SQLite and PostgreSQL, compared with this machine's
+# two-core OpenSSL signing rate of the matching primitive (rsa2048, ecdsap256, ed25519) measured
+# in the same run.
 #
-# Usage: scripts/bench.sh
+# Usage: scripts/bench.sh [--duration SECONDS] [--cores LIST]
+#
+#   --duration SECONDS   measured duration of each run (same as BENCH_DURATION)
+#   --cores LIST         scaling mode (scripts/bench-cores.sh): for each N in LIST (e.g. "1,2" or
+#                        "1,2,4,8,12"), the server is pinned with taskset to the first N cores
+#                        (N workers), the load generator to the others, and the RSA-2048 sign rate
+#                        is measured on the same N cores in the same run; prints tokens/s ÷ sign/s
+#                        and CPU per token ÷ CPU per signature for each N and backend.
 #
 # Everything stays on 127.0.0.1, every run has a fixed duration, and the script stops by itself.
 # Tunables (environment):
@@ -10,6 +19,8 @@
 #   BENCH_WARMUP=2s           unmeasured warm-up before each run
 #   BENCH_CONCURRENCY="16 64" concurrency levels (connections)
 #   BENCH_BACKENDS="sqlite postgres"
+#   BENCH_ALGS="RS256 ES256 EdDSA"   signing algorithms configured (keys.algorithms); one client
+#                             per algorithm (client add --access-token-alg) is measured
 #   BENCH_TOOL=oha|wrk        force a load tool (default: oha, else wrk)
 #   BENCH_PG="-h 127.0.0.1 -U postgres"  psql connection options (database is created and dropped)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   base URL Latchkey uses for that server
@@ -25,21 +36,40 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
 DURATION="${BENCH_DURATION:-10s}"
+CORES=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) DURATION="${2:?--duration needs SECONDS}s"; shift 2 ;;
+    --duration=*) DURATION="${1#--duration=}s"; shift ;;
+    --cores) CORES="${2:?--cores needs a LIST such as 1,2}"; shift 2 ;;
+    --cores=*) CORES="${1#--cores=}"; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 WARMUP="${BENCH_WARMUP:-2s}"
 CONCURRENCY="${BENCH_CONCURRENCY:-16 64}"
 BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
+ALGS="${BENCH_ALGS:-RS256 ES256 EdDSA}"
 PSQL_OPTS="${BENCH_PG:--h 127.0.0.1 -U postgres}"
 PG_URL_BASE="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 OPENSSL_SECONDS="${BENCH_OPENSSL_SECONDS:-5}"
 OPENSSL_MULTI=2
 
 # Targets.
-TARGET_TOKEN_PCT=60     # tokens/s >= 60% of the two-core RSA-2048 sign rate
+TARGET_TOKEN_PCT=60     # RS256 tokens/s >= 60% of the two-core RSA-2048 sign rate
+TARGET_ES256_X=5        # ES256 tokens/s >= 5x RS256 tokens/s (same backend, same concurrency)
 TARGET_STATIC_X=10      # JWKS and discovery >= 10x the token rate
 TARGET_IDLE_RSS_MIB=30  # idle RSS < 30 MiB
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ " $ALGS " == *" RS256 "* ]] || die "BENCH_ALGS must include RS256 (keys.algorithms always does)"
+for alg in $ALGS; do
+  case "$alg" in RS256|ES256|EdDSA) ;; *) die "unknown algorithm '$alg' in BENCH_ALGS" ;; esac
+done
+ALGS_JSON="[$(printf '"%s",' $ALGS | sed 's/,$//')]"
 
 START_TS=$(date +%s)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench.XXXXXX")"
@@ -159,6 +189,8 @@ rss_kib() { # $1 pid, $2 field (VmRSS or VmHWM)
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
+pf() { [[ "$1" == 1 ]] && echo PASS || echo FAIL; }
+
 kib_to_mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 
 server_alive() {
@@ -175,7 +207,8 @@ run_load() {
     if [[ "$method" == POST ]]; then
       args+=(-a "$CLIENT_ID:$CLIENT_SECRET" -T application/x-www-form-urlencoded -d "$body")
     fi
-    oha "${args[@]}" "$url" >"$out" 2>"$out.err" || die "oha failed on $url: $(tail -5 "$out.err")"
+    # shellcheck disable=SC2086
+    ${LOAD_PREFIX:-} oha "${args[@]}" "$url" >"$out" 2>"$out.err" || die "oha failed on $url: $(tail -5 "$out.err")"
     jq -r '
       def nz: if . == null then 0 else . end;
       [ (.summary.requestsPerSec | nz),
@@ -209,14 +242,29 @@ LUA
     } >"$WRK_LUA"
     local threads=2
     (( conc < threads )) && threads=$conc
-    wrk -t "$threads" -c "$conc" -d "$dur" --latency -s "$WRK_LUA" "$url" >"$out" 2>&1 \
+    # shellcheck disable=SC2086
+    ${LOAD_PREFIX:-} wrk -t "${LOAD_THREADS:-$threads}" -c "$conc" -d "$dur" --latency -s "$WRK_LUA" "$url" >"$out" 2>&1 \
       || die "wrk failed on $url: $(tail -5 "$out")"
     # wrk counts only >= 400 as status errors; 3xx would slip through, but none of these endpoints redirect.
     awk '$1 == "RESULT" { print $2, $3, $4, $5, $6 }' "$out"
   fi
 }
 
-start_server() { # $1 backend, $2 database URL
+fresh_database() { # $1 backend, $2 name suffix -> sets DB_URL (and PG_DB, dropped by drop_pg_db)
+  case "$1" in
+    sqlite) DB_URL="sqlite://$WORK/latchkey-$2.db" ;;
+    postgres)
+      PG_DB="latchkey_bench_$$_$2_$RANDOM"
+      # shellcheck disable=SC2086
+      psql $PSQL_OPTS -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$PG_DB\"" >/dev/null \
+        || { PG_DB=""; die "could not create database (psql $PSQL_OPTS)"; }
+      DB_URL="$PG_URL_BASE/$PG_DB"
+      ;;
+    *) die "unknown backend '$1'" ;;
+  esac
+}
+
+start_server() { # $1 backend, $2 database URL; SERVER_PREFIX (e.g. taskset) runs before the binary
   local backend="$1" db_url="$2"
   PORT=$(free_port)
   BASE="http://127.0.0.1:$PORT"
@@ -226,8 +274,10 @@ start_server() { # $1 backend, $2 database URL
   export LATCHKEY__KEYS__MASTER_KEY_FILE="$WORK/$backend-master.key"
   export LATCHKEY__LOG__LEVEL=warn
   export LATCHKEY__LOG__FORMAT=pretty
+  export LATCHKEY__KEYS__ALGORITHMS="$ALGS_JSON"
   SERVER_LOG="$WORK/server-$backend.log"
-  (cd "$WORK" && exec "$BIN" serve) >"$SERVER_LOG" 2>&1 &
+  # shellcheck disable=SC2086
+  (cd "$WORK" && exec ${SERVER_PREFIX:-} "$BIN" serve) >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   local ok=0
   for _ in $(seq 300); do
@@ -239,52 +289,79 @@ start_server() { # $1 backend, $2 database URL
   log "$backend: server pid $SERVER_PID ready on $BASE"
 }
 
-register_client() {
-  local json
-  json=$(cd "$WORK" && "$BIN" client add "bench-$1" --grant client_credentials --scope "api:read" --json) \
-    || die "$1: latchkey client add failed"
-  CLIENT_ID=$(jq -r .client_id <<<"$json")
-  CLIENT_SECRET=$(jq -r .client_secret <<<"$json")
-  [[ -n "$CLIENT_ID" && "$CLIENT_ID" != null && -n "$CLIENT_SECRET" && "$CLIENT_SECRET" != null ]] \
-    || die "$1: client add printed no client_id/client_secret: $json"
-  # Smoke test: one token, before measuring anything.
-  local resp
-  resp=$(curl -sS --max-time 5 -u "$CLIENT_ID:$CLIENT_SECRET" -d "$TOKEN_BODY" "$BASE/token") \
-    || die "$1: token request failed"
-  jq -e '.access_token | type == "string" and (split(".") | length == 3)' <<<"$resp" >/dev/null \
-    || die "$1: token endpoint did not return a JWT: $resp"
+declare -A CLIENT_IDS CLIENT_SECRETS
+register_clients() { # $1 backend: one client per algorithm, its access tokens signed with it
+  local json alg resp
+  for alg in $ALGS; do
+    json=$(cd "$WORK" && "$BIN" client add "bench-$1-$alg" --grant client_credentials \
+      --scope "api:read" --access-token-alg "$alg" --json) \
+      || die "$1: latchkey client add --access-token-alg $alg failed"
+    CLIENT_IDS[$alg]=$(jq -r .client_id <<<"$json")
+    CLIENT_SECRETS[$alg]=$(jq -r .client_secret <<<"$json")
+    [[ -n "${CLIENT_IDS[$alg]}" && "${CLIENT_IDS[$alg]}" != null && -n "${CLIENT_SECRETS[$alg]}" && "${CLIENT_SECRETS[$alg]}" != null ]] \
+      || die "$1: client add printed no client_id/client_secret: $json"
+    # Smoke test: one token of this algorithm, before measuring anything.
+    resp=$(curl -sS --max-time 5 -u "${CLIENT_IDS[$alg]}:${CLIENT_SECRETS[$alg]}" -d "$TOKEN_BODY" "$BASE/token") \
+      || die "$1: token request failed"
+    jq -e '.access_token | type == "string" and (split(".") | length == 3)' <<<"$resp" >/dev/null \
+      || die "$1: token endpoint did not return a JWT: $resp"
+    jq -r '.access_token | split(".")[0] | gsub("-";"+") | gsub("_";"/") | . + ("=" * ((4 - length % 4) % 4)) | @base64d | fromjson | .alg' <<<"$resp" \
+      | grep -qx "$alg" || die "$1: the $alg client's token is not signed with $alg: $resp"
+  done
   curl -fsS -o /dev/null --max-time 5 "$BASE/jwks" || die "$1: GET /jwks failed"
   curl -fsS -o /dev/null --max-time 5 "$BASE/.well-known/openid-configuration" \
     || die "$1: GET discovery failed"
 }
 
 TOKEN_BODY="grant_type=client_credentials&scope=api%3Aread"
-ENDPOINTS=(token jwks discovery)
+# token-ALG: client-credentials tokens signed with ALG.
+ENDPOINTS=()
+for alg in $ALGS; do ENDPOINTS+=("token-$alg"); done
+ENDPOINTS+=(jwks discovery)
 endpoint_path() {
   case "$1" in
-    token) echo /token ;;
+    token-*) echo /token ;;
     jwks) echo /jwks ;;
     discovery) echo /.well-known/openid-configuration ;;
   esac
 }
-endpoint_method() { [[ "$1" == token ]] && echo POST || echo GET; }
+endpoint_method() { [[ "$1" == token-* ]] && echo POST || echo GET; }
+
+if [[ -n "$CORES" ]]; then
+  # shellcheck source=scripts/bench-cores.sh
+  source "$SCRIPT_DIR/bench-cores.sh"
+  run_cores "$CORES"
+  exit $?
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 1. OpenSSL baseline
 # ---------------------------------------------------------------------------------------------
-# Measured before and after the load runs: this figure drifts on shared or throttled machines, so both
-# are shown and the higher one is the reference (the stricter target).
-measure_sign_rate() { # $1 label -> prints sign/s
-  local out="$WORK/openssl-$1.out" v
-  log "openssl speed -seconds $OPENSSL_SECONDS -multi $OPENSSL_MULTI rsa2048 ($1)"
-  openssl speed -seconds "$OPENSSL_SECONDS" -multi "$OPENSSL_MULTI" rsa2048 >"$out" 2>&1 \
-    || die "openssl speed failed: $(tail -5 "$out")"
-  v=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { v = $(NF-1) } END { print v }' "$out")
-  [[ -n "$v" ]] || die "could not read the sign/s figure from openssl speed: $(tail -5 "$out")"
-  log "two-core RSA-2048 sign rate ($1): $v sign/s"
-  echo "$v"
+# Measured before and after the load runs: these figures drift on shared or throttled machines, so
+# both are shown and the higher one is the reference (the stricter target). One openssl run
+# measures the primitive of every algorithm: rsa2048 (RS256), ecdsap256 (ES256), ed25519 (EdDSA).
+declare -A SIGN_BEFORE SIGN_AFTER SIGN_RATE
+openssl_primitive() {
+  case "$1" in RS256) echo rsa2048 ;; ES256) echo ecdsap256 ;; EdDSA) echo ed25519 ;; esac
 }
-SIGN_BEFORE=$(measure_sign_rate before)
+measure_sign_rates() { # $1 label (before|after); fills SIGN_BEFORE or SIGN_AFTER by algorithm
+  local out="$WORK/openssl-$1.out" v alg primitives=()
+  for alg in $ALGS; do primitives+=("$(openssl_primitive "$alg")"); done
+  log "openssl speed -seconds $OPENSSL_SECONDS -multi $OPENSSL_MULTI ${primitives[*]} ($1)"
+  openssl speed -seconds "$OPENSSL_SECONDS" -multi "$OPENSSL_MULTI" "${primitives[@]}" >"$out" 2>&1 \
+    || die "openssl speed failed: $(tail -5 "$out")"
+  for alg in $ALGS; do
+    case "$alg" in
+      RS256) v=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { v = $(NF-1) } END { print v }' "$out") ;;
+      ES256) v=$(awk '$3 == "ecdsa" && $4 == "(nistp256)" { v = $(NF-1) } END { print v }' "$out") ;;
+      EdDSA) v=$(awk '$3 == "EdDSA" && $4 == "(Ed25519)" { v = $(NF-1) } END { print v }' "$out") ;;
+    esac
+    [[ -n "$v" ]] || die "could not read the $alg sign/s figure from openssl speed: $(tail -5 "$out")"
+    log "two-core $(openssl_primitive "$alg") sign rate ($1): $v sign/s"
+    if [[ "$1" == before ]]; then SIGN_BEFORE[$alg]=$v; else SIGN_AFTER[$alg]=$v; fi
+  done
+}
+measure_sign_rates before
 
 # ---------------------------------------------------------------------------------------------
 # 2. Backends
@@ -294,20 +371,10 @@ RESULTS="$WORK/results.tsv"   # backend endpoint conc rps p50 p99 errors details
 declare -A IDLE_RSS PEAK_RSS
 
 for backend in $BACKENDS; do
-  case "$backend" in
-    sqlite) db_url="sqlite://$WORK/latchkey-bench.db" ;;
-    postgres)
-      PG_DB="latchkey_bench_$$_$RANDOM"
-      # shellcheck disable=SC2086
-      psql $PSQL_OPTS -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$PG_DB\"" >/dev/null \
-        || { PG_DB=""; die "could not create database (psql $PSQL_OPTS)"; }
-      db_url="$PG_URL_BASE/$PG_DB"
-      ;;
-    *) die "unknown backend '$backend'" ;;
-  esac
-
+  fresh_database "$backend" bench
+  db_url="$DB_URL"
   start_server "$backend" "$db_url"
-  register_client "$backend"
+  register_clients "$backend"
   sleep 1
   IDLE_RSS[$backend]=$(rss_kib "$SERVER_PID" VmRSS)
   log "$backend: idle RSS $(kib_to_mib "${IDLE_RSS[$backend]}") MiB"
@@ -317,7 +384,11 @@ for backend in $BACKENDS; do
       url="$BASE$(endpoint_path "$ep")"
       method=$(endpoint_method "$ep")
       body=""
-      [[ "$ep" == token ]] && body="$TOKEN_BODY"
+      if [[ "$ep" == token-* ]]; then
+        body="$TOKEN_BODY"
+        CLIENT_ID=${CLIENT_IDS[${ep#token-}]}
+        CLIENT_SECRET=${CLIENT_SECRETS[${ep#token-}]}
+      fi
       if [[ "$(to_seconds "$WARMUP")" != 0 ]]; then
         run_load "$backend-$ep-c$conc-warmup" "$url" "$conc" "$WARMUP" "$method" "$body" >/dev/null
       fi
@@ -336,8 +407,10 @@ for backend in $BACKENDS; do
   if [[ "$backend" == postgres ]]; then drop_pg_db; fi
 done
 
-SIGN_AFTER=$(measure_sign_rate after)
-SIGN_RATE=$(awk -v a="$SIGN_BEFORE" -v b="$SIGN_AFTER" 'BEGIN{print (a > b) ? a : b}')
+measure_sign_rates after
+for alg in $ALGS; do
+  SIGN_RATE[$alg]=$(awk -v a="${SIGN_BEFORE[$alg]}" -v b="${SIGN_AFTER[$alg]}" 'BEGIN{print (a > b) ? a : b}')
+done
 
 # ---------------------------------------------------------------------------------------------
 # 3. Report
@@ -345,48 +418,79 @@ SIGN_RATE=$(awk -v a="$SIGN_BEFORE" -v b="$SIGN_AFTER" 'BEGIN{print (a > b) ? a 
 get() { # backend endpoint conc column(4=rps,5=p50,6=p99,7=errors)
   awk -F'\t' -v b="$1" -v e="$2" -v c="$3" -v col="$4" '$1==b && $2==e && $3==c { print $col }' "$RESULTS"
 }
-pf() { [[ "$1" == 1 ]] && echo PASS || echo FAIL; }
+MISSED=0
+# verdict OK(1|0): sets V to PASS or FAIL and counts misses (no subshell, so the count survives).
+verdict() { if [[ "$1" == 1 ]]; then V=PASS; else V=FAIL; MISSED=$((MISSED + 1)); fi; }
 
 echo
 echo "## Latchkey benchmark"
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs, git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo ' (dirty tree)'), tool $TOOL, ${DURATION} per run after ${WARMUP} warm-up; load generator and server share the machine"
 echo
-printf '| %-8s | %-9s | %11s | %10s | %8s | %8s | %6s |\n' backend endpoint concurrency "req/s" "p50 ms" "p99 ms" errors
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------- ----------- ------------: -----------: ---------: ---------: -------:
+printf '| %-8s | %-11s | %11s | %10s | %8s | %8s | %6s |\n' backend endpoint concurrency "req/s" "p50 ms" "p99 ms" errors
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------- ------------- ------------: -----------: ---------: ---------: -------:
 while IFS=$'\t' read -r b e c rps p50 p99 errs _; do
-  printf '| %-8s | %-9s | %11s | %10s | %8s | %8s | %6s |\n' "$b" "$e" "$c" "$rps" "$p50" "$p99" "$errs"
+  printf '| %-8s | %-11s | %11s | %10s | %8s | %8s | %6s |\n' "$b" "$e" "$c" "$rps" "$p50" "$p99" "$errs"
 done <"$RESULTS"
+
+echo
+echo "Two-core OpenSSL sign rates in this run (reference = higher of before and after the load):"
+echo
+printf '| %-9s | %-9s | %12s | %12s | %12s |\n' algorithm primitive "before" "after" "reference"
+printf '|%s|%s|%s|%s|%s|\n' ----------- ----------- -------------: -------------: -------------:
+for alg in $ALGS; do
+  printf '| %-9s | %-9s | %12s | %12s | %12s |\n' "$alg" "$(openssl_primitive "$alg")" \
+    "${SIGN_BEFORE[$alg]}" "${SIGN_AFTER[$alg]}" "${SIGN_RATE[$alg]}"
+done
 
 TOTAL_ERRORS=$(awk -F'\t' '{ s += $7 } END { print s + 0 }' "$RESULTS")
 
 echo
 echo "### Summary"
 echo
-echo "- OpenSSL RSA-2048 sign rate, $OPENSSL_MULTI processes: **$SIGN_RATE sign/s** (reference = higher of before load $SIGN_BEFORE, after load $SIGN_AFTER)"
 for backend in $BACKENDS; do
   echo "- **$backend**"
   for conc in $(tr ' ' '\n' <<<"$CONCURRENCY" | sort -rn); do
-    tok=$(get "$backend" token "$conc" 4)
-    pct=$(awk -v t="$tok" -v s="$SIGN_RATE" 'BEGIN{printf "%.1f", 100*t/s}')
-    ok=$(awk -v p="$pct" -v g="$TARGET_TOKEN_PCT" 'BEGIN{print (p >= g) ? 1 : 0}')
-    echo "  - c=$conc token: $tok req/s = ${pct}% of sign rate (target >= ${TARGET_TOKEN_PCT}%): $(pf "$ok")"
+    rs=$(get "$backend" token-RS256 "$conc" 4)
+    jwks=$(get "$backend" jwks "$conc" 4)
+    for alg in $ALGS; do
+      tok=$(get "$backend" "token-$alg" "$conc" 4)
+      pct=$(awk -v t="$tok" -v s="${SIGN_RATE[$alg]}" 'BEGIN{printf "%.1f", 100*t/s}')
+      http=$(awk -v t="$tok" -v j="$jwks" 'BEGIN{ if (j > 0) printf "%.0f", 100*t/j; else print "?" }')
+      line="  - c=$conc token $alg: $tok req/s = ${pct}% of $(openssl_primitive "$alg") sign rate, ${http}% of the JWKS rate"
+      case "$alg" in
+        RS256)
+          ok=$(awk -v p="$pct" -v g="$TARGET_TOKEN_PCT" 'BEGIN{print (p >= g) ? 1 : 0}')
+          verdict "$ok"; line+=" (target >= ${TARGET_TOKEN_PCT}% of sign rate): $V" ;;
+        ES256)
+          x=$(awk -v t="$tok" -v r="$rs" 'BEGIN{ if (r > 0) printf "%.1f", t/r; else print "inf" }')
+          ok=$(awk -v x="$x" -v g="$TARGET_ES256_X" 'BEGIN{print (x == "inf" || x >= g) ? 1 : 0}')
+          verdict "$ok"; line+=" = ${x}x RS256 (target >= ${TARGET_ES256_X}x): $V" ;;
+        *)
+          x=$(awk -v t="$tok" -v r="$rs" 'BEGIN{ if (r > 0) printf "%.1f", t/r; else print "inf" }')
+          line+=" = ${x}x RS256" ;;
+      esac
+      echo "$line"
+    done
   done
   for conc in $(tr ' ' '\n' <<<"$CONCURRENCY" | sort -rn); do
-    tok=$(get "$backend" token "$conc" 4)
+    tok=$(get "$backend" token-RS256 "$conc" 4)
     for ep in jwks discovery; do
       r=$(get "$backend" "$ep" "$conc" 4)
       x=$(awk -v r="$r" -v t="$tok" 'BEGIN{ if (t > 0) printf "%.1f", r/t; else print "inf" }')
       ok=$(awk -v x="$x" -v g="$TARGET_STATIC_X" 'BEGIN{print (x == "inf" || x >= g) ? 1 : 0}')
-      echo "  - c=$conc $ep: $r req/s = ${x}x token rate (target >= ${TARGET_STATIC_X}x): $(pf "$ok")"
+      verdict "$ok"
+      echo "  - c=$conc $ep: $r req/s = ${x}x RS256 token rate (target >= ${TARGET_STATIC_X}x): $V"
     done
   done
   errs=$(awk -F'\t' -v b="$backend" '$1==b { s += $7 } END { print s + 0 }' "$RESULTS")
-  echo "  - errors (non-2xx + transport): $errs (target 0): $(pf "$([[ $errs == 0 ]] && echo 1 || echo 0)")"
+  verdict "$([[ $errs == 0 ]] && echo 1 || echo 0)"
+  echo "  - errors (non-2xx + transport): $errs (target 0): $V"
   idle=$(kib_to_mib "${IDLE_RSS[$backend]}")
   peak=$(kib_to_mib "${PEAK_RSS[$backend]}")
   ok=$(awk -v i="$idle" -v g="$TARGET_IDLE_RSS_MIB" 'BEGIN{print (i < g) ? 1 : 0}')
-  echo "  - idle RSS: $idle MiB (target < ${TARGET_IDLE_RSS_MIB} MiB): $(pf "$ok"); peak RSS (VmHWM): $peak MiB"
+  verdict "$ok"
+  echo "  - idle RSS: $idle MiB (target < ${TARGET_IDLE_RSS_MIB} MiB): $V; peak RSS (VmHWM): $peak MiB"
 done
 
 if [[ "$TOTAL_ERRORS" != 0 ]]; then
@@ -411,3 +515,7 @@ done
 
 echo
 echo "Total time: $(( $(date +%s) - START_TS )) s"
+if [[ "$MISSED" != 0 ]]; then
+  log "$MISSED goal(s) missed"
+  exit 1
+fi

@@ -1,9 +1,13 @@
-//! Prometheus metrics: request counts and latencies per endpoint, tokens issued per grant.
-//! Kept in `AppState`, never in a global registry.
+//! Prometheus metrics: request counts and latencies per endpoint, tokens issued per grant, and
+//! the database pool (statements run, connections open and idle). Kept in `AppState`, never in
+//! a global registry.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
+
+use crate::db::Pool;
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -11,6 +15,11 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub tokens_issued: IntCounterVec,
+    db_statements: IntCounter,
+    db_connections: IntGauge,
+    db_idle: IntGauge,
+    /// Serialises [`Metrics::observe_pool`], which moves a counter up to a value read elsewhere.
+    observing: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Metrics {
@@ -35,6 +44,15 @@ impl Metrics {
             Opts::new("tokens_issued_total", "Token responses by grant type"),
             &["grant_type"],
         )?;
+        let db_statements = IntCounter::new(
+            "db_statements_total",
+            "SQL statements run on pooled database connections",
+        )?;
+        let db_connections = IntGauge::new("db_pool_connections", "Pooled connections open")?;
+        let db_idle = IntGauge::new("db_pool_idle_connections", "Pooled connections idle")?;
+        registry.register(Box::new(db_statements.clone()))?;
+        registry.register(Box::new(db_connections.clone()))?;
+        registry.register(Box::new(db_idle.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(tokens_issued.clone()))?;
@@ -43,7 +61,22 @@ impl Metrics {
             http_requests,
             http_duration,
             tokens_issued,
+            db_statements,
+            db_connections,
+            db_idle,
+            observing: Default::default(),
         })
+    }
+
+    /// Reads the pool's figures, just before a scrape.
+    pub fn observe_pool(&self, pool: &Pool) {
+        let _serialised = self.observing.lock();
+        let statements = pool.queries();
+        self.db_statements
+            .inc_by(statements.saturating_sub(self.db_statements.get()));
+        let state = pool.state();
+        self.db_connections.set(i64::from(state.connections));
+        self.db_idle.set(i64::from(state.idle_connections));
     }
 
     /// The Prometheus text exposition format.

@@ -200,12 +200,15 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the process is asked to stop, refreshing the key set in the background.
+    /// Serves until the process is asked to stop, polling the change counters and running key
+    /// rotation and purges in the background.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let poller = tokio::spawn(poll_changes(self.state.clone()));
         let state = self.state.clone();
         let refresher = tokio::spawn(async move {
             let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
-            let mut tick = tokio::time::interval(period);
+            // Start-up already ran a rotation pass: the first one here is a period away.
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let purge_every = (3600 / state.settings.keys.refresh_interval_secs).max(1);
             let mut ticks: u64 = 0;
@@ -227,6 +230,60 @@ impl Application {
         });
         let result = self.server.await;
         refresher.abort();
+        poller.abort();
         result
+    }
+}
+
+/// Reads the database's change counters every `database.change_poll_interval_ms`, on a
+/// connection of its own (so it never queues behind a saturated pool), and applies them: the
+/// bound within which a client or key change made by any process reaches this one.
+async fn poll_changes(state: web::Data<AppState>) {
+    let period = Duration::from_millis(state.settings.database.change_poll_interval_ms);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<db::DbConnection> = None;
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let pool = state.pool.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut c = match conn {
+                Some(c) => c,
+                None => pool.dedicated()?,
+            };
+            let generations = db::change_generations::current(&mut c)?;
+            Ok::<_, db::DbError>((c, generations))
+        })
+        .await;
+        let applied = match read {
+            Ok(Ok((c, generations))) => {
+                conn = Some(c);
+                state.observe(generations).await
+            }
+            Ok(Err(e)) => {
+                conn = None;
+                Err(e.into())
+            }
+            Err(e) => {
+                conn = None;
+                Err(e.into())
+            }
+        };
+        if applied.is_err() {
+            state.clients.unconfirm();
+        }
+        match applied {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("change counters readable again; caches back in use");
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %format!("{e:#}"), "cannot read the change counters; caches are bypassed until they can be read");
+            }
+            Err(_) => {}
+        }
     }
 }

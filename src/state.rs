@@ -1,7 +1,9 @@
 //! The shared state every request may need ([`AppState`]): settings, pool, master key, the
 //! signing-key snapshot, clock, password slots, metrics and branding; built once at start.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -12,9 +14,15 @@ use crate::config::Settings;
 use crate::crypto::keys::{self, KeySet};
 use crate::crypto::master_key::{MasterKey, Source};
 use crate::crypto::password::Passwords;
+use crate::db::change_generations::Generations;
 use crate::db::{self, Backend, DbError, Pool};
+use crate::domain::client::Client;
 use crate::metrics::Metrics;
+use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::client_cache::ClientCache;
 use crate::oauth::discovery;
+use crate::oauth::token;
+use crate::oauth::OAuthError;
 use crate::views::{self, Brand};
 
 /// Everything a request may need; shared through `web::Data`, no globals.
@@ -39,6 +47,10 @@ pub struct AppState {
     pub extra_css: Option<String>,
     /// Open client registrations allowed per source address.
     pub open_registrations: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Clients read by client authentication, trusted while the change poller confirms them.
+    pub clients: ClientCache,
+    /// The `signing_keys` generation the key snapshot was loaded under.
+    keys_generation: AtomicI64,
 }
 
 impl AppState {
@@ -75,7 +87,10 @@ impl AppState {
         };
         let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
             .unwrap_or(std::num::NonZeroU32::MIN);
+        let poll = Duration::from_millis(settings.database.change_poll_interval_ms);
         let state = Self {
+            clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
+            keys_generation: AtomicI64::new(i64::MIN),
             open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
             brand: Brand::from_settings(&settings),
             theme_css: views::theme_css(&settings),
@@ -103,7 +118,59 @@ impl AppState {
         tokio::task::spawn_blocking(move || admin::clients::ensure_console(&pool, &base, now))
             .await??;
         state.refresh_keys().await?;
+        let generations = db::run(&state.pool, |conn| {
+            db::change_generations::current(conn).map_err(DbError::from)
+        })
+        .await?;
+        state.observe(generations).await?;
         Ok(state)
+    }
+
+    /// Applies what the change poller read: drops the client cache when clients changed, and
+    /// reloads the key set when signing keys changed, in every process within one poll interval
+    /// of any process's write.
+    pub async fn observe(&self, generations: Generations) -> anyhow::Result<()> {
+        self.clients.confirm(generations.clients);
+        if self.keys_generation.load(Ordering::Acquire) != generations.signing_keys {
+            self.refresh_keys().await?;
+            self.keys_generation
+                .store(generations.signing_keys, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Authenticates the client that `presented` itself: against the cached client when the
+    /// cache is confirmed, else against the database (and then cached). A cached client whose
+    /// check fails is read again from the database before the answer is final, so a secret
+    /// rotated or a client enabled a moment ago works at once; a secret revoked or a client
+    /// disabled in another process stops working within one change-poll interval.
+    pub async fn authenticate(&self, presented: &Presented) -> Result<Arc<Client>, OAuthError> {
+        let miss = match self
+            .clients
+            .get(&presented.client_id, self.pool.client_changes())
+        {
+            Ok(client) => match client_auth::verify(Some(&client), presented) {
+                Ok(()) => return Ok(client),
+                Err(_) => self.clients.begin_lookup(),
+            },
+            Err(miss) => miss,
+        };
+        let id = presented.client_id.clone();
+        let found = db::run(&self.pool, move |conn| client_auth::find(conn, &id)).await?;
+        client_auth::verify(found.as_ref(), presented)?;
+        let client = Arc::new(found.ok_or_else(OAuthError::invalid_client)?);
+        self.clients.fill(miss, Arc::clone(&client));
+        Ok(client)
+    }
+
+    /// What the token grants need, around the key snapshot `keys` (`self.keys.load()`).
+    pub fn token_context<'a>(&'a self, keys: &'a KeySet) -> token::Context<'a> {
+        token::Context {
+            settings: &self.settings,
+            keys,
+            master_key: &self.master_key,
+            now: self.clock.now(),
+        }
     }
 
     /// Runs a key-rotation pass (publish, activate, retire, delete as dates come), then reloads

@@ -166,6 +166,8 @@ pub struct ClientEditPage<'a> {
     pub client: &'a crate::admin::clients::ClientView,
     pub csrf: &'a str,
     pub error: Option<Vec<Span<'a>>>,
+    /// `keys.algorithms`, comma-separated.
+    pub algorithms: String,
 }
 
 #[derive(Template)]

@@ -2,6 +2,7 @@
 //! the client rules (`domain::metadata`) and turned into the row that stores it.
 
 use super::AdminError;
+use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::domain::client::{GrantType, RedirectUri};
 use crate::domain::metadata::{self, Metadata, Violation};
@@ -20,6 +21,10 @@ pub struct NewClient {
     /// Refresh-token idle and absolute lifetimes for this client, overriding the defaults.
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
+    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens; `None` means RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
@@ -142,5 +147,9 @@ pub(super) fn to_row(
         registration_token_hash: None,
         token_endpoint_auth_method: method,
         registered_by: None,
+        access_token_alg: new.access_token_alg.map(|a| a.as_str().to_owned()),
+        id_token_signed_response_alg: new
+            .id_token_signed_response_alg
+            .map(|a| a.as_str().to_owned()),
     })
 }

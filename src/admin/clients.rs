@@ -7,6 +7,7 @@ use serde::Serialize;
 pub use super::client_input::NewClient;
 use super::client_input::{auth_method, to_row};
 use super::AdminError;
+use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::{Client, GrantType};
@@ -28,6 +29,10 @@ pub struct ClientView {
     pub refresh_token_ttl_secs: Option<i64>,
     pub refresh_token_absolute_ttl_secs: Option<i64>,
     pub token_endpoint_auth_method: String,
+    /// `None`: `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `None`: RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 impl From<Client> for ClientView {
@@ -50,6 +55,8 @@ impl From<Client> for ClientView {
             refresh_token_ttl_secs: c.refresh_token_ttl_secs,
             refresh_token_absolute_ttl_secs: c.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            access_token_alg: c.access_token_alg,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }
@@ -221,6 +228,26 @@ pub fn rotate_secret(
     Ok(secret)
 }
 
+/// Disables (or enables again) a client: a disabled client cannot authenticate anywhere, and the
+/// access tokens it holds stop working at `/userinfo` and `/introspect`.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<(), AdminError> {
+    if id == CONSOLE_ID {
+        return Err(AdminError::Invalid(
+            "the built-in admin console client cannot be disabled".into(),
+        ));
+    }
+    db::write_tx(conn, |conn| {
+        find(conn, id)?;
+        db::clients::set_disabled(conn, id, disabled, now)?;
+        Ok(())
+    })
+}
+
 pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
@@ -260,6 +287,8 @@ pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>
             first_party: true,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
         },
         now,
     )
@@ -301,6 +330,8 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     registration_token_hash: None,
                     token_endpoint_auth_method: "none".into(),
                     registered_by: None,
+                    access_token_alg: None,
+                    id_token_signed_response_alg: None,
                 },
             )?,
         }

@@ -1,13 +1,14 @@
-//! Signing-key lifecycle (DESIGN.md §5): *next* (published, not signing) → *active* (signing) →
-//! *retired* (published until every token it signed has expired) → deleted. The server runs
-//! [`rotate_if_due`] on a timer in every replica; a database lock makes one of them do the work.
-//! `latchkey keys rotate` calls [`force_rotation`].
+//! Signing-key lifecycle (DESIGN.md §5), one chain per configured algorithm: *next* (published,
+//! not signing) → *active* (signing) → *retired* (published until every token it signed has
+//! expired) → deleted. Keys of an algorithm removed from `keys.algorithms` are retired. The
+//! server runs [`rotate_if_due`] on a timer in every replica; a database lock makes one of them do
+//! the work. `latchkey keys rotate [--alg ALG]` calls [`force_rotation`].
 
 use serde::Serialize;
 
 use super::AdminError;
 use crate::config::Settings;
-use crate::crypto::keys::{self, state};
+use crate::crypto::keys::{self, alg, state, SigningAlg};
 use crate::crypto::master_key::MasterKey;
 use crate::db::models::SigningKeyRow;
 use crate::db::{self, DbConnection, Pool};
@@ -34,7 +35,10 @@ pub fn list(pool: &Pool, settings: &Settings) -> Result<Vec<KeyView>, AdminError
     Ok(db::keys::list(&mut conn)?
         .into_iter()
         .map(|row| KeyView {
-            bits: row.public_n.len() * 8,
+            bits: match row.alg.as_str() {
+                "RS256" => row.public_n.len() * 8,
+                _ => 256,
+            },
             delete_after: row.retired_at.map(|at| at + retention),
             kid: row.kid,
             alg: row.alg,
@@ -47,12 +51,12 @@ pub fn list(pool: &Pool, settings: &Settings) -> Result<Vec<KeyView>, AdminError
         .collect())
 }
 
-/// What a rotation pass changed.
+/// What a rotation pass changed, by `kid`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Changes {
-    pub published: Option<String>,
-    pub activated: Option<String>,
-    pub retired: Option<String>,
+    pub published: Vec<String>,
+    pub activated: Vec<String>,
+    pub retired: Vec<String>,
     pub deleted: Vec<String>,
 }
 
@@ -60,6 +64,14 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// The stored keys of one algorithm.
+fn of_alg(rows: &[SigningKeyRow], alg: SigningAlg) -> Vec<SigningKeyRow> {
+    rows.iter()
+        .filter(|r| r.alg == alg.as_str())
+        .cloned()
+        .collect()
 }
 
 fn find(rows: &[SigningKeyRow], wanted: &str) -> Option<SigningKeyRow> {
@@ -71,16 +83,17 @@ fn successor_due(settings: &Settings, active: &SigningKeyRow) -> i64 {
     active.activated_at.unwrap_or(active.created_at) + settings.keys.rotation_period_secs
 }
 
-/// Whether a pass at `now` would publish a new key (so it can be generated before locking).
-fn needs_new_key(settings: &Settings, rows: &[SigningKeyRow], now: i64) -> bool {
-    find(rows, state::NEXT).is_none()
-        && find(rows, state::ACTIVE).is_none_or(|a| {
+/// Whether a pass at `now` would publish a new key in this chain (so it can be generated before
+/// locking).
+fn needs_new_key(settings: &Settings, chain: &[SigningKeyRow], now: i64) -> bool {
+    find(chain, state::NEXT).is_none()
+        && find(chain, state::ACTIVE).is_none_or(|a| {
             now >= successor_due(settings, &a) - settings.keys.publication_lead_secs
         })
 }
 
-/// Publishes, activates, retires and deletes keys as their dates come. Safe to call from every
-/// replica at once.
+/// Publishes, activates, retires and deletes keys as their dates come, for every configured
+/// algorithm. Safe to call from every replica at once.
 pub fn rotate_if_due(
     pool: &Pool,
     settings: &Settings,
@@ -91,24 +104,26 @@ pub fn rotate_if_due(
         let mut conn = pool.get().map_err(db::DbError::from)?;
         db::keys::list(&mut conn)?
     };
-    // RSA generation is slow: do it before taking the lock, and only when it will be needed.
-    let candidate = if needs_new_key(settings, &rows, now) {
-        Some(generate(settings, master, now)?)
-    } else {
-        None
-    };
+    // Generation (RSA above all) is slow: do it before taking the lock, and only when needed.
+    let mut candidates = Vec::new();
+    for &alg in &settings.keys.algorithms {
+        if needs_new_key(settings, &of_alg(&rows, alg), now) {
+            candidates.push(generate(settings, master, alg, now)?);
+        }
+    }
     db::transaction(pool, |conn| {
         db::lock_for_key_change(conn)?;
-        apply(conn, settings, now, candidate)
+        apply(conn, settings, now, candidates)
     })
 }
 
 fn generate(
     settings: &Settings,
     master: &MasterKey,
+    alg: SigningAlg,
     now: i64,
 ) -> Result<SigningKeyRow, AdminError> {
-    keys::generate(settings.keys.rsa_bits, master, state::NEXT, now)
+    keys::generate(alg, settings.keys.rsa_bits, master, state::NEXT, now)
         .map_err(|e| AdminError::internal("signing key generation", e))
 }
 
@@ -116,31 +131,33 @@ fn apply(
     conn: &mut DbConnection,
     settings: &Settings,
     now: i64,
-    candidate: Option<SigningKeyRow>,
+    mut candidates: Vec<SigningKeyRow>,
 ) -> Result<Changes, AdminError> {
     let mut changes = Changes::default();
     let rows = db::keys::list(conn)?;
-    let mut next = find(&rows, state::NEXT);
-    let active = find(&rows, state::ACTIVE);
-    if next.is_none() && needs_new_key(settings, &rows, now) {
-        if let Some(mut row) = candidate {
-            let due = active.as_ref().map_or(now, |a| successor_due(settings, a));
-            row.activate_after = Some(due.max(now + settings.keys.publication_lead_secs));
-            if active.is_none() {
-                row.activate_after = Some(now);
-            }
-            db::keys::insert(conn, &row)?;
-            changes.published = Some(row.kid.clone());
-            next = Some(row);
-        }
+    for &alg in &settings.keys.algorithms {
+        let candidate = candidates
+            .iter()
+            .position(|c| c.alg == alg.as_str())
+            .map(|i| candidates.swap_remove(i));
+        apply_chain(
+            conn,
+            settings,
+            now,
+            &of_alg(&rows, alg),
+            candidate,
+            &mut changes,
+        )?;
     }
-    if let Some(next) = next.filter(|n| n.activate_after.is_none_or(|at| now >= at)) {
-        if let Some(active) = &active {
-            db::keys::set_state(conn, &active.kid, state::RETIRED, now)?;
-            changes.retired = Some(active.kid.clone());
-        }
-        db::keys::set_state(conn, &next.kid, state::ACTIVE, now)?;
-        changes.activated = Some(next.kid.clone());
+    // Keys of an algorithm no longer configured stop signing; published until their tokens expire.
+    let configured =
+        |r: &SigningKeyRow| settings.keys.algorithms.iter().any(|a| a.as_str() == r.alg);
+    for row in rows
+        .iter()
+        .filter(|r| !configured(r) && r.state != state::RETIRED)
+    {
+        db::keys::set_state(conn, &row.kid, state::RETIRED, now)?;
+        changes.retired.push(row.kid.clone());
     }
     let retention = settings.retired_key_retention_secs();
     for row in rows.iter().filter(|r| r.state == state::RETIRED) {
@@ -150,22 +167,70 @@ fn apply(
         }
     }
     if !changes.is_empty() {
-        tracing::info!(target: "audit", event = "key_rotation", published = changes.published.as_deref(), activated = changes.activated.as_deref(), retired = changes.retired.as_deref(), deleted = %changes.deleted.join(" "));
+        tracing::info!(target: "audit", event = "key_rotation", published = %changes.published.join(" "), activated = %changes.activated.join(" "), retired = %changes.retired.join(" "), deleted = %changes.deleted.join(" "));
     }
     Ok(changes)
 }
 
-/// `latchkey keys rotate`: publish a new key now and let it sign after the publication lead (so
-/// caches see it first). With `immediately`, it signs at once and the old key is retired — for a
-/// suspected compromise, accepting that verifiers with a cached JWKS fail until they refetch.
+/// One algorithm's chain: publish the successor when due, then let it take over when its time
+/// comes.
+fn apply_chain(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    now: i64,
+    chain: &[SigningKeyRow],
+    candidate: Option<SigningKeyRow>,
+    changes: &mut Changes,
+) -> Result<(), AdminError> {
+    let mut next = find(chain, state::NEXT);
+    let active = find(chain, state::ACTIVE);
+    if next.is_none() && needs_new_key(settings, chain, now) {
+        if let Some(mut row) = candidate {
+            row.activate_after = Some(match &active {
+                Some(a) => {
+                    successor_due(settings, a).max(now + settings.keys.publication_lead_secs)
+                }
+                None => now,
+            });
+            db::keys::insert(conn, &row)?;
+            changes.published.push(row.kid.clone());
+            next = Some(row);
+        }
+    }
+    if let Some(next) = next.filter(|n| n.activate_after.is_none_or(|at| now >= at)) {
+        if let Some(active) = &active {
+            db::keys::set_state(conn, &active.kid, state::RETIRED, now)?;
+            changes.retired.push(active.kid.clone());
+        }
+        db::keys::set_state(conn, &next.kid, state::ACTIVE, now)?;
+        changes.activated.push(next.kid.clone());
+    }
+    Ok(())
+}
+
+/// `latchkey keys rotate [--alg ALG]`: publish a new key of `only` (every configured algorithm
+/// when `None`) now and let it sign after the publication lead (so caches see it first). With
+/// `immediately`, it signs at once and the old key is retired — for a suspected compromise,
+/// accepting that verifiers with a cached JWKS fail until they refetch.
 pub fn force_rotation(
     pool: &Pool,
     settings: &Settings,
     master: &MasterKey,
+    only: Option<SigningAlg>,
     immediately: bool,
     now: i64,
 ) -> Result<Changes, AdminError> {
-    let candidate = generate(settings, master, now)?;
+    let algs = match only {
+        Some(a) => {
+            alg::require_configured(&settings.keys.algorithms, a).map_err(AdminError::Invalid)?;
+            vec![a]
+        }
+        None => settings.keys.algorithms.clone(),
+    };
+    let candidates = algs
+        .iter()
+        .map(|&a| generate(settings, master, a, now))
+        .collect::<Result<Vec<_>, _>>()?;
     db::transaction(pool, |conn| {
         db::lock_for_key_change(conn)?;
         let rows = db::keys::list(conn)?;
@@ -175,21 +240,23 @@ pub fn force_rotation(
             now + settings.keys.publication_lead_secs
         };
         let mut changes = Changes::default();
-        match find(&rows, state::NEXT) {
-            Some(next) => {
-                let at = next
-                    .activate_after
-                    .map_or(activate_at, |at| at.min(activate_at));
-                db::keys::set_activate_after(conn, &next.kid, at)?;
-            }
-            None => {
-                let mut row = candidate;
-                row.activate_after = Some(activate_at);
-                db::keys::insert(conn, &row)?;
-                changes.published = Some(row.kid);
+        for (&a, candidate) in algs.iter().zip(candidates) {
+            match find(&of_alg(&rows, a), state::NEXT) {
+                Some(next) => {
+                    let at = next
+                        .activate_after
+                        .map_or(activate_at, |at| at.min(activate_at));
+                    db::keys::set_activate_after(conn, &next.kid, at)?;
+                }
+                None => {
+                    let mut row = candidate;
+                    row.activate_after = Some(activate_at);
+                    db::keys::insert(conn, &row)?;
+                    changes.published.push(row.kid);
+                }
             }
         }
-        let rest = apply(conn, settings, now, None)?;
+        let rest = apply(conn, settings, now, Vec::new())?;
         changes.activated = rest.activated;
         changes.retired = rest.retired;
         changes.deleted = rest.deleted;

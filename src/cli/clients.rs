@@ -3,9 +3,10 @@
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
-use super::{done, now, open, output, WithSecret};
+use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
+use crate::crypto::keys::SigningAlg;
 use crate::domain::client::GrantType;
 
 #[derive(Args)]
@@ -36,6 +37,28 @@ pub(super) struct ClientAdd {
     /// Refresh-token absolute lifetime in seconds for this client.
     #[arg(long, value_name = "SECONDS")]
     refresh_token_absolute_ttl: Option<i64>,
+    /// How the client authenticates at the token endpoint (RFC 7591): client_secret_basic
+    /// (default for confidential clients), client_secret_post, or none (public clients). Any
+    /// other method is refused.
+    #[arg(long, value_name = "METHOD")]
+    token_endpoint_auth_method: Option<String>,
+    /// `alg` of its access tokens, one of keys.algorithms (default: tokens.access_token_alg).
+    #[arg(long, value_name = "ALG", value_parser = parse_alg)]
+    access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens, one of keys.algorithms (default: RS256).
+    #[arg(long, value_name = "ALG", value_parser = parse_alg)]
+    id_token_signed_response_alg: Option<SigningAlg>,
+}
+
+/// An algorithm to set, or `default` to clear the client's own choice.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct AlgSetting(Option<SigningAlg>);
+
+fn parse_alg_setting(raw: &str) -> Result<AlgSetting, String> {
+    match raw {
+        "default" => Ok(AlgSetting(None)),
+        _ => parse_alg(raw).map(|a| AlgSetting(Some(a))),
+    }
 }
 
 fn parse_grant(raw: &str) -> Result<GrantType, String> {
@@ -46,6 +69,17 @@ fn parse_grant(raw: &str) -> Result<GrantType, String> {
 pub(super) enum ClientCommand {
     /// Register a client and print its id and (once) its secret.
     Add(ClientAdd),
+    /// Change a client's token signing algorithms.
+    Update {
+        client_id: String,
+        /// `alg` of its access tokens, one of keys.algorithms; `default` follows
+        /// tokens.access_token_alg.
+        #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
+        access_token_alg: Option<AlgSetting>,
+        /// `alg` of its ID tokens, one of keys.algorithms; `default` is RS256.
+        #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
+        id_token_signed_response_alg: Option<AlgSetting>,
+    },
     /// List clients.
     List,
     /// Show one client.
@@ -57,6 +91,10 @@ pub(super) enum ClientCommand {
         #[arg(long)]
         revoke_tokens: bool,
     },
+    /// Disable a client: it can no longer authenticate, and its tokens stop working.
+    Disable { client_id: String },
+    /// Enable a disabled client again.
+    Enable { client_id: String },
     /// Delete a client.
     Remove { client_id: String },
 }
@@ -69,19 +107,25 @@ pub(super) fn client(
     let pool = open(settings)?;
     match command {
         ClientCommand::Add(add) => {
-            let registered = admin::clients::add(
+            let new = NewClient {
+                name: add.name,
+                grant_types: add.grants,
+                redirect_uris: add.redirect_uris,
+                post_logout_redirect_uris: add.post_logout_redirect_uris,
+                scope: add.scope,
+                public: add.public,
+                first_party: add.first_party,
+                refresh_token_ttl_secs: add.refresh_token_ttl,
+                refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
+                access_token_alg: add.access_token_alg,
+                id_token_signed_response_alg: add.id_token_signed_response_alg,
+            };
+            new.check_algs(&settings.keys.algorithms)?;
+            let (registered, _unused_registration_token) = admin::clients::add_with(
                 &mut *pool.get()?,
-                NewClient {
-                    name: add.name,
-                    grant_types: add.grants,
-                    redirect_uris: add.redirect_uris,
-                    post_logout_redirect_uris: add.post_logout_redirect_uris,
-                    scope: add.scope,
-                    public: add.public,
-                    first_party: add.first_party,
-                    refresh_token_ttl_secs: add.refresh_token_ttl,
-                    refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
-                },
+                new,
+                add.token_endpoint_auth_method.as_deref(),
+                None,
                 now(),
             )?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
@@ -98,6 +142,24 @@ pub(super) fn client(
                     }
                     None => println!("public client: no secret, use PKCE"),
                 }
+            })
+        }
+        ClientCommand::Update {
+            client_id,
+            access_token_alg,
+            id_token_signed_response_alg,
+        } => {
+            let c = admin::client_algs::set(
+                &mut *pool.get()?,
+                &settings.keys.algorithms,
+                &client_id,
+                access_token_alg.map(|a| a.0),
+                id_token_signed_response_alg.map(|a| a.0),
+                now(),
+            )?;
+            output(json, &c, || {
+                println!("client {} updated", c.client_id);
+                print_algs(settings, &c);
             })
         }
         ClientCommand::List => {
@@ -129,6 +191,7 @@ pub(super) fn client(
                 println!("redirect URIs: {}", c.redirect_uris.join(" "));
                 println!("first party:   {}", c.first_party);
                 println!("disabled:      {}", c.disabled);
+                print_algs(settings, &c);
             })
         }
         ClientCommand::RotateSecret {
@@ -143,9 +206,32 @@ pub(super) fn client(
                 println!("(the previous secret no longer works)");
             })
         }
+        ClientCommand::Disable { client_id } => {
+            admin::clients::set_disabled(&mut *pool.get()?, &client_id, true, now())?;
+            done(json, &format!("client {client_id} disabled"))
+        }
+        ClientCommand::Enable { client_id } => {
+            admin::clients::set_disabled(&mut *pool.get()?, &client_id, false, now())?;
+            done(json, &format!("client {client_id} enabled"))
+        }
         ClientCommand::Remove { client_id } => {
             admin::clients::remove(&mut *pool.get()?, &client_id)?;
             done(json, &format!("client {client_id} removed"))
         }
+    }
+}
+
+/// The signing algorithms of a client's tokens, defaults spelled out.
+fn print_algs(settings: &Settings, c: &admin::clients::ClientView) {
+    match c.access_token_alg {
+        Some(a) => println!("access tokens: {a}"),
+        None => println!(
+            "access tokens: {} (tokens.access_token_alg)",
+            settings.tokens.access_token_alg
+        ),
+    }
+    match c.id_token_signed_response_alg {
+        Some(a) => println!("ID tokens:     {a}"),
+        None => println!("ID tokens:     RS256 (default)"),
     }
 }

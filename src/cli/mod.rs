@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::admin;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::crypto::keys::SigningAlg;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, Backend, Pool};
 use crate::startup::Application;
@@ -79,6 +80,10 @@ enum KeysCommand {
     List,
     /// Publish a new signing key now; it signs after keys.publication_lead_secs.
     Rotate {
+        /// Rotate only the keys of this algorithm (RS256, ES256, EdDSA); default: every
+        /// algorithm in keys.algorithms.
+        #[arg(long, value_name = "ALG", value_parser = parse_alg)]
+        alg: Option<SigningAlg>,
         /// Sign with the new key at once and retire the current one (suspected compromise).
         #[arg(long)]
         immediately: bool,
@@ -149,22 +154,22 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Keys(KeysCommand::Rotate { immediately }) => {
+        Command::Keys(KeysCommand::Rotate { alg, immediately }) => {
             let pool = open(&settings)?;
             let (master, _) = MasterKey::load(&settings.keys.master_key_file, true)?;
             let changes =
-                admin::keys::force_rotation(&pool, &settings, &master, immediately, now())?;
+                admin::keys::force_rotation(&pool, &settings, &master, alg, immediately, now())?;
             output(json, &changes, || {
-                if let Some(kid) = &changes.published {
+                for kid in &changes.published {
                     println!("published new key {kid}");
                 }
-                if let Some(kid) = &changes.activated {
+                for kid in &changes.activated {
                     println!("key {kid} now signs");
                 }
-                if let Some(kid) = &changes.retired {
+                for kid in &changes.retired {
                     println!("key {kid} retired (still published until its tokens expire)");
                 }
-                if changes.activated.is_none() {
+                if changes.activated.is_empty() {
                     println!(
                         "the new key signs after {} s; running servers pick it up by themselves",
                         settings.keys.publication_lead_secs
@@ -186,7 +191,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                         ),
                     };
                     println!(
-                        "{}  {:<8} {} {}-bit  created {}  {when}",
+                        "{}  {:<8} {:<6} {}-bit  created {}  {when}",
                         k.kid,
                         k.state,
                         k.alg,
@@ -197,6 +202,11 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// Parses `--alg`/`--access-token-alg` values: JWS `alg` names, exactly.
+fn parse_alg(raw: &str) -> Result<SigningAlg, String> {
+    raw.parse()
 }
 
 fn describe(settings: &Settings) -> String {

@@ -15,6 +15,11 @@ impl Settings {
     /// Checks the rules between keys, in the order of `config/default.toml`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_key_schedule()?;
+        crate::crypto::keys::alg::check_settings(
+            &self.keys.algorithms,
+            self.tokens.access_token_alg,
+        )
+        .map_err(|(key, reason)| invalid(key, reason))?;
         self.check_branding()?;
         self.check_passwords()
     }

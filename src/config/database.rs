@@ -16,6 +16,8 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     #[serde(deserialize_with = "super::parse::positive")]
     pub connect_timeout_secs: u64,
+    #[serde(deserialize_with = "super::parse::poll_interval_ms")]
+    pub change_poll_interval_ms: u64,
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -24,6 +26,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("change_poll_interval_ms", &self.change_poll_interval_ms)
             .finish()
     }
 }

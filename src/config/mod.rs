@@ -58,6 +58,8 @@ pub struct KeySettings {
     pub master_key_file: PathBuf,
     #[serde(deserialize_with = "parse::rsa_bits")]
     pub rsa_bits: usize,
+    /// One chain of signing keys per algorithm; RS256 always among them.
+    pub algorithms: Vec<crate::crypto::keys::SigningAlg>,
     #[serde(deserialize_with = "parse::at_most_a_day")]
     pub jwks_max_age_secs: u64,
     #[serde(deserialize_with = "parse::lifetime")]
@@ -76,6 +78,8 @@ pub struct TokenSettings {
     #[serde(deserialize_with = "parse::lifetime")]
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
+    /// `alg` of access tokens for clients without their own choice; one of `keys.algorithms`.
+    pub access_token_alg: crate::crypto::keys::SigningAlg,
     #[serde(deserialize_with = "parse::lifetime")]
     pub authorization_code_ttl_secs: i64,
     #[serde(deserialize_with = "parse::lifetime")]

@@ -69,6 +69,16 @@ pub fn positive_at_most_a_day<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D:
 
 /// The issuer: an absolute http(s) URL with a host, no user information, query or fragment
 /// (OIDC Discovery 1.0 §3).
+/// The change-poll interval: 10 ms to a minute.
+pub fn poll_interval_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let value = u64::deserialize(d)?;
+    if (10..=60_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(D::Error::custom("must be between 10 and 60000"))
+    }
+}
+
 pub fn issuer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw = String::deserialize(d)?;
     let url =

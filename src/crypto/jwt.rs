@@ -1,5 +1,7 @@
-//! JWT signing (RFC 7515 compact serialisation, RS256) through josekit and OpenSSL, which signs in
-//! constant time; the `rsa` crate never signs (RUSTSEC-2023-0071).
+//! JWT signing (RFC 7515 compact serialisation; RS256, ES256 and EdDSA, RFC 7518 §3 and RFC 8037
+//! §3.1) through josekit and OpenSSL, which signs in constant time; the `rsa` crate never signs
+//! (RUSTSEC-2023-0071). Verification picks the published key by `kid` and accepts only that key's
+//! own algorithm, whatever the header claims (RFC 8725 §3.1).
 
 use josekit::jws::JwsHeader;
 use serde::Serialize;
@@ -23,7 +25,7 @@ pub enum JwtError {
     WrongType,
 }
 
-/// Signs `claims` with the active key; the header carries `alg`, `kid` and `typ`.
+/// Signs `claims` with `key`; the header carries its `alg` and `kid`, and `typ`.
 pub fn sign<C: Serialize>(key: &ActiveKey, typ: &str, claims: &C) -> Result<String, JwtError> {
     let payload = serde_json::to_vec(claims)?;
     let mut header = JwsHeader::new();
@@ -35,8 +37,9 @@ pub fn sign<C: Serialize>(key: &ActiveKey, typ: &str, claims: &C) -> Result<Stri
     )?)
 }
 
-/// Verifies a compact JWS against the published keys (by `kid`, RS256 only) and its `typ`;
-/// returns the payload bytes. Claims are checked by the caller.
+/// Verifies a compact JWS against the published keys (by `kid`, with the header's `alg` equal to
+/// that key's algorithm) and its `typ`; returns the payload bytes. Claims are checked by the
+/// caller.
 pub fn verify(keys: &KeySet, token: &str, typ: &str) -> Result<Vec<u8>, JwtError> {
     if token.len() > 8192 || token.split('.').count() != 3 {
         return Err(JwtError::Invalid);
@@ -45,8 +48,9 @@ pub fn verify(keys: &KeySet, token: &str, typ: &str) -> Result<Vec<u8>, JwtError
         let verifier = header
             .key_id()
             .and_then(|kid| keys.verifier(kid))
-            .filter(|_| header.algorithm() == Some("RS256"));
-        Ok(verifier.map(|v| v as &dyn josekit::jws::JwsVerifier))
+            .filter(|(alg, _)| header.algorithm() == Some(alg.as_str()))
+            .map(|(_, verifier)| verifier);
+        Ok(verifier)
     })
     .map_err(|_| JwtError::Invalid)?;
     let typ_ok = header.token_type().is_some_and(|t| {

@@ -2,6 +2,7 @@
 //! the database knows the domain, never the other way round.
 
 use super::models::{ClientRow, UserRow};
+use crate::crypto::keys::SigningAlg;
 use crate::domain::client::{Client, CorruptClient, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
@@ -31,6 +32,15 @@ impl TryFrom<ClientRow> for Client {
         } else {
             Scope::parse(&row.scope).map_err(|e| corrupt(e.to_string()))?
         };
+        let alg = |stored: &Option<String>| {
+            stored
+                .as_deref()
+                .map(str::parse::<SigningAlg>)
+                .transpose()
+                .map_err(corrupt)
+        };
+        let access_token_alg = alg(&row.access_token_alg)?;
+        let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
         let secret_hash = match &row.secret_hash {
             None => None,
             Some(bytes) => Some(
@@ -52,6 +62,8 @@ impl TryFrom<ClientRow> for Client {
             refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
             token_endpoint_auth_method: row.token_endpoint_auth_method,
             registered_by: row.registered_by,
+            access_token_alg,
+            id_token_signed_response_alg,
         })
     }
 }

@@ -1,28 +1,25 @@
 //! Storage: one diesel [`DbConnection`] over PostgreSQL or SQLite, an r2d2 pool, the embedded
 //! migrations, and [`run`]/[`run_tx`], the only bridge from async handlers to blocking diesel.
 
+pub mod change_generations;
 pub mod clients;
 pub mod codes;
 pub mod consents;
 mod convert;
 pub mod keys;
 pub mod models;
+mod pool;
 pub mod refresh_tokens;
 pub mod requests;
 pub mod schema;
 pub mod sessions;
 pub mod users;
 
-use std::time::Duration;
-
-use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::r2d2;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-use crate::config::DatabaseSettings;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -37,8 +34,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// The pool every request borrows from.
-pub type Pool = r2d2::Pool<Manager>;
+pub use pool::{
+    cli_pool, note_client_write, pool, run, run_tx, transaction, write_tx, Manager, Pool,
+};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +50,11 @@ pub enum DbError {
     Migration(String),
     #[error("blocking task failed: {0}")]
     Blocking(String),
+    /// Every pooled connection stayed busy for the whole connection timeout.
+    #[error("database saturated: no connection became free in time")]
+    Saturated,
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
 }
 
 impl DbError {
@@ -62,6 +65,8 @@ impl DbError {
         matches!(
             self,
             Self::Unavailable(_)
+                | Self::Saturated
+                | Self::Connect(_)
                 | Self::Query(
                     Error::DatabaseError(
                         DatabaseErrorKind::ClosedConnection
@@ -75,80 +80,6 @@ impl DbError {
 
 /// Which backend `database.url` names: parsed by the configuration, opened here.
 pub use crate::config::Backend;
-
-/// Opens connections for the pool, choosing the backend by URL scheme (never by trial and error,
-/// which could turn a Postgres URL into a SQLite file name).
-#[derive(Debug)]
-pub struct Manager {
-    backend: Backend,
-}
-
-impl ManageConnection for Manager {
-    type Connection = DbConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match &self.backend {
-            Backend::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
-            Backend::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn =
-                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
-    }
-}
-
-/// A pool of one connection opened on demand, for the CLI. A short-lived process must not exit
-/// while a background thread is still opening a connection (libpq and OpenSSL tear down their
-/// global state at exit, under the thread's feet), so nothing is opened ahead of need.
-pub fn cli_pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
-    let single = DatabaseSettings {
-        pool_size: 1,
-        ..settings.clone()
-    };
-    build_pool(&single, Some(0))
-}
-
-/// Builds the pool. Connections are opened lazily, so an unreachable database does not stop the
-/// process from starting its health endpoint; callers that need the database check it themselves.
-pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
-    build_pool(settings, Some(1))
-}
-
-fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool, DbError> {
-    let backend = Backend::from_url(&settings.url).map_err(DbError::Migration)?;
-    if let Backend::Sqlite(path) = &backend {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Migration(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
-    }
-    let pool = r2d2::Pool::builder()
-        .max_size(settings.pool_size)
-        .min_idle(min_idle)
-        .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
-        .test_on_check_out(false)
-        .build_unchecked(Manager { backend });
-    Ok(pool)
-}
 
 /// Applies pending embedded migrations; on PostgreSQL under an advisory lock so replicas starting
 /// together do not race. Returns the versions applied.
@@ -196,72 +127,4 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError
         + codes::delete_expired(conn, now - 86_400)?
         + refresh_tokens::purge_expired(conn, now)?
         + refresh_tokens::purge_denied(conn, now)?)
-}
-
-/// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's tracing
-/// span. The connection is taken inside the closure, so no async task ever holds one.
-pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<DbError> + Send + 'static,
-{
-    let pool = pool.clone();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let mut conn = pool.get().map_err(DbError::from)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
-}
-
-/// Makes a SQLite transaction a writer from its first statement. SQLite's default (deferred)
-/// transaction reads first and upgrades to a writer at its first write, and that upgrade fails at
-/// once with "database is locked" when another connection wrote in between; taking the write
-/// lock up front lets `busy_timeout` wait for it instead. PostgreSQL needs nothing.
-fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
-    if let DbConnection::Sqlite(lite) = conn {
-        diesel::sql_query("UPDATE signing_keys SET state = state WHERE kid = ''").execute(lite)?;
-    }
-    Ok(())
-}
-
-/// Like [`run`], inside one transaction: committed when `f` returns `Ok`, rolled back otherwise.
-pub async fn run_tx<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<DbError> + From<diesel::result::Error> + Send + 'static,
-{
-    run(pool, move |conn| {
-        conn.transaction(|conn| {
-            begin_write(conn)?;
-            f(conn)
-        })
-    })
-    .await
-}
-
-/// The synchronous form of [`run_tx`], for the CLI.
-pub fn transaction<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<DbError> + From<diesel::result::Error>,
-{
-    let mut conn = pool.get().map_err(DbError::from)?;
-    write_tx(&mut conn, f)
-}
-
-/// `f` in one writing transaction on `conn`: committed when it returns `Ok`.
-pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<DbError> + From<diesel::result::Error>,
-{
-    conn.transaction(|conn| {
-        begin_write(conn)?;
-        f(conn)
-    })
 }

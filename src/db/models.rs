@@ -52,6 +52,10 @@ pub struct ClientRow {
     /// For clients registered over HTTP: `admin`, `registrar` or `open`, which bounds what an
     /// RFC 7592 update may change. `None` for clients made by the CLI or the admin pages.
     pub registered_by: Option<String>,
+    /// `alg` of the client's access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<String>,
+    /// RFC 7591 §2 / OIDC Registration §2 `id_token_signed_response_alg`; `None` means RS256.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -68,12 +72,15 @@ pub struct SigningKeyRow {
     pub retired_at: Option<i64>,
     /// For a `next` key: when it may start signing.
     pub activate_after: Option<i64>,
+    /// EC and OKP keys: the RFC 7638 canonical public JWK (RSA keys use `public_n`/`public_e`).
+    pub public_jwk: Option<String>,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKeyRow")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("state", &self.state)
             .finish_non_exhaustive()
     }

@@ -33,6 +33,8 @@ diesel::table! {
         registration_token_hash -> Nullable<Binary>,
         token_endpoint_auth_method -> Text,
         registered_by -> Nullable<Text>,
+        access_token_alg -> Nullable<Text>,
+        id_token_signed_response_alg -> Nullable<Text>,
     }
 }
 
@@ -48,6 +50,7 @@ diesel::table! {
         activated_at -> Nullable<BigInt>,
         retired_at -> Nullable<BigInt>,
         activate_after -> Nullable<BigInt>,
+        public_jwk -> Nullable<Text>,
     }
 }
 
@@ -151,7 +154,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_generations (name) {
+        name -> Text,
+        generation -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    change_generations,
     family_access_tokens,
     sessions,
     authorization_requests,

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::scope::Scope;
 use super::secret::SecretHash;
+use crate::crypto::keys::SigningAlg;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +111,10 @@ pub struct Client {
     pub token_endpoint_auth_method: String,
     /// Who registered the client over HTTP (`admin`, `registrar`, `open`), if it was.
     pub registered_by: Option<String>,
+    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
+    pub access_token_alg: Option<SigningAlg>,
+    /// `alg` of its ID tokens (`id_token_signed_response_alg`); `None` means RS256.
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 impl Client {
@@ -120,6 +125,24 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// The algorithms its tokens are signed with, `default_access` being
+    /// `tokens.access_token_alg`.
+    pub fn token_algs(&self, default_access: SigningAlg) -> TokenAlgs {
+        TokenAlgs {
+            access_token: self.access_token_alg.unwrap_or(default_access),
+            id_token: self
+                .id_token_signed_response_alg
+                .unwrap_or(SigningAlg::RS256),
+        }
+    }
+}
+
+/// The algorithms one client's tokens are signed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenAlgs {
+    pub access_token: SigningAlg,
+    pub id_token: SigningAlg,
 }
 
 /// Stored client data that no longer parses: an operator edited the table by hand.

@@ -98,14 +98,34 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Presented
     })
 }
 
-/// Checks presented credentials against the stored client. Every failure is the same
-/// `invalid_client`, so a caller cannot tell an unknown client from a wrong secret.
-pub fn authenticate(conn: &mut DbConnection, presented: &Presented) -> Result<Client, OAuthError> {
-    let row = db::clients::find(conn, &presented.client_id)?;
-    let client = match row.map(Client::try_from).transpose() {
-        Ok(client) => client,
-        Err(corrupt) => return Err(OAuthError::internal("client lookup", &corrupt)),
-    };
+impl Method {
+    /// The RFC 7591 `token_endpoint_auth_method` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The stored client `id`, parsed; `None` when there is no such client.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, OAuthError> {
+    match db::clients::find(conn, id)?
+        .map(Client::try_from)
+        .transpose()
+    {
+        Ok(client) => Ok(client),
+        Err(corrupt) => Err(OAuthError::internal("client lookup", &corrupt)),
+    }
+}
+
+/// Checks presented credentials against the stored client (`None`: no such client). Every
+/// failure is the same `invalid_client`, so a caller cannot tell an unknown client from a wrong
+/// secret; the secret is compared in constant time. A client that authenticates correctly but
+/// with another method than the `token_endpoint_auth_method` it registered is refused too
+/// (RFC 7591 §2), and only then is the description specific.
+pub fn verify(client: Option<&Client>, presented: &Presented) -> Result<(), OAuthError> {
     let Some(client) = client.filter(|c| !c.disabled) else {
         return Err(OAuthError::invalid_client());
     };
@@ -119,7 +139,24 @@ pub fn authenticate(conn: &mut DbConnection, presented: &Presented) -> Result<Cl
         tracing::info!(target: "audit", event = "client_auth_failed", client_id = %client.id);
         return Err(OAuthError::invalid_client());
     }
-    Ok(client)
+    if client.token_endpoint_auth_method != presented.method.as_str() {
+        tracing::info!(target: "audit", event = "client_auth_failed", client_id = %client.id, reason = "auth_method");
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            format!(
+                "The client is registered for token_endpoint_auth_method {}",
+                client.token_endpoint_auth_method
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Looks the client up and checks the presented credentials ([`find`], then [`verify`]).
+pub fn authenticate(conn: &mut DbConnection, presented: &Presented) -> Result<Client, OAuthError> {
+    let client = find(conn, &presented.client_id)?;
+    verify(client.as_ref(), presented)?;
+    client.ok_or_else(OAuthError::invalid_client)
 }
 
 /// `unauthorized_client` unless the client is registered for `grant`.

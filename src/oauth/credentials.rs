@@ -5,9 +5,9 @@
 use secrecy::SecretString;
 
 use super::error::OAuthError;
-use crate::db::{self, DbConnection};
+use crate::crypto::password::Passwords;
+use crate::db::{self, DbConnection, Pool};
 use crate::domain::user::{User, Username};
-use crate::state::AppState;
 
 /// The one answer to every failed login, whatever was wrong.
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
@@ -22,9 +22,12 @@ pub fn find_user(conn: &mut DbConnection, username: &str) -> Result<Option<User>
 }
 
 /// Checks `password` for `user` (looked up with [`find_user`]) without holding a database
-/// connection; `Ok(None)` for every kind of failure.
+/// connection; `Ok(None)` for every kind of failure. An outdated hash is upgraded through `pool`,
+/// stamped `now`.
 pub async fn check_password(
-    state: &AppState,
+    passwords: &Passwords,
+    pool: &Pool,
+    now: i64,
     user: Option<User>,
     password: SecretString,
 ) -> Result<Option<User>, OAuthError> {
@@ -32,8 +35,7 @@ pub async fn check_password(
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
-    let verified = state
-        .passwords
+    let verified = passwords
         .verify(stored, password.clone())
         .await
         .map_err(|e| OAuthError::internal("password check", &e))?;
@@ -41,21 +43,26 @@ pub async fn check_password(
         return Ok(None);
     };
     if verified.needs_rehash {
-        upgrade_hash(state, &user.id, password).await;
+        upgrade_hash(passwords, pool, now, &user.id, password).await;
     }
     Ok(Some(user))
 }
 
 /// Re-hashes a password whose stored hash used outdated parameters. A failure is logged and the
 /// login still succeeds: the old hash remains valid.
-async fn upgrade_hash(state: &AppState, user_id: &str, password: SecretString) {
-    let hash = match state.passwords.hash(password).await {
+async fn upgrade_hash(
+    passwords: &Passwords,
+    pool: &Pool,
+    now: i64,
+    user_id: &str,
+    password: SecretString,
+) {
+    let hash = match passwords.hash(password).await {
         Ok(hash) => hash,
         Err(e) => return tracing::warn!(error = %e, "password rehash failed"),
     };
     let id = user_id.to_owned();
-    let now = state.clock.now();
-    let result = db::run(&state.pool, move |conn| {
+    let result = db::run(pool, move |conn| {
         db::users::set_password_hash(conn, &id, &hash, now).map_err(db::DbError::from)
     })
     .await;

@@ -1,6 +1,8 @@
 //! The provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2), built with the
 //! openidconnect crate's types so that it is what certified client libraries expect. It advertises
-//! only what Latchkey implements.
+//! only what Latchkey implements: `id_token_signing_alg_values_supported` lists exactly the
+//! configured `keys.algorithms` (userinfo and introspection responses are plain JSON, never
+//! signed, so their `…_signing_alg_values_supported` are absent).
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
@@ -14,6 +16,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::crypto::keys::SigningAlg;
 
 /// Metadata fields the openidconnect crate does not model (RFC 8414 §2).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -71,6 +74,15 @@ pub const CLAIMS: &[&str] = &[
     "email_verified",
 ];
 
+/// The openidconnect crate's name of a signing algorithm.
+fn jws_alg(alg: SigningAlg) -> CoreJwsSigningAlgorithm {
+    match alg {
+        SigningAlg::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        SigningAlg::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        SigningAlg::EdDSA => CoreJwsSigningAlgorithm::EdDsa,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the discovery document: {0}")]
 pub struct DiscoveryError(String);
@@ -85,7 +97,12 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         JsonWebKeySetUrl::new(format!("{base}/jwks")).map_err(err)?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
         vec![CoreSubjectIdentifierType::Public],
-        vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+        settings
+            .keys
+            .algorithms
+            .iter()
+            .map(|&a| jws_alg(a))
+            .collect(),
         ExtraMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
             end_session_endpoint: format!("{base}/logout"),

@@ -1,15 +1,18 @@
-//! Token issuing: RFC 9068 access tokens and OIDC Core §2 ID tokens, signed with the active key.
+//! Token issuing: RFC 9068 access tokens and OIDC Core §2 ID tokens, each signed with the active
+//! key of the algorithm the client's tokens use (`tokens.access_token_alg` or the client's own
+//! choice; `id_token_signed_response_alg`, OIDC Registration §2).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use super::error::OAuthError;
 use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
-use crate::crypto::keys::KeySet;
+use crate::crypto::keys::{ActiveKey, KeySet, SigningAlg};
+use crate::domain::client::TokenAlgs;
 use crate::domain::scope::Scope;
 
 /// RFC 9068 §2.2 claims.
@@ -55,6 +58,8 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The browser session the tokens come from (`sid`, OIDC Front-Channel Logout §3).
     pub sid: Option<&'a str>,
+    /// What the client's tokens are signed with (`Client::token_algs`).
+    pub algs: TokenAlgs,
 }
 
 /// Signed tokens, ready for the token response.
@@ -73,10 +78,28 @@ fn new_jti() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// `at_hash` (OIDC Core §3.1.3.6): left half of SHA-256 of the access token, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token that goes with
+/// the ID token's `alg`, base64url: SHA-256 for RS256 and ES256, SHA-512 for EdDSA over Ed25519
+/// (as relying-party libraries compute it).
+pub fn at_hash(access_token: &str, id_token_alg: SigningAlg) -> String {
+    match id_token_alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => {
+            URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
+        }
+        SigningAlg::EdDSA => URL_SAFE_NO_PAD.encode(&Sha512::digest(access_token.as_bytes())[..32]),
+    }
+}
+
+/// The active key of `alg`; none while the first key of a newly configured algorithm is being
+/// made, or when a client asks for an algorithm no longer configured.
+fn signing_key(keys: &KeySet, alg: SigningAlg) -> Result<&ActiveKey, OAuthError> {
+    keys.active_for(alg).ok_or_else(|| {
+        tracing::warn!(%alg, "no active signing key for this algorithm");
+        OAuthError::new(
+            super::ErrorCode::TemporarilyUnavailable,
+            "No signing key is available; retry later",
+        )
+    })
 }
 
 /// Signs an access token, and an ID token when `openid` is in scope and a person is involved.
@@ -86,12 +109,7 @@ pub fn issue(
     now: i64,
     grant: &Grant<'_>,
 ) -> Result<Issued, OAuthError> {
-    let key = keys.active().ok_or_else(|| {
-        OAuthError::new(
-            super::ErrorCode::TemporarilyUnavailable,
-            "No signing key is available; retry later",
-        )
-    })?;
+    let key = signing_key(keys, grant.algs.access_token)?;
     let scope_text = grant.scope.to_string();
     let jti = new_jti();
     let ttl = settings.tokens.access_token_ttl_secs;
@@ -110,7 +128,7 @@ pub fn issue(
         .map_err(|e| OAuthError::internal("signing an access token", &e))?;
     let id_token = match grant.auth_time {
         Some(auth_time) if grant.scope.contains("openid") => {
-            let hash = at_hash(&access_token);
+            let hash = at_hash(&access_token, grant.algs.id_token);
             let claims = IdTokenClaims {
                 iss: &settings.issuer,
                 sub: grant.subject,
@@ -123,7 +141,7 @@ pub fn issue(
                 sid: grant.sid,
             };
             Some(
-                jwt::sign(key, TYP_JWT, &claims)
+                jwt::sign(signing_key(keys, grant.algs.id_token)?, TYP_JWT, &claims)
                     .map_err(|e| OAuthError::internal("signing an ID token", &e))?,
             )
         }

@@ -5,6 +5,7 @@ pub mod access_token;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod client_cache;
 pub mod credentials;
 pub mod discovery;
 pub mod error;

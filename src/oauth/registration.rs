@@ -1,11 +1,13 @@
 //! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592): strict
 //! validation of client metadata, answered with `invalid_redirect_uri` or
-//! `invalid_client_metadata` (RFC 7591 §3.2.2). Unknown metadata is ignored, as §2 says.
+//! `invalid_client_metadata` (RFC 7591 §3.2.2). Unknown metadata is ignored, as §2 says;
+//! `id_token_signed_response_alg` (OIDC Registration §2) must be one of `keys.algorithms`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
+use crate::crypto::keys::{alg, SigningAlg};
 use crate::domain::client::{GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
@@ -24,6 +26,8 @@ pub struct Metadata {
     pub post_logout_redirect_uris: Vec<String>,
     /// Present in RFC 7592 update requests; must name the client being updated.
     pub client_id: Option<String>,
+    /// OIDC Registration §2: `alg` of the client's ID tokens; RS256 when absent.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// An RFC 7591 §3.2.2 error.
@@ -98,10 +102,28 @@ impl Registrar {
 
 const OPEN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
+/// `id_token_signed_response_alg`, which must be a configured algorithm.
+fn id_token_alg(
+    meta: &Metadata,
+    configured: &[SigningAlg],
+) -> Result<Option<SigningAlg>, RegistrationError> {
+    let Some(raw) = meta.id_token_signed_response_alg.as_deref() else {
+        return Ok(None);
+    };
+    let chosen: SigningAlg = raw
+        .parse()
+        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
+    alg::require_configured(configured, chosen)
+        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
+    Ok(Some(chosen))
+}
+
 /// Validates metadata into a client to register, with its requested `token_endpoint_auth_method`.
+/// `configured` is `keys.algorithms`.
 pub fn validate(
     meta: &Metadata,
     registrar: Registrar,
+    configured: &[SigningAlg],
 ) -> Result<(NewClient, String), RegistrationError> {
     let method = meta
         .token_endpoint_auth_method
@@ -194,6 +216,7 @@ pub fn validate(
             Some(scope.to_string())
         }
     };
+    let id_token_signed_response_alg = id_token_alg(meta, configured)?;
     let name = meta
         .client_name
         .clone()
@@ -216,6 +239,8 @@ pub fn validate(
             first_party: false,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg,
         },
         method,
     ))
@@ -238,6 +263,7 @@ pub fn response(
         "response_types": if client.grant_types.iter().any(|g| g == "authorization_code") { vec!["code"] } else { vec![] },
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "scope": client.scope,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg.unwrap_or(SigningAlg::RS256),
         "registration_client_uri": format!("{base_url}/register/{}", client.client_id),
     });
     if let Some(secret) = client_secret {
@@ -276,8 +302,36 @@ pub fn check_update_scope(
 mod tests {
     use super::*;
 
+    const RS: &[SigningAlg] = &[SigningAlg::RS256];
+
     fn meta(json: Value) -> Metadata {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn id_token_signed_response_alg_must_be_configured_and_supported() {
+        let with = |alg: &str| {
+            meta(
+                json!({"redirect_uris": ["https://app.example/cb"], "id_token_signed_response_alg": alg}),
+            )
+        };
+        let all = &SigningAlg::ALL[..];
+        let (client, _) = validate(&with("EdDSA"), Registrar::Admin, all).unwrap();
+        assert_eq!(client.id_token_signed_response_alg, Some(SigningAlg::EdDSA));
+        assert_eq!(
+            validate(&with("ES256"), Registrar::Admin, RS).unwrap_err(),
+            invalid_metadata(
+                "id_token_signed_response_alg: signing algorithm `ES256` is not configured \
+                 (keys.algorithms: RS256)"
+            )
+        );
+        assert_eq!(
+            validate(&with("none"), Registrar::Admin, all).unwrap_err(),
+            invalid_metadata(
+                "id_token_signed_response_alg: signing algorithm `none` is not supported \
+                 (supported: RS256, ES256, EdDSA)"
+            )
+        );
     }
 
     #[test]
@@ -285,6 +339,7 @@ mod tests {
         let (client, method) = validate(
             &meta(json!({"redirect_uris": ["https://app.example/cb"]})),
             Registrar::Admin,
+            RS,
         )
         .unwrap();
         assert_eq!(method, "client_secret_basic");
@@ -296,37 +351,43 @@ mod tests {
     fn open_registration_is_bounded() {
         let confidential = meta(json!({"redirect_uris": ["http://127.0.0.1/cb"]}));
         assert_eq!(
-            validate(&confidential, Registrar::Open).unwrap_err().error,
+            validate(&confidential, Registrar::Open, RS)
+                .unwrap_err()
+                .error,
             "invalid_client_metadata"
         );
         let remote_http = meta(
             json!({"redirect_uris": ["http://app.example/cb"], "token_endpoint_auth_method": "none"}),
         );
         assert_eq!(
-            validate(&remote_http, Registrar::Open).unwrap_err().error,
+            validate(&remote_http, Registrar::Open, RS)
+                .unwrap_err()
+                .error,
             "invalid_redirect_uri"
         );
         let custom = meta(
             json!({"redirect_uris": ["com.example.app:/cb"], "token_endpoint_auth_method": "none"}),
         );
         assert_eq!(
-            validate(&custom, Registrar::Open).unwrap_err().error,
+            validate(&custom, Registrar::Open, RS).unwrap_err().error,
             "invalid_redirect_uri"
         );
         let admin = meta(
             json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "scope": "openid latchkey:admin"}),
         );
         assert_eq!(
-            validate(&admin, Registrar::Open).unwrap_err().error,
+            validate(&admin, Registrar::Open, RS).unwrap_err().error,
             "invalid_client_metadata"
         );
         assert_eq!(
-            validate(&admin, Registrar::Registrar).unwrap_err().error,
+            validate(&admin, Registrar::Registrar, RS)
+                .unwrap_err()
+                .error,
             "invalid_client_metadata"
         );
         let ok = meta(
             json!({"redirect_uris": ["http://127.0.0.1:8123/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access", "x-unknown": 1}),
         );
-        assert!(validate(&ok, Registrar::Open).is_ok());
+        assert!(validate(&ok, Registrar::Open, RS).is_ok());
     }
 }

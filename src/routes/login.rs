@@ -89,7 +89,15 @@ pub async fn post(
         Ok(found) => found,
         Err(e) => return pages::interaction_error(&state, e),
     };
-    let user = match credentials::check_password(&state, user, password).await {
+    let user = match credentials::check_password(
+        &state.passwords,
+        &state.pool,
+        state.clock.now(),
+        user,
+        password,
+    )
+    .await
+    {
         Ok(user) => user,
         Err(e) => return pages::oauth_error_page(&state, &e),
     };

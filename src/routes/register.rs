@@ -141,7 +141,8 @@ pub async fn post(
 ) -> Result<HttpResponse, Error> {
     let registrar = registrar(&req, &state).await?;
     let metadata = read_metadata(&req, payload, &state).await?;
-    let (new, method) = registration::validate(&metadata, registrar)?;
+    let (new, method) =
+        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
     let (registered, token) = db::run(&pool, move |conn| {
@@ -220,7 +221,10 @@ pub async fn put(
     // and the client may not add Latchkey scopes to itself.
     let registrar = Registrar::from_stored(client.registered_by.as_deref());
     registration::check_update_scope(&client.scope, metadata.scope.as_deref())?;
-    let (new, method) = registration::validate(&metadata, registrar)?;
+    let (mut new, method) =
+        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
+    // The access-token algorithm is not client metadata: only an administrator sets it.
+    new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();
     let now = state.clock.now();
     let (view, token) = db::run(&pool, move |conn| {

@@ -1,11 +1,22 @@
-//! `POST /token` (RFC 6749 §3.2): form body only; answers with `Cache-Control: no-store`.
+//! `POST /token` (RFC 6749 §3.2): form body only; answers with `Cache-Control: no-store`. This
+//! handler is the async bridge of the synchronous grants: it authenticates the client once (from
+//! the client cache, no database in the steady state), checks the grant type, then runs the grant
+//! where it has to run — on the worker for `client_credentials`, on the blocking pool with one
+//! connection for the grants that read or write rows, with argon2 in between for `password`.
+
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::oauth::client_auth;
-use crate::oauth::token::{self, TokenRequest};
+use crate::db;
+use crate::domain::client::Client;
+use crate::oauth::token::{
+    authorization_code, client_credentials, password, refresh_token, resolve_scope, TokenRequest,
+    TokenResponse,
+};
 use crate::oauth::OAuthError;
+use crate::oauth::{client_auth, credentials};
 use crate::state::AppState;
 
 pub async fn post(
@@ -17,15 +28,83 @@ pub async fn post(
     let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
     let request = TokenRequest::parse(&params)?;
     let presented = client_auth::extract(authorization, &params)?;
+    let client = state.authenticate(&presented).await?;
+    request.admit(&client)?;
     let grant = request.grant_type();
-    let response = token::exchange(&state.clone().into_inner(), presented, request).await?;
+    let response = exchange(state.clone().into_inner(), client, request).await?;
     state
         .metrics
         .tokens_issued
-        .with_label_values(&[grant])
+        .with_label_values(&[grant.as_str()])
         .inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
+}
+
+/// Runs the grant for the authenticated `client`.
+async fn exchange(
+    state: Arc<AppState>,
+    client: Arc<Client>,
+    request: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let pool = state.pool.clone();
+    match request {
+        TokenRequest::ClientCredentials(r) => {
+            let keys = state.keys.load();
+            client_credentials::grant(&state.token_context(&keys), &client, r)
+        }
+        TokenRequest::AuthorizationCode(r) => {
+            let shared = Arc::clone(&state);
+            let outcome = db::run(&pool, move |conn| {
+                let keys = shared.keys.load();
+                authorization_code::grant(&shared.token_context(&keys), conn, &client, r)
+            })
+            .await?;
+            match outcome {
+                authorization_code::Outcome::Issued(response) => Ok(response),
+                authorization_code::Outcome::Replayed { code_hash } => {
+                    let now = state.clock.now();
+                    db::run_tx(&pool, move |conn| {
+                        authorization_code::revoke_issued(conn, &code_hash, now)
+                    })
+                    .await?;
+                    Err(authorization_code::replayed())
+                }
+            }
+        }
+        TokenRequest::RefreshToken(r) => {
+            db::run(&pool, move |conn| {
+                let keys = state.keys.load();
+                refresh_token::grant(&state.token_context(&keys), conn, &client, r)
+            })
+            .await
+        }
+        TokenRequest::Password(r) => {
+            let scope = resolve_scope(&client, r.scope)?;
+            let username = r.username;
+            let user = db::run(&pool, move |conn| credentials::find_user(conn, &username)).await?;
+            // No connection is held while argon2 runs.
+            let now = state.clock.now();
+            let checked =
+                credentials::check_password(&state.passwords, &pool, now, user, r.password).await?;
+            let user = checked.ok_or_else(|| password::refused(&client))?;
+            if !client.allows(crate::domain::client::GrantType::RefreshToken) {
+                let keys = state.keys.load();
+                return password::grant(&state.token_context(&keys), None, &client, &user, &scope);
+            }
+            db::run_tx(&pool, move |conn| {
+                let keys = state.keys.load();
+                password::grant(
+                    &state.token_context(&keys),
+                    Some(conn),
+                    &client,
+                    &user,
+                    &scope,
+                )
+            })
+            .await
+        }
+    }
 }

@@ -189,6 +189,8 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         first_party: true,
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
+        access_token_alg: None,
+        id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
         admin::clients::add(&mut pool.get().unwrap(), new, NOW)

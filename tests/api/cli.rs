@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::helpers::{test_settings, Backend, TestApp, TestClient};
 
-fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command
         .args(args)
@@ -34,7 +34,7 @@ fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output
     child.wait_with_output().unwrap()
 }
 
-fn stdout_json(output: &Output) -> Value {
+pub fn stdout_json(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "failed: {}",
@@ -68,9 +68,12 @@ fn every_command_has_help() {
         &["admin", "bootstrap"],
         &["client"],
         &["client", "add"],
+        &["client", "update"],
         &["client", "list"],
         &["client", "show"],
         &["client", "rotate-secret"],
+        &["client", "disable"],
+        &["client", "enable"],
         &["client", "remove"],
         &["keys"],
         &["keys", "list"],
@@ -92,6 +95,9 @@ fn config_check_names_the_invalid_value() {
         ("LATCHKEY__TOKENS__ACCESS_TOKEN_TTL_SECS", "-5", "invalid value for `tokens.access_token_ttl_secs`: must be positive"),
         ("LATCHKEY__DATABASE__URL", "mysql://db", "invalid value for `database.url`: expected a URL starting with postgres:// or sqlite://"),
         ("LATCHKEY__SERVER__NO_SUCH_KEY", "1", "unknown field: found `no_such_key`"),
+        ("LATCHKEY__TOKENS__ACCESS_TOKEN_ALG", "ES256", "invalid value for `tokens.access_token_alg`: signing algorithm `ES256` is not configured (keys.algorithms: RS256)"),
+        ("LATCHKEY__KEYS__ALGORITHMS", r#"["ES256"]"#, "invalid value for `keys.algorithms`: must include RS256, which OpenID Connect requires for ID tokens (Discovery 1.0 §3)"),
+        ("LATCHKEY__KEYS__ALGORITHMS", r#"["RS256","HS256"]"#, "unknown variant: found `HS256`"),
     ];
     for (key, value, message) in cases {
         let output = latchkey(&[(key, value)], &["config", "check"], None);
@@ -327,7 +333,12 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
     assert_eq!(app.token(&form, Some(&portal)).await.status(), 200);
     let rotated =
         stdout_json(&run_owned(&envs, &["client", "rotate-secret", &portal.id, "--json"]).await);
-    assert_eq!(app.token(&form, Some(&portal)).await.status(), 401);
+    // Another process changed the client: the server sees it within one change-poll interval.
+    let stopped = crate::helpers::within(std::time::Duration::from_secs(2), || async {
+        app.token(&form, Some(&portal)).await.status() == 401
+    })
+    .await;
+    assert!(stopped.is_some(), "the old secret kept working");
     let portal = TestClient {
         id: portal.id.clone(),
         secret: Some(rotated["client_secret"].as_str().unwrap().to_owned()),
@@ -342,10 +353,14 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
         .await
         .status
         .success());
-    assert_eq!(app.token(&form, Some(&portal)).await.status(), 401);
+    let refused = crate::helpers::within(std::time::Duration::from_secs(2), || async {
+        app.token(&form, Some(&portal)).await.status() == 401
+    })
+    .await;
+    assert!(refused.is_some(), "the removed client kept working");
 }
 
-async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
+pub async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let envs: Vec<(String, String)> = envs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -102,6 +102,24 @@ pub struct TestClient {
 
 pub const NOW: i64 = 1_800_000_000;
 
+/// Polls `probe` until it holds or `limit` has passed; returns how long it took to hold.
+pub async fn within<F, Fut>(limit: std::time::Duration, mut probe: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if probe().await {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
@@ -146,8 +164,22 @@ impl TestApp {
 
     /// Registers a client through the same admin code the CLI uses.
     pub async fn client(&self, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
-        let pool = self.state.pool.clone();
-        let new = admin::clients::NewClient {
+        self.register(Self::new_client(grants, scope, public)).await
+    }
+
+    /// A confidential client that authenticates with `method` at the token endpoint.
+    pub async fn client_with_method(
+        &self,
+        grants: &[GrantType],
+        scope: &str,
+        method: &str,
+    ) -> TestClient {
+        self.register_with_method(Self::new_client(grants, scope, false), Some(method))
+            .await
+    }
+
+    fn new_client(grants: &[GrantType], scope: &str, public: bool) -> admin::clients::NewClient {
+        admin::clients::NewClient {
             name: "Test App".into(),
             grant_types: grants.to_vec(),
             redirect_uris: if grants.contains(&GrantType::AuthorizationCode) {
@@ -161,9 +193,26 @@ impl TestApp {
             first_party: true,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
-        };
-        let registered = tokio::task::spawn_blocking(move || {
-            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
+        }
+    }
+
+    /// Registers `new` and returns its id and secret.
+    pub async fn register(&self, new: admin::clients::NewClient) -> TestClient {
+        self.register_with_method(new, None).await
+    }
+
+    /// Registers `new` with a `token_endpoint_auth_method` (default: basic, or none if public).
+    pub async fn register_with_method(
+        &self,
+        new: admin::clients::NewClient,
+        method: Option<&str>,
+    ) -> TestClient {
+        let pool = self.state.pool.clone();
+        let method = method.map(str::to_owned);
+        let (registered, _) = tokio::task::spawn_blocking(move || {
+            admin::clients::add_with(&mut pool.get().unwrap(), new, method.as_deref(), None, NOW)
         })
         .await
         .unwrap()
@@ -240,7 +289,8 @@ impl TestApp {
     }
 
     /// Verifies a JWT against the served JWKS with an independent library (jsonwebtoken),
-    /// checking signature, `kid`, `iss`, `aud` and `exp` (at the test clock's time).
+    /// checking signature, `kid`, `alg` (the key's own), `iss`, `aud` and `exp` (at the test
+    /// clock's time).
     pub async fn verify(&self, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
         let header = jsonwebtoken::decode_header(token).expect("JWT header");
         let kid = header.kid.clone().expect("kid in header");
@@ -251,12 +301,12 @@ impl TestApp {
             .iter()
             .find(|k| k["kid"] == kid.as_str())
             .unwrap_or_else(|| panic!("kid {kid} not in JWKS"));
-        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-            key["n"].as_str().unwrap(),
-            key["e"].as_str().unwrap(),
-        )
-        .expect("RSA key");
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        let (decoding, algorithm) = decoding_key(key);
+        assert_eq!(
+            header.alg, algorithm,
+            "the header's alg is the key's own alg"
+        );
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
         validation.set_issuer(&[&self.address]);
         validation.set_audience(&[audience]);
         // The server runs on a test clock; check expiry against it below instead.
@@ -271,6 +321,37 @@ impl TestApp {
     pub fn clock_now(&self) -> i64 {
         use latchkey::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// The jsonwebtoken key and algorithm of a served JWK (RSA, EC P-256 or OKP Ed25519).
+pub fn decoding_key(jwk: &Value) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Algorithm) {
+    use jsonwebtoken::{Algorithm, DecodingKey};
+    let member = |name: &str| {
+        jwk[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {jwk}"))
+    };
+    match (member("kty"), member("alg")) {
+        ("RSA", "RS256") => (
+            DecodingKey::from_rsa_components(member("n"), member("e")).expect("RSA key"),
+            Algorithm::RS256,
+        ),
+        ("EC", "ES256") => {
+            assert_eq!(member("crv"), "P-256");
+            (
+                DecodingKey::from_ec_components(member("x"), member("y")).expect("EC key"),
+                Algorithm::ES256,
+            )
+        }
+        ("OKP", "EdDSA") => {
+            assert_eq!(member("crv"), "Ed25519");
+            (
+                DecodingKey::from_ed_components(member("x")).expect("OKP key"),
+                Algorithm::EdDSA,
+            )
+        }
+        other => panic!("unexpected key type and alg {other:?}"),
     }
 }
 
@@ -336,6 +417,8 @@ impl TestApp {
             first_party,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
         };
         let registered = tokio::task::spawn_blocking(move || {
             admin::clients::add(&mut pool.get().unwrap(), new, NOW)

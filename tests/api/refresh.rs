@@ -92,6 +92,8 @@ async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>)
         first_party: true,
         refresh_token_ttl_secs: idle,
         refresh_token_absolute_ttl_secs: absolute,
+        access_token_alg: None,
+        id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
         admin::clients::add(&mut pool.get().unwrap(), new, NOW)

@@ -35,6 +35,14 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers() {
     .await
     .unwrap();
 
+    // Client authentication is served from the client cache while the change poller confirms it;
+    // its next poll fails (within one 500 ms interval) and from then on every request needs the
+    // database again.
+    let down = crate::helpers::within(Duration::from_secs(3), || async {
+        app.token(&form, Some(&client)).await.status() == 503
+    })
+    .await;
+    assert!(down.is_some(), "tokens kept coming without a database");
     for _ in 0..3 {
         let started = Instant::now();
         let r = app.token(&form, Some(&client)).await;

@@ -41,6 +41,8 @@ async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool
         first_party: true,
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
+        access_token_alg: None,
+        id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
         admin::clients::add(&mut pool.get().unwrap(), new, NOW)

@@ -40,7 +40,7 @@ mod the_cli_rotates_and_lists_keys {
 /// key signs for 100 s and is published 30 s (20 + 10) before; a retired key stays
 /// 60 + 20 + 10 = 90 s. The background pass uses the same test clock, so a pass it happens to run
 /// changes nothing the test's own passes would not.
-fn small_settings(backend: Backend, dir: &std::path::Path) -> Settings {
+pub fn small_settings(backend: Backend, dir: &std::path::Path) -> Settings {
     let mut settings = test_settings(backend, dir);
     settings.tokens.access_token_ttl_secs = 60;
     settings.tokens.id_token_ttl_secs = 60;
@@ -105,7 +105,7 @@ fn kid_of(token: &str) -> String {
 
 /// Verifies `token` against the JWKS `app` serves now, like an independent relying party;
 /// `Err` says why not. Expiry is not checked here.
-async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
+pub async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
     let kid = kid_of(token);
     let jwks: Value = app.get("/jwks").await.json().await.unwrap();
     let Some(key) = jwks["keys"]
@@ -116,12 +116,8 @@ async fn verify_against_jwks(app: &TestApp, token: &str) -> Result<(), String> {
     else {
         return Err(format!("kid {kid} is not in the JWKS"));
     };
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    let (decoding, algorithm) = crate::helpers::decoding_key(key);
+    let mut validation = jsonwebtoken::Validation::new(algorithm);
     validation.validate_exp = false;
     validation.validate_aud = false;
     jsonwebtoken::decode::<Value>(token, &decoding, &validation)
@@ -142,13 +138,21 @@ async fn stored_keys(app: &TestApp) -> Vec<admin::keys::KeyView> {
         .expect("list keys")
 }
 
+/// The one kid of a change list.
+fn only(kids: &[String]) -> Option<String> {
+    match kids {
+        [kid] => Some(kid.clone()),
+        _ => None,
+    }
+}
+
 async fn force(app: &TestApp, immediately: bool) -> Changes {
     let pool = app.state.pool.clone();
     let settings = app.state.settings.clone();
     let master = app.state.master_key.clone();
     let now = app.clock_now();
     tokio::task::spawn_blocking(move || {
-        admin::keys::force_rotation(&pool, &settings, &master, immediately, now)
+        admin::keys::force_rotation(&pool, &settings, &master, None, immediately, now)
     })
     .await
     .unwrap()
@@ -276,17 +280,18 @@ async fn a_forced_rotation_immediately_switches_signing_at_once(backend: Backend
     let a = active_kid(&app);
     let before = access_token(&app, &service).await;
     let changes = force(&app, true).await;
-    let b = changes.published.clone().expect("a new key");
+    let b = only(&changes.published).expect("a new key");
     assert_eq!(
         changes,
         Changes {
-            published: Some(b.clone()),
-            activated: Some(b.clone()),
-            retired: Some(a.clone()),
+            published: vec![b.clone()],
+            activated: vec![b.clone()],
+            retired: vec![a.clone()],
             deleted: vec![],
         }
     );
-    assert!(app.state.refresh_keys().await.unwrap(), "the set changed");
+    // The change signal may have reloaded the set already; either way it is loaded now.
+    app.state.refresh_keys().await.unwrap();
     let after = access_token(&app, &service).await;
     assert_eq!(kid_of(&after), b);
     assert_eq!(served_kids(&app).await, sorted(&[&a, &b]));
@@ -303,11 +308,11 @@ async fn a_forced_rotation_immediately_switches_signing_at_once(backend: Backend
     assert_eq!(states.len(), 2);
     // A second immediate rotation right away works the same way.
     let again = force(&app, true).await;
-    assert_eq!(again.retired.as_deref(), Some(b.as_str()));
+    assert_eq!(again.retired, vec![b.clone()]);
     app.state.refresh_keys().await.unwrap();
     assert_eq!(
         kid_of(&access_token(&app, &service).await),
-        again.activated.unwrap()
+        only(&again.activated).unwrap()
     );
 }
 
@@ -317,9 +322,9 @@ async fn a_forced_rotation_without_immediately_waits_for_the_publication_lead(ba
     let a = active_kid(&app);
     app.clock.advance(10);
     let changes = force(&app, false).await;
-    let b = changes.published.clone().expect("a new key");
-    assert_eq!(changes.activated, None);
-    assert_eq!(changes.retired, None);
+    let b = only(&changes.published).expect("a new key");
+    assert!(changes.activated.is_empty());
+    assert!(changes.retired.is_empty());
     app.state.refresh_keys().await.unwrap();
     assert_eq!(served_kids(&app).await, sorted(&[&a, &b]));
     assert_eq!(kid_of(&access_token(&app, &service).await), a);
@@ -329,7 +334,7 @@ async fn a_forced_rotation_without_immediately_waits_for_the_publication_lead(ba
     assert_eq!(next.activate_after, Some(NOW + 10 + 30));
     // Asking again while a key waits publishes nothing more.
     let again = force(&app, false).await;
-    assert_eq!(again.published, None);
+    assert!(again.published.is_empty());
     assert_eq!(stored_keys(&app).await.len(), 2);
 
     app.clock.advance(29);
@@ -352,15 +357,20 @@ async fn two_servers_on_one_database_agree_on_the_active_key() {
     );
     assert_eq!(served_kids(&second).await, served_kids(&first).await);
 
-    // A forced rotation on the first server; the second still has its snapshot…
-    let b = force(&first, true).await.activated.expect("activated");
+    // A forced rotation on the first server reaches the second through the database's change
+    // counter within one change-poll interval, with no explicit refresh.
+    let b = only(&force(&first, true).await.activated).expect("activated");
     first.state.refresh_keys().await.unwrap();
     assert_eq!(active_kid(&first), b);
-    assert_eq!(active_kid(&second), a);
-    // …until its refresh (what its background loop does every keys.refresh_interval_secs).
-    assert!(second.state.refresh_keys().await.unwrap());
+    let reached = crate::helpers::within(std::time::Duration::from_secs(2), || async {
+        active_kid(&second) == b
+    })
+    .await;
+    assert!(
+        reached.is_some(),
+        "the second server kept signing with the replaced key"
+    );
     assert!(!second.state.refresh_keys().await.unwrap(), "nothing new");
-    assert_eq!(active_kid(&second), b);
     assert_eq!(served_kids(&second).await, served_kids(&first).await);
     let from_second = access_token(&second, &service).await;
     assert_eq!(kid_of(&from_second), b);
@@ -403,7 +413,7 @@ async fn two_servers_on_one_database_agree_on_the_active_key() {
     settings.keys.refresh_interval_secs = 1;
     let third = TestApp::spawn_with(first.dir.clone(), settings).await;
     assert_eq!(active_kid(&third), c);
-    let d = force(&first, true).await.activated.expect("activated");
+    let d = only(&force(&first, true).await.activated).expect("activated");
     let mut waited = 0;
     while active_kid(&third) != d {
         assert!(waited < 50, "the third server never picked up the new key");
@@ -473,9 +483,13 @@ async fn the_cli_rotates_and_lists_keys(backend: Backend) {
     assert_eq!(listed[0]["bits"], 2048);
 
     let rotated = cli(&["keys", "rotate", "--json"]).await;
-    let b = rotated["published"].as_str().expect("published").to_owned();
-    assert_eq!(rotated["activated"], Value::Null);
-    assert_eq!(rotated["retired"], Value::Null);
+    let b = rotated["published"][0]
+        .as_str()
+        .expect("published")
+        .to_owned();
+    assert_eq!(rotated["published"].as_array().unwrap().len(), 1);
+    assert_eq!(rotated["activated"], serde_json::json!([]));
+    assert_eq!(rotated["retired"], serde_json::json!([]));
     assert_eq!(rotated["deleted"], serde_json::json!([]));
     let listed = cli(&["keys", "list", "--json"]).await;
     let next = listed
@@ -487,18 +501,28 @@ async fn the_cli_rotates_and_lists_keys(backend: Backend) {
     assert_eq!(next["state"], "next");
     let created = next["created_at"].as_i64().unwrap();
     assert_eq!(next["activate_after"].as_i64(), Some(created + 30));
-    // The running server publishes it at its next refresh, and keeps signing with the old key.
-    assert!(app.state.refresh_keys().await.unwrap());
-    assert_eq!(served_kids(&app).await, sorted(&[&a, &b]));
+    // The running server publishes it within one change-poll interval, and keeps signing with
+    // the old key.
+    let published = crate::helpers::within(std::time::Duration::from_secs(2), || async {
+        served_kids(&app).await == sorted(&[&a, &b])
+    })
+    .await;
+    assert!(published.is_some(), "the new key was not published");
     assert_eq!(active_kid(&app), a);
 
     let urgent = cli(&["keys", "rotate", "--immediately", "--json"]).await;
     // The waiting key is the one that takes over; no third key is made.
-    assert_eq!(urgent["published"], Value::Null);
-    assert_eq!(urgent["activated"], b.as_str());
-    assert_eq!(urgent["retired"], a.as_str());
-    assert!(app.state.refresh_keys().await.unwrap());
-    assert_eq!(active_kid(&app), b);
+    assert_eq!(urgent["published"], serde_json::json!([]));
+    assert_eq!(urgent["activated"], serde_json::json!([b]));
+    assert_eq!(urgent["retired"], serde_json::json!([a]));
+    let switched = crate::helpers::within(std::time::Duration::from_secs(2), || async {
+        active_kid(&app) == b
+    })
+    .await;
+    assert!(
+        switched.is_some(),
+        "the server kept signing with the replaced key"
+    );
     let listed = cli(&["keys", "list", "--json"]).await;
     let states: Vec<(&str, &str)> = listed
         .as_array()

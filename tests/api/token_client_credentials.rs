@@ -61,7 +61,13 @@ async fn an_oidc_client_gets_a_verifiable_rfc9068_access_token(backend: Backend)
 
 async fn client_secret_post_authenticates(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let client = app.service_client().await;
+    let client = app
+        .client_with_method(
+            &[GrantType::ClientCredentials],
+            "api:read api:write",
+            "client_secret_post",
+        )
+        .await;
     let response = app
         .token(
             &[

@@ -200,6 +200,8 @@ mod tests {
             refresh_token_absolute_ttl_secs: None,
             token_endpoint_auth_method: "none".into(),
             registered_by: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
         }
     }
 

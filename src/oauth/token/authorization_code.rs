@@ -2,26 +2,22 @@
 //! consumed by one atomic update; a replay fails with `invalid_grant` and revokes every token the
 //! code issued, committed in its own transaction (RFC 6749 §4.1.2, RFC 9700 §4.5).
 
-use std::sync::Arc;
-
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::refresh_token::{self, Family};
-use super::TokenResponse;
+use super::{Context, TokenResponse};
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::Client;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
-use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::issue::{issue, Grant};
+use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
-use crate::state::AppState;
 
 pub struct Request {
     pub code: SecretString,
@@ -47,9 +43,19 @@ impl Request {
     }
 }
 
-enum Outcome {
+/// What presenting the code came to.
+pub enum Outcome {
     Issued(TokenResponse),
-    Replayed,
+    /// The code was used before: revoke what it issued ([`revoke_issued`], committed in its own
+    /// transaction), then answer [`replayed`].
+    Replayed {
+        code_hash: Vec<u8>,
+    },
+}
+
+/// The answer to a replayed code.
+pub fn replayed() -> OAuthError {
+    OAuthError::invalid_grant("The authorization code has already been used")
 }
 
 fn invalid_code() -> OAuthError {
@@ -103,74 +109,55 @@ fn check(
     Ok(())
 }
 
-#[tracing::instrument(name = "authorization_code", skip_all, fields(client_id = %presented.client_id))]
-pub async fn grant(
-    state: &Arc<AppState>,
-    presented: Presented,
+/// Redeems the code for `client`.
+#[tracing::instrument(name = "authorization_code", skip_all, fields(client_id = %client.id))]
+pub fn grant(
+    ctx: &Context<'_>,
+    conn: &mut DbConnection,
+    client: &Client,
     request: Request,
-) -> Result<TokenResponse, OAuthError> {
-    let now = state.clock.now();
+) -> Result<Outcome, OAuthError> {
     let code_hash = SecretHash::of(&request.code).as_bytes().to_vec();
-    let shared = Arc::clone(state);
-    let hash = code_hash.clone();
-    let outcome = db::run(&state.pool, move |conn| {
-        let client = client_auth::authenticate(conn, &presented)?;
-        client_auth::require_grant(&client, GrantType::AuthorizationCode)?;
-        let row = db::codes::find(conn, &hash)?.ok_or_else(invalid_code)?;
-        // Only the client the code was issued to can set off the replay response; anyone
-        // else presenting it learns nothing and revokes nothing.
-        if row.client_id != client.id {
-            return Err(invalid_code());
-        }
-        if row.consumed_at.is_some() {
-            return Ok(Outcome::Replayed);
-        }
-        check(&client, &row, &request, now)?;
-        let user = db::users::find_by_id(conn, &row.user_id)?
-            .map(User::from)
-            .filter(|u| !u.disabled)
-            .ok_or_else(invalid_code)?;
-        conn.transaction(|conn| redeem(conn, &shared, now, &client, &user, &row))
-    })
-    .await?;
-    match outcome {
-        Outcome::Issued(response) => Ok(response),
-        Outcome::Replayed => {
-            revoke_issued(state, code_hash, now).await?;
-            Err(OAuthError::invalid_grant(
-                "The authorization code has already been used",
-            ))
-        }
+    let row = db::codes::find(conn, &code_hash)?.ok_or_else(invalid_code)?;
+    // Only the client the code was issued to can set off the replay response; anyone
+    // else presenting it learns nothing and revokes nothing.
+    if row.client_id != client.id {
+        return Err(invalid_code());
     }
+    if row.consumed_at.is_some() {
+        return Ok(Outcome::Replayed { code_hash });
+    }
+    check(client, &row, &request, ctx.now)?;
+    let user = db::users::find_by_id(conn, &row.user_id)?
+        .map(User::from)
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid_code)?;
+    conn.transaction(|conn| redeem(conn, ctx, client, &user, &row))
 }
 
 /// Consumes the code and issues the tokens, in one transaction.
 fn redeem(
     conn: &mut DbConnection,
-    state: &AppState,
-    now: i64,
+    ctx: &Context<'_>,
     client: &Client,
     user: &User,
     row: &AuthorizationCodeRow,
 ) -> Result<Outcome, OAuthError> {
-    if !db::codes::consume(conn, &row.code_hash, now)? {
-        return Ok(Outcome::Replayed);
+    if !db::codes::consume(conn, &row.code_hash, ctx.now)? {
+        return Ok(Outcome::Replayed {
+            code_hash: row.code_hash.clone(),
+        });
     }
     let scope = Scope::parse(&row.scope).unwrap_or_default();
-    let keys = state.keys.load();
-    let issued = issue(
-        &state.settings,
-        &keys,
-        now,
-        &Grant {
-            subject: &user.id,
-            client_id: &client.id,
-            scope: &scope,
-            auth_time: Some(row.auth_time),
-            nonce: row.nonce.as_deref(),
-            sid: row.sid.as_deref(),
-        },
-    )?;
+    let issued = ctx.issue(&Grant {
+        subject: &user.id,
+        client_id: &client.id,
+        scope: &scope,
+        auth_time: Some(row.auth_time),
+        nonce: row.nonce.as_deref(),
+        sid: row.sid.as_deref(),
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+    })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(
         conn,
@@ -184,7 +171,7 @@ fn redeem(
     )?;
     let refresh_token = refresh_token::issue_first(
         conn,
-        &state.settings,
+        ctx.settings,
         client,
         &Family {
             family_id: &row.family_id,
@@ -193,33 +180,31 @@ fn redeem(
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
         },
-        now,
+        ctx.now,
     )?
     .map(|t| t.expose_secret().to_owned());
     tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
-    Ok(Outcome::Issued(TokenResponse {
-        access_token: issued.access_token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        scope: (!scope.is_empty()).then(|| scope.to_string()),
-        id_token: issued.id_token,
+    Ok(Outcome::Issued(TokenResponse::new(
+        issued,
+        &scope,
         refresh_token,
-    }))
+    )))
 }
 
-/// A replayed code: revoke the refresh tokens and access token it issued, committed before the
-/// `invalid_grant` answer goes out.
-async fn revoke_issued(state: &AppState, code_hash: Vec<u8>, now: i64) -> Result<(), OAuthError> {
-    db::run_tx(&state.pool, move |conn| {
-        let Some(row) = db::codes::find(conn, &code_hash)? else {
-            return Ok(());
-        };
-        let revoked = db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
-        if let (Some(jti), Some(exp)) = (&row.access_token_jti, row.access_token_expires_at) {
-            db::refresh_tokens::deny_access_token(conn, jti, exp)?;
-        }
-        tracing::warn!(target: "audit", event = "code_replayed", client_id = %row.client_id, sub = %row.user_id, refresh_tokens_revoked = revoked);
-        Ok::<_, OAuthError>(())
-    })
-    .await
+/// A replayed code: revokes the refresh tokens and access token it issued. Run it in its own
+/// transaction, committed before the `invalid_grant` answer goes out.
+pub fn revoke_issued(
+    conn: &mut DbConnection,
+    code_hash: &[u8],
+    now: i64,
+) -> Result<(), OAuthError> {
+    let Some(row) = db::codes::find(conn, code_hash)? else {
+        return Ok(());
+    };
+    let revoked = db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
+    if let (Some(jti), Some(exp)) = (&row.access_token_jti, row.access_token_expires_at) {
+        db::refresh_tokens::deny_access_token(conn, jti, exp)?;
+    }
+    tracing::warn!(target: "audit", event = "code_replayed", client_id = %row.client_id, sub = %row.user_id, refresh_tokens_revoked = revoked);
+    Ok(())
 }

@@ -1,5 +1,8 @@
 //! The token endpoint's grants (RFC 6749 §3.2): a closed [`TokenRequest`] parsed from the form and
-//! dispatched with `match`, one module per grant named after its `grant_type` value.
+//! dispatched with `match`, one module per grant named after its `grant_type` value. The grants are
+//! synchronous and know nothing of HTTP: each takes a [`Context`], the client already
+//! authenticated, and a database connection where it needs one; `routes/token.rs` owns the async
+//! bridge.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -8,12 +11,30 @@ pub mod refresh_token;
 
 use serde::Serialize;
 
-use super::client_auth::Presented;
 use super::error::{ErrorCode, OAuthError};
+use super::issue::{self, Grant, Issued};
 use super::params::Params;
-use crate::domain::client::Client;
+use crate::config::Settings;
+use crate::crypto::keys::KeySet;
+use crate::crypto::master_key::MasterKey;
+use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
-use crate::state::AppState;
+
+/// What every grant may need besides its request: settings, the key snapshot, the master key
+/// (which seals rotated refresh tokens for the reuse grace window) and the current time.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub keys: &'a KeySet,
+    pub master_key: &'a MasterKey,
+    pub now: i64,
+}
+
+impl Context<'_> {
+    /// Signs the tokens of `grant` with the active key.
+    pub fn issue(&self, grant: &Grant<'_>) -> Result<Issued, OAuthError> {
+        issue::issue(self.settings, self.keys, self.now, grant)
+    }
+}
 
 /// A parsed token request, one variant per supported grant.
 #[derive(Debug)]
@@ -25,14 +46,29 @@ pub enum TokenRequest {
 }
 
 impl TokenRequest {
-    /// The `grant_type` value, for metrics and logs.
-    pub fn grant_type(&self) -> &'static str {
+    /// The grant requested, which the client must be registered for.
+    pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::AuthorizationCode(_) => "authorization_code",
-            Self::ClientCredentials(_) => "client_credentials",
-            Self::Password(_) => "password",
-            Self::RefreshToken(_) => "refresh_token",
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+            Self::ClientCredentials(_) => GrantType::ClientCredentials,
+            Self::Password(_) => GrantType::Password,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
         }
+    }
+
+    /// Whether the authenticated `client` may make this request at all: confidential clients only
+    /// for `client_credentials` (RFC 6749 §4.4) and `password`, and only grants the client is
+    /// registered for. Checked once, before dispatch.
+    pub fn admit(&self, client: &Client) -> Result<(), OAuthError> {
+        let grant = self.grant_type();
+        if client.is_public() && matches!(grant, GrantType::ClientCredentials | GrantType::Password)
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("Public clients cannot use the {grant} grant"),
+            ));
+        }
+        super::client_auth::require_grant(client, grant)
     }
 
     /// Reads `grant_type` and the grant's own parameters.
@@ -71,6 +107,20 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
+impl TokenResponse {
+    /// The response for `issued`, granting `scope`, with the refresh token if one was issued.
+    pub fn new(issued: Issued, scope: &Scope, refresh_token: Option<String>) -> Self {
+        Self {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            id_token: issued.id_token,
+            refresh_token,
+        }
+    }
+}
+
 impl std::fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenResponse")
@@ -82,20 +132,6 @@ impl std::fmt::Debug for TokenResponse {
                 &self.refresh_token.as_ref().map(|_| "REDACTED"),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// Runs the grant.
-pub async fn exchange(
-    state: &std::sync::Arc<AppState>,
-    presented: Presented,
-    request: TokenRequest,
-) -> Result<TokenResponse, OAuthError> {
-    match request {
-        TokenRequest::AuthorizationCode(r) => authorization_code::grant(state, presented, r).await,
-        TokenRequest::ClientCredentials(r) => client_credentials::grant(state, presented, r).await,
-        TokenRequest::Password(r) => password::grant(state, presented, r).await,
-        TokenRequest::RefreshToken(r) => refresh_token::grant(state, presented, r).await,
     }
 }
 

@@ -1,19 +1,19 @@
-//! `grant_type=password` (RFC 6749 §4.3): only for clients explicitly allowed it. An unknown user,
-//! a disabled user and a wrong password give the same `invalid_grant` after the same argon2 work.
+//! `grant_type=password` (RFC 6749 §4.3): only for confidential clients explicitly allowed it. An
+//! unknown user, a disabled user and a wrong password give the same `invalid_grant` after the
+//! same argon2 work ([`crate::oauth::credentials`], run by the caller without a connection held).
 
 use secrecy::SecretString;
 
 use super::refresh_token::{self, Family};
-use super::{parse_scope, resolve_scope, TokenResponse};
-use crate::db;
-use crate::domain::client::GrantType;
+use super::{parse_scope, Context, TokenResponse};
+use crate::db::{self, DbConnection};
+use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
-use crate::oauth::client_auth::{self, Presented};
+use crate::domain::user::User;
 use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
-use crate::oauth::issue::{issue, Grant};
+use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
-use crate::state::AppState;
 
 pub struct Request {
     pub username: String,
@@ -40,88 +40,57 @@ impl Request {
     }
 }
 
-#[tracing::instrument(name = "password", skip_all, fields(client_id = %presented.client_id))]
-pub async fn grant(
-    state: &AppState,
-    presented: Presented,
-    request: Request,
+/// The one answer to a failed password check, audited.
+pub fn refused(client: &Client) -> OAuthError {
+    tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
+    OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS)
+}
+
+/// Issues the tokens for `user`, whose password was checked. A client that may refresh needs
+/// `conn` (inside one transaction) to store the first refresh token of a new grant; for any
+/// other, pass `None`: nothing is stored.
+#[tracing::instrument(name = "password", skip_all, fields(client_id = %client.id))]
+pub fn grant(
+    ctx: &Context<'_>,
+    conn: Option<&mut DbConnection>,
+    client: &Client,
+    user: &User,
+    scope: &Scope,
 ) -> Result<TokenResponse, OAuthError> {
-    let Request {
-        username,
-        password,
+    let issued = ctx.issue(&Grant {
+        subject: &user.id,
+        client_id: &client.id,
         scope,
-    } = request;
-    // Phase 1, one database round trip: client, grant, scope, user.
-    let (client, scope, user) = db::run(&state.pool, move |conn| {
-        let client = client_auth::authenticate(conn, &presented)?;
-        client_auth::require_grant(&client, GrantType::Password)?;
-        if client.is_public() {
-            return Err(OAuthError::new(
-                crate::oauth::ErrorCode::UnauthorizedClient,
-                "Public clients cannot use the password grant",
-            ));
-        }
-        let scope = resolve_scope(&client, scope)?;
-        let user = credentials::find_user(conn, &username)?;
-        Ok::<_, OAuthError>((client, scope, user))
-    })
-    .await?;
-    // Phase 2, no connection held: the password check behind the semaphore.
-    let Some(user) = credentials::check_password(state, user, password).await? else {
-        tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
-        return Err(OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS));
-    };
-    let now = state.clock.now();
-    let keys = state.keys.load();
-    let issued = issue(
-        &state.settings,
-        &keys,
-        now,
-        &Grant {
-            subject: &user.id,
-            client_id: &client.id,
-            scope: &scope,
-            auth_time: Some(now),
-            nonce: None,
+        auth_time: Some(ctx.now),
+        nonce: None,
+        sid: None,
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+    })?;
+    let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
+    {
+        let family_id = uuid::Uuid::new_v4().to_string();
+        let family = Family {
+            family_id: &family_id,
+            user_id: &user.id,
+            scope,
+            auth_time: ctx.now,
             sid: None,
-        },
-    )?;
-    let refresh_token = if client.allows(GrantType::RefreshToken) {
-        let settings = state.settings.clone();
-        let (client, user_id, scope) = (client.clone(), user.id.clone(), scope.clone());
-        let (jti, expires_at) = (issued.jti.clone(), issued.expires_at);
-        db::run_tx(&state.pool, move |conn| {
-            let family_id = uuid::Uuid::new_v4().to_string();
-            let family = Family {
-                family_id: &family_id,
-                user_id: &user_id,
-                scope: &scope,
-                auth_time: now,
-                sid: None,
-            };
-            let token = refresh_token::issue_first(conn, &settings, &client, &family, now)?;
-            let record = db::refresh_tokens::IssuedAccessToken {
-                jti: &jti,
+        };
+        let token = refresh_token::issue_first(conn, ctx.settings, client, &family, ctx.now)?;
+        db::refresh_tokens::record_family_access_token(
+            conn,
+            &db::refresh_tokens::IssuedAccessToken {
+                jti: &issued.jti,
                 family_id: &family_id,
                 client_id: &client.id,
-                user_id: &user_id,
-                expires_at,
-            };
-            db::refresh_tokens::record_family_access_token(conn, &record)?;
-            Ok::<_, OAuthError>(token)
-        })
-        .await?
-        .map(|t| secrecy::ExposeSecret::expose_secret(&t).to_owned())
+                user_id: &user.id,
+                expires_at: issued.expires_at,
+            },
+        )?;
+        token.map(|t| secrecy::ExposeSecret::expose_secret(&t).to_owned())
     } else {
         None
     };
     tracing::info!(target: "audit", event = "token_issued", grant = "password", client_id = %client.id, sub = %user.id, jti = %issued.jti);
-    Ok(TokenResponse {
-        access_token: issued.access_token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        scope: (!scope.is_empty()).then(|| scope.to_string()),
-        id_token: issued.id_token,
-        refresh_token,
-    })
+    Ok(TokenResponse::new(issued, scope, refresh_token))
 }

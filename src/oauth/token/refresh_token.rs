@@ -4,12 +4,10 @@
 //! window, where a retry after a lost response gets the same successor back. Two concurrent uses
 //! of one token never yield two valid successors: the rotation is one conditional update.
 
-use std::sync::Arc;
-
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{parse_scope, TokenResponse};
+use super::{parse_scope, Context, TokenResponse};
 use crate::config::Settings;
 use crate::db::models::RefreshTokenRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
@@ -18,11 +16,9 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
-use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::issue::{issue, Grant};
+use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
-use crate::state::AppState;
 
 pub struct Request {
     pub refresh_token: SecretString,
@@ -114,37 +110,28 @@ enum Step {
     AlreadyRotated,
 }
 
-#[tracing::instrument(name = "refresh_token", skip_all, fields(client_id = %presented.client_id))]
-pub async fn grant(
-    state: &Arc<AppState>,
-    presented: Presented,
+/// Rotates the refresh token `client` presented and issues new tokens.
+#[tracing::instrument(name = "refresh_token", skip_all, fields(client_id = %client.id))]
+pub fn grant(
+    ctx: &Context<'_>,
+    conn: &mut DbConnection,
+    client: &Client,
     request: Request,
 ) -> Result<TokenResponse, OAuthError> {
-    let now = state.clock.now();
-    let shared = Arc::clone(state);
-    db::run(&state.pool, move |conn| {
-        let client = client_auth::authenticate(conn, &presented)?;
-        client_auth::require_grant(&client, GrantType::RefreshToken)?;
-        let hash = SecretHash::of(&request.refresh_token).as_bytes().to_vec();
-        let row = db::refresh_tokens::find(conn, &hash)?
-            .filter(|r| r.client_id == client.id)
-            .ok_or_else(invalid)?;
-        let step = if row.rotated_at.is_some() {
-            Step::AlreadyRotated
-        } else {
-            check_live(conn, &shared.settings, &row, now)?;
-            conn.transaction(|conn| {
-                rotate(conn, &shared, &client, &row, request.scope.as_ref(), now)
-            })?
-        };
-        match step {
-            Step::Issued(response) => Ok(response),
-            Step::AlreadyRotated => {
-                retry_or_revoke(conn, &shared, &client, &hash, request.scope.as_ref(), now)
-            }
-        }
-    })
-    .await
+    let hash = SecretHash::of(&request.refresh_token).as_bytes().to_vec();
+    let row = db::refresh_tokens::find(conn, &hash)?
+        .filter(|r| r.client_id == client.id)
+        .ok_or_else(invalid)?;
+    let step = if row.rotated_at.is_some() {
+        Step::AlreadyRotated
+    } else {
+        check_live(conn, ctx.settings, &row, ctx.now)?;
+        conn.transaction(|conn| rotate(conn, ctx, client, &row, request.scope.as_ref()))?
+    };
+    match step {
+        Step::Issued(response) => Ok(response),
+        Step::AlreadyRotated => retry_or_revoke(conn, ctx, client, &hash, request.scope.as_ref()),
+    }
 }
 
 /// Refuses revoked and expired tokens, disabled users, and session-bound tokens whose session
@@ -200,23 +187,23 @@ fn narrowed(row: &RefreshTokenRow, requested: Option<&Scope>) -> Result<Scope, O
 
 fn rotate(
     conn: &mut DbConnection,
-    state: &AppState,
+    ctx: &Context<'_>,
     client: &Client,
     row: &RefreshTokenRow,
     requested: Option<&Scope>,
-    now: i64,
 ) -> Result<Step, OAuthError> {
+    let now = ctx.now;
     let scope = narrowed(row, requested)?;
     let successor = secret::generate();
     let successor_hash = SecretHash::of(&successor).as_bytes().to_vec();
-    let sealed = state
+    let sealed = ctx
         .master_key
         .encrypt(successor.expose_secret().as_bytes(), &successor_hash)
         .map_err(|e| OAuthError::internal("sealing a refresh token", &e))?;
     if !db::refresh_tokens::rotate(conn, &row.token_hash, now, &successor_hash, &sealed)? {
         return Ok(Step::AlreadyRotated);
     }
-    let (idle, _) = lifetimes(&state.settings, client);
+    let (idle, _) = lifetimes(ctx.settings, client);
     db::refresh_tokens::insert(
         conn,
         &RefreshTokenRow {
@@ -230,7 +217,7 @@ fn rotate(
             ..row.clone()
         },
     )?;
-    let response = respond(conn, state, client, row, &scope, successor, now)?;
+    let response = respond(conn, ctx, client, row, &scope, successor)?;
     Ok(Step::Issued(response))
 }
 
@@ -238,18 +225,18 @@ fn rotate(
 /// (with a fresh access token); otherwise the whole family is revoked, in its own transaction.
 fn retry_or_revoke(
     conn: &mut DbConnection,
-    state: &AppState,
+    ctx: &Context<'_>,
     client: &Client,
     hash: &[u8],
     requested: Option<&Scope>,
-    now: i64,
 ) -> Result<TokenResponse, OAuthError> {
+    let now = ctx.now;
     let row = db::refresh_tokens::find(conn, hash)?.ok_or_else(invalid)?;
     if row.rotated_at.is_none() {
         // The conditional rotation lost to a concurrent revocation, not to another rotation.
         return Err(invalid());
     }
-    let grace = state.settings.tokens.refresh_token_reuse_grace_secs;
+    let grace = ctx.settings.tokens.refresh_token_reuse_grace_secs;
     let in_grace = row.revoked_at.is_none() && row.rotated_at.is_some_and(|at| now - at <= grace);
     if in_grace {
         if let (Some(next_hash), Some(sealed)) = (&row.successor_hash, &row.successor_sealed) {
@@ -257,8 +244,8 @@ fn retry_or_revoke(
             if let Some(successor) =
                 successor.filter(|s| s.rotated_at.is_none() && s.revoked_at.is_none())
             {
-                check_live(conn, &state.settings, &successor, now)?;
-                let plain = state
+                check_live(conn, ctx.settings, &successor, now)?;
+                let plain = ctx
                     .master_key
                     .decrypt(sealed, next_hash)
                     .map_err(|e| OAuthError::internal("unsealing a refresh token", &e))?;
@@ -267,12 +254,11 @@ fn retry_or_revoke(
                 let scope = narrowed(&row, requested)?;
                 return respond(
                     conn,
-                    state,
+                    ctx,
                     client,
                     &successor,
                     &scope,
                     SecretString::from(token),
-                    now,
                 );
             }
         }
@@ -288,27 +274,21 @@ fn retry_or_revoke(
 /// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family.
 fn respond(
     conn: &mut DbConnection,
-    state: &AppState,
+    ctx: &Context<'_>,
     client: &Client,
     row: &RefreshTokenRow,
     scope: &Scope,
     refresh_token: SecretString,
-    now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    let keys = state.keys.load();
-    let issued = issue(
-        &state.settings,
-        &keys,
-        now,
-        &Grant {
-            subject: &row.user_id,
-            client_id: &client.id,
-            scope,
-            auth_time: Some(row.auth_time),
-            nonce: None,
-            sid: row.sid.as_deref(),
-        },
-    )?;
+    let issued = ctx.issue(&Grant {
+        subject: &row.user_id,
+        client_id: &client.id,
+        scope,
+        auth_time: Some(row.auth_time),
+        nonce: None,
+        sid: row.sid.as_deref(),
+        algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+    })?;
     db::refresh_tokens::record_family_access_token(
         conn,
         &IssuedAccessToken {
@@ -320,12 +300,9 @@ fn respond(
         },
     )?;
     tracing::info!(target: "audit", event = "token_issued", grant = "refresh_token", client_id = %client.id, sub = %row.user_id, jti = %issued.jti);
-    Ok(TokenResponse {
-        access_token: issued.access_token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        scope: (!scope.is_empty()).then(|| scope.to_string()),
-        id_token: issued.id_token,
-        refresh_token: Some(refresh_token.expose_secret().to_owned()),
-    })
+    Ok(TokenResponse::new(
+        issued,
+        scope,
+        Some(refresh_token.expose_secret().to_owned()),
+    ))
 }

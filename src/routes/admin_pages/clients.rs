@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 
 use super::{form, outcome, render_with_csrf, PageError, PageResult};
+use crate::admin::client_algs;
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::{self, AdminError};
+use crate::crypto::keys::SigningAlg;
 use crate::db;
 use crate::domain::client::GrantType;
 use crate::oauth::params::Params;
@@ -16,7 +18,14 @@ use crate::state::AppState;
 use crate::views::{self, AdminForms, ClientDeletePage, ClientEditPage, ClientSecretPage};
 
 /// The client described by the register and edit forms (space-separated lists).
-fn from_form(params: &Params, public: bool) -> Result<NewClient, AdminError> {
+fn from_form(
+    params: &Params,
+    public: bool,
+    configured: &[SigningAlg],
+) -> Result<NewClient, AdminError> {
+    let alg = |name: &str| {
+        client_algs::from_form(params.get(name), configured).map_err(AdminError::Invalid)
+    };
     let list = |name: &str| -> Vec<String> {
         params
             .get(name)
@@ -39,6 +48,8 @@ fn from_form(params: &Params, public: bool) -> Result<NewClient, AdminError> {
         first_party: params.get("first_party") == Some("yes"),
         refresh_token_ttl_secs: None,
         refresh_token_absolute_ttl_secs: None,
+        access_token_alg: alg("access_token_alg")?,
+        id_token_signed_response_alg: alg("id_token_signed_response_alg")?,
     })
 }
 
@@ -78,7 +89,11 @@ pub async fn create(
 ) -> PageResult {
     let (session, params) = form(&req, payload, &state).await?;
     let (pool, now) = (state.pool.clone(), state.clock.now());
-    let new = from_form(&params, params.get("public") == Some("yes"));
+    let new = from_form(
+        &params,
+        params.get("public") == Some("yes"),
+        &state.settings.keys.algorithms,
+    );
     let result = match new {
         Ok(new) => db::run(&pool, move |conn| admin::clients::add(conn, new, now)).await,
         Err(e) => Err(e),
@@ -128,6 +143,7 @@ fn edit_page(
             client,
             csrf,
             error: error.map(views::spans),
+            algorithms: SigningAlg::names(&state.settings.keys.algorithms),
         };
         pages::render(status, &page)
     })
@@ -168,11 +184,12 @@ pub async fn save(
 ) -> PageResult {
     let (session, params) = form(&req, payload, &state).await?;
     let existing = find(&state, path.into_inner()).await?;
-    let new = from_form(&params, existing.public).map(|new| NewClient {
-        refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
-        refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
-        ..new
-    });
+    let new =
+        from_form(&params, existing.public, &state.settings.keys.algorithms).map(|new| NewClient {
+            refresh_token_ttl_secs: existing.refresh_token_ttl_secs,
+            refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
+            ..new
+        });
     let (pool, now, id) = (
         state.pool.clone(),
         state.clock.now(),
