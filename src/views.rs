@@ -112,6 +112,8 @@ pub struct AdminForms {
     pub grant_types: String,
     pub redirect_uris: String,
     pub scope: String,
+    pub access_token_alg: String,
+    pub id_token_signed_response_alg: String,
     pub public: bool,
     pub first_party: bool,
 }
@@ -126,6 +128,8 @@ impl Default for AdminForms {
             grant_types: "authorization_code refresh_token".into(),
             redirect_uris: String::new(),
             scope: "openid profile email offline_access".into(),
+            access_token_alg: String::new(),
+            id_token_signed_response_alg: String::new(),
             public: false,
             first_party: false,
         }

@@ -61,6 +61,8 @@ fn typed(params: &Params) -> AdminForms {
         grant_types: field("grant_types"),
         redirect_uris: field("redirect_uris"),
         scope: field("scope"),
+        access_token_alg: field("access_token_alg"),
+        id_token_signed_response_alg: field("id_token_signed_response_alg"),
         public: params.get("public") == Some("yes"),
         first_party: params.get("first_party") == Some("yes"),
         ..AdminForms::default()
