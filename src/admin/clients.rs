@@ -4,14 +4,13 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
-pub use super::builtin::{bootstrap, ensure_console, ADMIN_SCOPE, BOOTSTRAP_NAME, CONSOLE_ID};
+pub use super::client_input::NewClient;
+use super::client_input::{auth_method, to_row};
 use super::AdminError;
 use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
-use crate::db::{self, DbConnection};
-use crate::domain::client::{Client, GrantType, RedirectUri};
-use crate::domain::metadata::{self, Metadata, Violation};
-use crate::domain::scope::Scope;
+use crate::db::{self, DbConnection, Pool};
+use crate::domain::client::{Client, GrantType};
 use crate::domain::secret::{self, SecretHash};
 
 /// What an admin sees of a client; never its secret hash.
@@ -62,161 +61,15 @@ impl From<Client> for ClientView {
     }
 }
 
-/// A client to register.
-#[derive(Debug, Clone)]
-pub struct NewClient {
-    pub name: String,
-    pub grant_types: Vec<GrantType>,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub scope: Option<String>,
-    pub public: bool,
-    pub first_party: bool,
-    /// Refresh-token idle and absolute lifetimes for this client, overriding the defaults.
-    pub refresh_token_ttl_secs: Option<i64>,
-    pub refresh_token_absolute_ttl_secs: Option<i64>,
-    /// `alg` of its access tokens; `None` follows `tokens.access_token_alg`.
-    pub access_token_alg: Option<SigningAlg>,
-    /// `alg` of its ID tokens; `None` means RS256.
-    pub id_token_signed_response_alg: Option<SigningAlg>,
-}
-
 /// A registered client and, for confidential clients, its secret (shown once).
 pub struct Registered {
     pub client: ClientView,
     pub client_secret: Option<SecretString>,
 }
 
-fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
-    uris.iter()
-        .map(|u| RedirectUri::parse(u).map(|r| r.as_str().to_owned()))
-        .collect::<Result<_, _>>()
-        .map_err(AdminError::Invalid)
-}
-
-/// The admin wording of a broken metadata rule (CLI options, page fields).
-fn violation(v: Violation) -> AdminError {
-    AdminError::Invalid(
-        match v {
-            Violation::Name => "a client name has 1 to 100 printable characters",
-            Violation::NoGrant => "a client needs at least one grant type (--grant)",
-            Violation::PublicPassword => "a public client cannot use the password grant",
-            Violation::PublicClientCredentials => {
-                "a public client cannot use client_credentials (RFC 6749 §4.4)"
-            }
-            Violation::CodeWithoutRedirectUri => {
-                "the authorization_code grant needs at least one redirect URI (--redirect-uri)"
-            }
-        }
-        .into(),
-    )
-}
-
-fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Scope), AdminError> {
-    let redirect_uris = parse_uris(&new.redirect_uris)?;
-    let post_logout = parse_uris(&new.post_logout_redirect_uris)?;
-    metadata::check(&Metadata {
-        name: &new.name,
-        public: new.public,
-        grant_types: &new.grant_types,
-        redirect_uri_count: redirect_uris.len(),
-    })
-    .map_err(violation)?;
-    for ttl in [
-        new.refresh_token_ttl_secs,
-        new.refresh_token_absolute_ttl_secs,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if !(1..=crate::config::MAX_LIFETIME_SECS).contains(&ttl) {
-            return Err(AdminError::Invalid(
-                "refresh-token lifetimes must be from 1 second to 10 years".into(),
-            ));
-        }
-    }
-    let scope = match &new.scope {
-        Some(raw) => {
-            Scope::parse(raw.trim()).map_err(|e| AdminError::Invalid(format!("--scope: {e}")))?
-        }
-        None => {
-            let user_grant = new
-                .grant_types
-                .iter()
-                .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Password));
-            let mut default = String::new();
-            if user_grant {
-                default.push_str("openid profile email");
-                if new.grant_types.contains(&GrantType::RefreshToken) {
-                    default.push_str(" offline_access");
-                }
-            }
-            if default.is_empty() {
-                Scope::empty()
-            } else {
-                Scope::parse(&default).map_err(|e| AdminError::internal("default scope", e))?
-            }
-        }
-    };
-    Ok((redirect_uris, post_logout, scope))
-}
-
 /// Registers a client.
 pub fn add(conn: &mut DbConnection, new: NewClient, now: i64) -> Result<Registered, AdminError> {
     add_with(conn, new, None, None, now).map(|(registered, _)| registered)
-}
-
-/// `token_endpoint_auth_method` as registered: `none` for public clients.
-fn auth_method(new: &NewClient, requested: Option<&str>) -> Result<String, AdminError> {
-    match (new.public, requested) {
-        (true, None | Some("none")) => Ok("none".into()),
-        (false, None) => Ok("client_secret_basic".into()),
-        (false, Some(m @ ("client_secret_basic" | "client_secret_post"))) => Ok(m.into()),
-        (_, Some(other)) => Err(AdminError::Invalid(format!(
-            "token_endpoint_auth_method `{other}` does not fit this client"
-        ))),
-    }
-}
-
-fn to_row(
-    id: String,
-    new: &NewClient,
-    method: String,
-    secret_hash: Option<Vec<u8>>,
-    now: i64,
-) -> Result<ClientRow, AdminError> {
-    let (redirect_uris, post_logout, scope) = validate(new)?;
-    let mut grant_types = new.grant_types.clone();
-    grant_types.dedup();
-    let json = |v: &Vec<String>| {
-        serde_json::to_string(v).map_err(|e| AdminError::internal("client row", e))
-    };
-    Ok(ClientRow {
-        id,
-        name: new.name.trim().to_owned(),
-        secret_hash,
-        grant_types: grant_types
-            .iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        redirect_uris: json(&redirect_uris)?,
-        post_logout_redirect_uris: json(&post_logout)?,
-        scope: scope.to_string(),
-        first_party: new.first_party,
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        refresh_token_ttl_secs: new.refresh_token_ttl_secs,
-        refresh_token_absolute_ttl_secs: new.refresh_token_absolute_ttl_secs,
-        registration_token_hash: None,
-        token_endpoint_auth_method: method,
-        registered_by: None,
-        access_token_alg: new.access_token_alg.map(|a| a.as_str().to_owned()),
-        id_token_signed_response_alg: new
-            .id_token_signed_response_alg
-            .map(|a| a.as_str().to_owned()),
-    })
 }
 
 /// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
@@ -404,6 +257,84 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
+        Ok(())
+    })
+}
+
+/// The name of the client `latchkey admin bootstrap` creates.
+pub const BOOTSTRAP_NAME: &str = "Latchkey admin";
+/// The scope that authorises the admin API and client registration.
+pub const ADMIN_SCOPE: &str = "latchkey:admin";
+
+/// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
+/// `Ok(None)` when it already does, so running it twice never prints a second secret.
+pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>, AdminError> {
+    let exists = list(conn)?
+        .iter()
+        .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
+    if exists {
+        return Ok(None);
+    }
+    add(
+        conn,
+        NewClient {
+            name: BOOTSTRAP_NAME.into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scope: Some(format!("{ADMIN_SCOPE} latchkey:register")),
+            public: false,
+            first_party: true,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
+        },
+        now,
+    )
+    .map(Some)
+}
+
+/// The id of the built-in client through which people sign in to the admin pages.
+pub const CONSOLE_ID: &str = "latchkey-admin-console";
+
+/// Creates or updates the built-in admin-console client so that its redirect URI follows the
+/// configured issuer. It is public, first-party and limited to `openid`.
+pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
+    let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
+        .map_err(|e| AdminError::internal("stored client", e))?;
+    db::transaction(pool, |conn| {
+        match db::clients::find(conn, CONSOLE_ID)? {
+            Some(mut row) if row.redirect_uris != redirect => {
+                row.redirect_uris = redirect;
+                row.updated_at = now;
+                db::clients::replace(conn, &row)?;
+            }
+            Some(_) => {}
+            None => db::clients::insert(
+                conn,
+                &ClientRow {
+                    id: CONSOLE_ID.into(),
+                    name: "Latchkey administration".into(),
+                    secret_hash: None,
+                    grant_types: GrantType::AuthorizationCode.as_str().into(),
+                    redirect_uris: redirect,
+                    post_logout_redirect_uris: "[]".into(),
+                    scope: "openid".into(),
+                    first_party: true,
+                    disabled: false,
+                    created_at: now,
+                    updated_at: now,
+                    refresh_token_ttl_secs: None,
+                    refresh_token_absolute_ttl_secs: None,
+                    registration_token_hash: None,
+                    token_endpoint_auth_method: "none".into(),
+                    registered_by: None,
+                    access_token_alg: None,
+                    id_token_signed_response_alg: None,
+                },
+            )?,
+        }
         Ok(())
     })
 }

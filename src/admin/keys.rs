@@ -167,7 +167,7 @@ fn apply(
         }
     }
     if !changes.is_empty() {
-        tracing::info!(target: "audit", event = "key_rotation", changes = ?changes);
+        tracing::info!(target: "audit", event = "key_rotation", published = %changes.published.join(" "), activated = %changes.activated.join(" "), retired = %changes.retired.join(" "), deleted = %changes.deleted.join(" "));
     }
     Ok(changes)
 }

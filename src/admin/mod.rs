@@ -4,8 +4,8 @@
 //! run in one transaction of their own ([`crate::db::write_tx`]), and password hashing happens
 //! before any connection is taken.
 
-mod builtin;
 pub mod client_algs;
+mod client_input;
 pub mod clients;
 pub mod keys;
 pub mod users;

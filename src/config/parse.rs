@@ -1,6 +1,6 @@
 //! Parsing of single configuration values: each refuses, while the configuration is read, what
 //! it cannot be, and figment names the key it came from (`invalid value for `server.bind`: …`).
-//! Rules between several keys are in [`super::checks`].
+//! Rules between several keys are in `config::checks`.
 
 use std::fmt;
 use std::net::SocketAddr;

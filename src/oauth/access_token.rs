@@ -1,6 +1,6 @@
 //! Access-token verification (RFC 9068 §4, RFC 6750 §3.1), shared by every endpoint that accepts
 //! a Latchkey access token: userinfo, client registration, the admin API (through
-//! [`super::bearer`]) and revocation. Signature by a published key, `typ`, `iss`, `aud`, `exp`,
+//! `oauth::bearer`) and revocation. Signature by a published key, `typ`, `iss`, `aud`, `exp`,
 //! and the checks that need the database: the revocation deny list and a live client.
 
 use serde::Deserialize;

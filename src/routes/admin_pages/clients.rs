@@ -151,6 +151,21 @@ fn edit_page(
     })
 }
 
+/// The edit form again with the reason a change was refused, or the error page when the
+/// reason is not the form's.
+fn refused(req: &HttpRequest, state: &AppState, client: &ClientView, e: AdminError) -> PageResult {
+    match e {
+        AdminError::Invalid(m) => Ok(edit_page(
+            req,
+            state,
+            client,
+            StatusCode::BAD_REQUEST,
+            Some(&m),
+        )),
+        other => Err(PageError::failed(state, other)),
+    }
+}
+
 /// `GET /admin/clients/{id}`: the edit form.
 pub async fn edit(
     req: HttpRequest,
@@ -196,14 +211,7 @@ pub async fn save(
             tracing::info!(target: "audit", event = "client_updated", client_id = %client.client_id, via = "admin_pages", by = %session.user.id);
             Ok(pages::redirect("/admin?notice=client-saved", true))
         }
-        Err(AdminError::Invalid(m)) => Ok(edit_page(
-            &req,
-            &state,
-            &existing,
-            StatusCode::BAD_REQUEST,
-            Some(&m),
-        )),
-        Err(e) => Err(PageError::failed(&state, e)),
+        Err(e) => refused(&req, &state, &existing, e),
     }
 }
 
@@ -237,14 +245,7 @@ pub async fn rotate_secret(
                 Some(secret.expose_secret()),
             ))
         }
-        Err(AdminError::Invalid(m)) => Ok(edit_page(
-            &req,
-            &state,
-            &client,
-            StatusCode::BAD_REQUEST,
-            Some(&m),
-        )),
-        Err(e) => Err(PageError::failed(&state, e)),
+        Err(e) => refused(&req, &state, &client, e),
     }
 }
 

@@ -38,19 +38,23 @@ pub enum PageError {
     /// No signed-in browser: off to the login page of the console client.
     SignIn(String),
     /// An error page.
-    Page {
-        brand: Brand,
-        status: StatusCode,
-        title: &'static str,
-        message: String,
-        onward: Option<Onward>,
-    },
+    Page(Box<ErrorShown>),
+}
+
+/// What an admin error page shows.
+#[derive(Debug)]
+pub struct ErrorShown {
+    brand: Brand,
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    onward: Option<Onward>,
 }
 
 impl PageError {
     /// An error page that leads back to the administration.
     fn page(state: &AppState, status: StatusCode, title: &'static str, message: &str) -> Self {
-        Self::Page {
+        Self::Page(Box::new(ErrorShown {
             brand: state.brand.clone(),
             status,
             title,
@@ -59,7 +63,7 @@ impl PageError {
                 href: "/admin".into(),
                 label: "Back to administration".into(),
             }),
-        }
+        }))
     }
 
     fn not_found(state: &AppState, what: &str) -> Self {
@@ -102,7 +106,7 @@ impl fmt::Display for PageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SignIn(_) => f.write_str("sign-in required"),
-            Self::Page { title, .. } => f.write_str(title),
+            Self::Page(shown) => f.write_str(shown.title),
         }
     }
 }
@@ -111,20 +115,21 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::SignIn(_) => StatusCode::FOUND,
-            Self::Page { status, .. } => *status,
+            Self::Page(shown) => shown.status,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::SignIn(to) => pages::redirect(to, false),
-            Self::Page {
-                brand,
-                status,
-                title,
-                message,
-                onward,
-            } => pages::error_page_onward(brand, *status, title, message, None, onward.clone()),
+            Self::Page(shown) => pages::error_page_onward(
+                &shown.brand,
+                shown.status,
+                shown.title,
+                &shown.message,
+                None,
+                shown.onward.clone(),
+            ),
         }
     }
 }
@@ -183,13 +188,13 @@ async fn administrator(
     })?;
     match session {
         None => Err(sign_in(state)),
-        Some(s) if !s.user.is_admin => Err(PageError::Page {
+        Some(s) if !s.user.is_admin => Err(PageError::Page(Box::new(ErrorShown {
             brand: state.brand.clone(),
             status: StatusCode::FORBIDDEN,
             title: "Administrators only",
             message: "Your account does not have the admin role.".into(),
             onward: None,
-        }),
+        }))),
         Some(s) => Ok(s),
     }
 }

@@ -9,7 +9,6 @@ use crate::admin::users::NewUser;
 use crate::admin::{self, AdminError};
 use crate::db::{self, DbConnection};
 use crate::oauth::params::Params;
-use crate::oauth::session::Session;
 use crate::state::AppState;
 use crate::views::AdminForms;
 
@@ -68,25 +67,44 @@ pub async fn create(
     .await
 }
 
-/// Runs a role or status change on `username`, refusing it on the administrator's own account
-/// when `locks_out` (they would lose access with no one to undo it from this session).
-async fn change(
-    state: &web::Data<AppState>,
-    session: &Session,
-    username: String,
-    what: &'static str,
+/// A role or status change of the user named in the path.
+struct Change {
+    /// The verb of the refusal when the change would lock the administrator out of their own
+    /// account (`disable`, `demote`); `None` when it is harmless on oneself.
+    never_on_oneself: Option<&'static str>,
     apply: fn(&mut DbConnection, &str, i64) -> Result<(), AdminError>,
-) -> Result<(), AdminError> {
-    let (now, me) = (state.clock.now(), session.user.id.clone());
-    db::run(&state.pool, move |conn| {
-        if admin::users::show(conn, &username)?.id == me {
-            return Err(AdminError::Invalid(format!(
-                "you cannot {what} your own account; another administrator can"
-            )));
+    /// The notice shown after it.
+    done: &'static str,
+}
+
+/// Checks the form, applies `change` (refusing it on the administrator's own account when it
+/// would lock them out) and goes back to the list.
+async fn change(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    change: Change,
+) -> PageResult {
+    let (session, _) = form(&req, payload, &state).await?;
+    let (now, me, username) = (
+        state.clock.now(),
+        session.user.id.clone(),
+        path.into_inner(),
+    );
+    let result = db::run(&state.pool, move |conn| {
+        if let Some(verb) = change.never_on_oneself {
+            if admin::users::show(conn, &username)?.id == me {
+                return Err(AdminError::Invalid(format!(
+                    "you cannot {verb} your own account; another administrator can"
+                )));
+            }
         }
-        apply(conn, &username, now)
+        (change.apply)(conn, &username, now)
     })
-    .await
+    .await;
+    let forms = AdminForms::default();
+    outcome(&req, &state, &session, result, change.done, forms).await
 }
 
 /// `POST /admin/users/{username}/disable`: also ends their sessions and refresh tokens.
@@ -96,22 +114,21 @@ pub async fn disable(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> PageResult {
-    let (session, _) = form(&req, payload, &state).await?;
-    let result = change(
-        &state,
-        &session,
-        path.into_inner(),
-        "disable",
-        |conn, name, now| admin::users::set_disabled(conn, name, true, now),
-    )
-    .await;
-    outcome(
-        &req,
-        &state,
-        &session,
-        result,
-        "user-disabled",
-        AdminForms::default(),
+    let apply = |conn: &mut DbConnection, name: &str, now| {
+        admin::users::set_disabled(conn, name, true, now)
+    };
+    let never_on_oneself = Some("disable");
+    let done = "user-disabled";
+    change(
+        req,
+        path,
+        payload,
+        state,
+        Change {
+            never_on_oneself,
+            apply,
+            done,
+        },
     )
     .await
 }
@@ -123,19 +140,20 @@ pub async fn enable(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> PageResult {
-    let (session, _) = form(&req, payload, &state).await?;
-    let (pool, now, username) = (state.pool.clone(), state.clock.now(), path.into_inner());
-    let result = db::run(&pool, move |conn| {
-        admin::users::set_disabled(conn, &username, false, now)
-    })
-    .await;
-    outcome(
-        &req,
-        &state,
-        &session,
-        result,
-        "user-enabled",
-        AdminForms::default(),
+    let apply = |conn: &mut DbConnection, name: &str, now| {
+        admin::users::set_disabled(conn, name, false, now)
+    };
+    let done = "user-enabled";
+    change(
+        req,
+        path,
+        payload,
+        state,
+        Change {
+            never_on_oneself: None,
+            apply,
+            done,
+        },
     )
     .await
 }
@@ -172,19 +190,19 @@ pub async fn grant_admin(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> PageResult {
-    let (session, _) = form(&req, payload, &state).await?;
-    let (pool, now, username) = (state.pool.clone(), state.clock.now(), path.into_inner());
-    let result = db::run(&pool, move |conn| {
-        admin::users::set_admin(conn, &username, true, now)
-    })
-    .await;
-    outcome(
-        &req,
-        &state,
-        &session,
-        result,
-        "admin-granted",
-        AdminForms::default(),
+    let apply =
+        |conn: &mut DbConnection, name: &str, now| admin::users::set_admin(conn, name, true, now);
+    let done = "admin-granted";
+    change(
+        req,
+        path,
+        payload,
+        state,
+        Change {
+            never_on_oneself: None,
+            apply,
+            done,
+        },
     )
     .await
 }
@@ -196,22 +214,20 @@ pub async fn revoke_admin(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> PageResult {
-    let (session, _) = form(&req, payload, &state).await?;
-    let result = change(
-        &state,
-        &session,
-        path.into_inner(),
-        "demote",
-        |conn, name, now| admin::users::set_admin(conn, name, false, now),
-    )
-    .await;
-    outcome(
-        &req,
-        &state,
-        &session,
-        result,
-        "admin-revoked",
-        AdminForms::default(),
+    let apply =
+        |conn: &mut DbConnection, name: &str, now| admin::users::set_admin(conn, name, false, now);
+    let never_on_oneself = Some("demote");
+    let done = "admin-revoked";
+    change(
+        req,
+        path,
+        payload,
+        state,
+        Change {
+            never_on_oneself,
+            apply,
+            done,
+        },
     )
     .await
 }
