@@ -166,19 +166,20 @@ pub async fn unlock(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> PageResult {
-    let (session, _) = form(&req, payload, &state).await?;
-    let (pool, username) = (state.pool.clone(), path.into_inner());
-    let result = db::run(&pool, move |conn| {
-        admin::users::unlock(conn, &username, "admin_pages").map(drop)
-    })
-    .await;
-    outcome(
-        &req,
-        &state,
-        &session,
-        result,
-        "user-unlocked",
-        AdminForms::default(),
+    let apply = |conn: &mut DbConnection, name: &str, _now| {
+        admin::users::unlock(conn, name, "admin_pages").map(drop)
+    };
+    let done = "user-unlocked";
+    change(
+        req,
+        path,
+        payload,
+        state,
+        Change {
+            never_on_oneself: None,
+            apply,
+            done,
+        },
     )
     .await
 }
