@@ -7,6 +7,7 @@ mod helpers;
 mod hardening;
 
 mod admin;
+mod admin_csrf;
 mod admin_page_actions;
 mod admin_pages;
 mod authorization;

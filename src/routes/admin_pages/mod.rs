@@ -1,7 +1,9 @@
 //! The admin pages (`/admin`): server-rendered, no script, same security headers as the login
 //! page. People sign in through Latchkey's own login page (the built-in `latchkey-admin-console`
-//! client) and need the admin role. Every form carries a double-submit CSRF token; every action has
-//! its own route. The pages call the same `admin::` operations as the CLI and the admin API.
+//! client) and need the admin role. Every form carries a CSRF token derived from the browser's
+//! session (so a token planted by another site is worth nothing), every state-changing request
+//! must come from Latchkey's own origin (`Origin`, else `Referer`), and every action has its own
+//! route. The pages call the same `admin::` operations as the CLI and the admin API.
 //! Handlers return [`PageError`] for whatever stands in for the page, so they use `?`.
 
 pub mod clients;
@@ -28,8 +30,6 @@ use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
 use crate::views::{self, AdminForms, AdminPage, Brand, Onward};
-
-const CSRF: &str = "latchkey_admin";
 
 /// What an admin page shows instead of itself: the way to the login page, or an error page with
 /// a link back to the administration.
@@ -281,7 +281,7 @@ async fn render(
     let (users, clients) = load(state, view.query.clone())
         .await
         .map_err(|e| PageError::failed(state, e))?;
-    let (csrf, fresh) = csrf_token(req, state);
+    let csrf = csrf_token(req, state);
     let error = view.error.as_deref().map(views::spans);
     let response = pages::render(
         view.status,
@@ -298,30 +298,54 @@ async fn render(
             query: &view.query,
         },
     );
-    Ok(with_csrf_cookie(state, response, &csrf, fresh))
+    Ok(with_form_referrer_policy(response))
 }
 
-/// This browser's CSRF token, and whether it is new (and needs its cookie set).
-fn csrf_token(req: &HttpRequest, state: &AppState) -> (SecretString, bool) {
-    match pages::read_cookie(req, state, CSRF).filter(|c| c.len() == 43) {
-        Some(existing) => (SecretString::from(existing), false),
-        None => (secret::generate(), true),
-    }
-}
-
-fn with_csrf_cookie(
-    state: &AppState,
-    mut response: HttpResponse,
-    csrf: &SecretString,
-    fresh: bool,
-) -> HttpResponse {
-    if fresh {
-        let cookie = pages::cookie(state, CSRF, csrf.expose_secret().to_owned(), None);
-        if let Err(e) = response.add_cookie(&cookie) {
-            tracing::error!(error = %e, "cannot set the admin CSRF cookie");
-        }
-    }
+/// The admin pages post forms to their own origin, and the origin check needs the browser to say
+/// so: under the site-wide `Referrer-Policy: no-referrer` a browser sends `Origin: null` even to
+/// the same origin. `same-origin` (here and in the admin templates' `<meta name="referrer">`)
+/// still tells other sites nothing.
+fn with_form_referrer_policy(mut response: HttpResponse) -> HttpResponse {
+    use actix_web::http::header::{HeaderValue, REFERRER_POLICY};
     response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// The CSRF token of this browser's admin forms: derived from its session secret, which no other
+/// site can read or set (an `HttpOnly` cookie, replaced at every login), so a token is valid only
+/// with the session it was rendered for and only until that session ends.
+fn csrf_token(req: &HttpRequest, state: &AppState) -> SecretString {
+    let session = pages::read_cookie(req, state, SESSION).unwrap_or_default();
+    let digest = Sha256::new()
+        .chain_update(b"latchkey admin form\0")
+        .chain_update(session.as_bytes())
+        .finalize();
+    SecretString::from(URL_SAFE_NO_PAD.encode(digest))
+}
+
+/// Whether a state-changing request comes from Latchkey's own pages: its `Origin` (or, when a
+/// browser sends none, its `Referer`) must be the issuer's origin. A request with neither is
+/// left to the CSRF token alone.
+fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+    use actix_web::http::header;
+    let origin_of = |raw: &str| url::Url::parse(raw).map(|u| u.origin().ascii_serialization());
+    let Ok(expected) = origin_of(&state.settings.issuer) else {
+        return false;
+    };
+    let headers = req.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.to_str().is_ok_and(|o| o == expected);
+    }
+    match headers.get(header::REFERER) {
+        Some(referer) => referer
+            .to_str()
+            .ok()
+            .and_then(|r| origin_of(r).ok())
+            .is_some_and(|o| o == expected),
+        None => true,
+    }
 }
 
 /// A page of its own (client edit, delete confirmation) with this browser's CSRF token.
@@ -330,9 +354,7 @@ fn render_with_csrf(
     state: &AppState,
     render: impl FnOnce(&str) -> HttpResponse,
 ) -> HttpResponse {
-    let (csrf, fresh) = csrf_token(req, state);
-    let response = render(csrf.expose_secret());
-    with_csrf_cookie(state, response, &csrf, fresh)
+    with_form_referrer_policy(render(csrf_token(req, state).expose_secret()))
 }
 
 /// A checked admin form: the administrator and the form's fields.
@@ -352,10 +374,11 @@ async fn form(
                 &e.description,
             )
         })?;
-    let valid = match (params.get("csrf"), pages::read_cookie(req, state, CSRF)) {
-        (Some(form), Some(cookie)) => bool::from(form.as_bytes().ct_eq(cookie.as_bytes())),
-        _ => false,
-    };
+    let expected = csrf_token(req, state);
+    let valid = same_origin(req, state)
+        && params.get("csrf").is_some_and(|form| {
+            bool::from(form.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
+        });
     if !valid {
         return Err(PageError::page(
             state,
