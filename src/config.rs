@@ -39,6 +39,9 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub max_body_bytes: usize,
+    // Operations (issue 11): proxies, shutdown.
+    /// Peers whose `Forwarded`/`X-Forwarded-For` name the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Deserialize, Serialize)]

@@ -29,6 +29,7 @@ pub async fn post(
     let request = TokenRequest::parse(&params)?;
     let presented = client_auth::extract(authorization, &params)?;
     let client = state.authenticate(&presented).await?;
+    super::note_client(&req, &client.id);
     request.admit(&client)?;
     let grant = request.grant_type();
     let response = exchange(state.clone().into_inner(), client, request).await?;
