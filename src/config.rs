@@ -31,6 +31,7 @@ pub struct Settings {
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -132,6 +133,16 @@ pub struct LogSettings {
     pub level: String,
 }
 
+// Operations (issue 11): the metrics listener and its access.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A separate IP:PORT for `/metrics`; empty serves it on the main listener.
+    pub bind: String,
+    /// A file holding the bearer token `/metrics` requires; empty requires none.
+    pub bearer_token_file: PathBuf,
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -212,6 +223,12 @@ impl Settings {
                 "expected IP:PORT, for example 127.0.0.1:8080",
             )
         })?;
+        if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "metrics.bind",
+                "expected IP:PORT, for example 127.0.0.1:9090, or empty",
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }

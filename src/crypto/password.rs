@@ -37,6 +37,17 @@ pub struct Passwords {
     min_length: usize,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
+    queue: Queue,
+}
+
+/// The password queue's instruments, registered by [`crate::metrics::Metrics`]: checks waiting
+/// for a slot, and how long they waited.
+#[derive(Clone)]
+pub struct Queue {
+    pub waiting: prometheus::IntGauge,
+    pub wait_seconds: prometheus::Histogram,
+    /// Slots in total, for the busy count.
+    pub slots: usize,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -60,11 +71,29 @@ impl Passwords {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let metric = |e: prometheus::Error| PasswordError::Worker(e.to_string());
+        let queue = Queue {
+            waiting: prometheus::IntGauge::new(
+                "password_queue_waiting",
+                "Password checks and hashes waiting for a slot",
+            )
+            .map_err(metric)?,
+            wait_seconds: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "password_queue_wait_seconds",
+                    "Time password checks and hashes waited for a slot",
+                )
+                .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            )
+            .map_err(metric)?,
+            slots: permits,
+        };
         let mut hasher = Self {
             params,
             min_length: settings.min_length,
             permits: Arc::new(Semaphore::new(permits)),
             dummy_hash: Arc::from(""),
+            queue,
         };
         hasher.dummy_hash = Arc::from(hasher.hash_blocking(&SecretString::from("latchkey-dummy"))?);
         Ok(hasher)
@@ -147,15 +176,30 @@ impl Passwords {
         &self,
         f: impl FnOnce(&Passwords) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| PasswordError::Worker(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let waiting = crate::metrics::Holding::new(&self.queue.waiting);
+        let permit = self.permits.acquire().await;
+        drop(waiting);
+        let _permit = permit.map_err(|e| PasswordError::Worker(e.to_string()))?;
+        self.queue
+            .wait_seconds
+            .observe(started.elapsed().as_secs_f64());
         let this = self.clone();
         tokio::task::spawn_blocking(move || f(&this))
             .await
             .map_err(|e| PasswordError::Worker(e.to_string()))
+    }
+
+    /// The queue's instruments.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    /// Slots in use now.
+    pub fn busy(&self) -> usize {
+        self.queue
+            .slots
+            .saturating_sub(self.permits.available_permits())
     }
 
     /// Verifies on the blocking pool, at most `max_concurrent` at once.

@@ -101,6 +101,44 @@ struct Shared {
     /// The pooled connections' statement count.
     queries: Arc<AtomicU64>,
     backend: Backend,
+    /// Tasks waiting in [`run`] for a permit or a connection, time spent waiting, and time spent
+    /// holding a connection; registered by [`crate::metrics::Metrics`].
+    waiting: prometheus::IntGauge,
+    wait_seconds: prometheus::Histogram,
+    query_seconds: prometheus::Histogram,
+}
+
+/// The pool's own instruments, for `/metrics`.
+pub struct PoolInstruments {
+    pub waiting: prometheus::IntGauge,
+    pub wait_seconds: prometheus::Histogram,
+    pub query_seconds: prometheus::Histogram,
+}
+
+fn instruments() -> Result<PoolInstruments, prometheus::Error> {
+    let buckets = vec![
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ];
+    Ok(PoolInstruments {
+        waiting: prometheus::IntGauge::new(
+            "db_pool_waiting",
+            "Database tasks waiting for a pooled connection",
+        )?,
+        wait_seconds: prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "db_pool_wait_seconds",
+                "Time database tasks waited for a pooled connection",
+            )
+            .buckets(buckets.clone()),
+        )?,
+        query_seconds: prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "db_query_duration_seconds",
+                "Time database tasks held a pooled connection (their queries and transaction)",
+            )
+            .buckets(buckets),
+        )?,
+    })
 }
 
 impl std::fmt::Debug for Pool {
@@ -122,6 +160,20 @@ impl Pool {
     /// Connections open and idle.
     pub fn state(&self) -> r2d2::State {
         self.inner.state()
+    }
+
+    /// The largest number of connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
+
+    /// The waiting gauge and latency histograms, shared with whoever registers them.
+    pub fn instruments(&self) -> PoolInstruments {
+        PoolInstruments {
+            waiting: self.shared.waiting.clone(),
+            wait_seconds: self.shared.wait_seconds.clone(),
+            query_seconds: self.shared.query_seconds.clone(),
+        }
     }
 
     /// Statements run on pooled connections since start.
@@ -176,6 +228,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
     }
     let wait = Duration::from_secs(settings.connect_timeout_secs);
     let queries = Arc::new(AtomicU64::new(0));
+    let measured = instruments().map_err(|e| DbError::Migration(e.to_string()))?;
     let inner = r2d2::Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(min_idle)
@@ -193,6 +246,9 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
             client_writes: AtomicU64::new(0),
             queries,
             backend,
+            waiting: measured.waiting,
+            wait_seconds: measured.wait_seconds,
+            query_seconds: measured.query_seconds,
         }),
     })
 }
@@ -208,16 +264,22 @@ where
     E: From<DbError> + Send + 'static,
 {
     let permits = Arc::clone(&pool.shared.permits);
+    let started = std::time::Instant::now();
+    let waiting = crate::metrics::Holding::new(&pool.shared.waiting);
     let permit = match tokio::time::timeout(pool.shared.wait, permits.acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         Ok(Err(_)) | Err(_) => return Err(E::from(DbError::Saturated)),
     };
+    drop(waiting);
     let pool = pool.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let _permit = permit;
         let mut conn = pool.get().map_err(DbError::from)?;
+        let shared = &pool.shared;
+        shared.wait_seconds.observe(started.elapsed().as_secs_f64());
+        let _timer = shared.query_seconds.start_timer();
         f(&mut conn)
     })
     .await

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
 use crate::db;
+use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
@@ -102,6 +103,7 @@ pub async fn post(
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
     let Some(user) = user else {
+        state.metrics.login(LoginOutcome::Failure);
         tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
         let renewed = db::run(&state.pool, move |conn| {
             let csrf = interaction::new_csrf(conn, &pending)?;
@@ -119,6 +121,7 @@ pub async fn post(
             Err(e) => pages::interaction_error(&state, e),
         };
     };
+    state.metrics.login(LoginOutcome::Success);
     let shared = state.clone();
     let completed = db::run_tx(&state.pool, move |conn| {
         interaction::login_complete(conn, &shared.settings, now, pending, &user)

@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db;
 use crate::domain::client::Client;
+use crate::metrics::LoginOutcome;
 use crate::oauth::token::{
     authorization_code, client_credentials, password, refresh_token, resolve_scope, TokenRequest,
     TokenResponse,
@@ -90,6 +91,11 @@ async fn exchange(
             let now = state.clock.now();
             let checked =
                 credentials::check_password(&state.passwords, &pool, now, user, r.password).await?;
+            let outcome = match checked {
+                Some(_) => LoginOutcome::Success,
+                None => LoginOutcome::Failure,
+            };
+            state.metrics.login(outcome);
             let user = checked.ok_or_else(|| password::refused(&client))?;
             if !client.allows(crate::domain::client::GrantType::RefreshToken) {
                 let keys = state.keys.load();

@@ -18,6 +18,7 @@ mod discovery;
 mod health;
 mod jwks;
 mod keys;
+mod metrics;
 mod observability;
 mod refresh;
 mod resilience;
