@@ -43,6 +43,8 @@ pub struct ServerSettings {
     // Operations (issue 11): proxies, shutdown.
     /// Peers whose `Forwarded`/`X-Forwarded-For` name the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -223,6 +225,12 @@ impl Settings {
                 "expected IP:PORT, for example 127.0.0.1:8080",
             )
         })?;
+        if self.server.shutdown_grace_secs > 3600 {
+            return Err(invalid(
+                "server.shutdown_grace_secs",
+                "must be at most 3600",
+            ));
+        }
         if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
             return Err(invalid(
                 "metrics.bind",

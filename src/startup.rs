@@ -180,6 +180,7 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        .shutdown_timeout(state.settings.server.shutdown_grace_secs)
         .listen(listener)?
         .run();
         Ok(Self {
@@ -204,7 +205,9 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop, polling the change counters and running key
-    /// rotation and purges in the background.
+    /// rotation and purges in the background. SIGTERM stops accepting connections at once, lets
+    /// requests in flight finish within `server.shutdown_grace_secs`, then stops the background
+    /// tasks and the metrics listener and returns `Ok` (exit status 0).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let poller = tokio::spawn(background::poll_changes(self.state.clone()));
         let refresher = tokio::spawn(background::refresh_keys(self.state.clone()));
@@ -213,8 +216,11 @@ impl Application {
             (tokio::spawn(server), handle)
         });
         let result = self.server.await;
+        tracing::info!("server stopped; stopping background tasks");
         refresher.abort();
         poller.abort();
+        let _ = refresher.await;
+        let _ = poller.await;
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

@@ -24,6 +24,7 @@ mod refresh;
 mod resilience;
 mod revocation;
 mod rotation;
+mod shutdown;
 mod signing_algs;
 mod signing_algs_admin;
 mod signing_algs_cli;
