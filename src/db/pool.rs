@@ -3,7 +3,7 @@
 //! client writes (which the client cache watches); [`run`]/[`run_tx`] are the only bridge from
 //! async handlers to blocking diesel.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,6 +106,30 @@ struct Shared {
     waiting: prometheus::IntGauge,
     wait_seconds: prometheus::Histogram,
     query_seconds: prometheus::Histogram,
+    /// A connection failed and none has succeeded since: [`run`] fails fast (see [`admit`]).
+    down: AtomicBool,
+    /// When a request last probed the database while it was down, in milliseconds since `epoch`.
+    last_probe_ms: AtomicU64,
+    epoch: std::time::Instant,
+}
+
+/// While the database is down, a task gets [`DbError::Down`] at once, except one probe per
+/// connection timeout (the change poller probes it too, every poll interval, and marks it up).
+fn admit(shared: &Shared) -> Result<(), DbError> {
+    if !shared.down.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let now = shared.epoch.elapsed().as_millis() as u64;
+    let last = shared.last_probe_ms.load(Ordering::Acquire);
+    let wait = shared.wait.as_millis() as u64;
+    if now.saturating_sub(last) < wait {
+        return Err(DbError::Down);
+    }
+    shared
+        .last_probe_ms
+        .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+        .map(|_| ())
+        .map_err(|_| DbError::Down)
 }
 
 /// The pool's own instruments, for `/metrics`.
@@ -174,6 +198,28 @@ impl Pool {
             wait_seconds: self.shared.wait_seconds.clone(),
             query_seconds: self.shared.query_seconds.clone(),
         }
+    }
+
+    /// Records that the database could not be reached (a pooled or dedicated connection failed):
+    /// from now on requests fail fast with 503, one probe at a time, until a connection succeeds.
+    pub fn mark_down(&self) {
+        let now = self.shared.epoch.elapsed().as_millis() as u64;
+        self.shared.last_probe_ms.store(now, Ordering::Release);
+        if !self.shared.down.swap(true, Ordering::AcqRel) {
+            tracing::warn!("database unreachable; answering 503 at once until it is back");
+        }
+    }
+
+    /// Records that a connection succeeded: requests wait for the pool again.
+    pub fn mark_up(&self) {
+        if self.shared.down.swap(false, Ordering::AcqRel) {
+            tracing::info!("database reachable again");
+        }
+    }
+
+    /// Whether the database is known to be down.
+    pub fn is_down(&self) -> bool {
+        self.shared.down.load(Ordering::Acquire)
     }
 
     /// Statements run on pooled connections since start.
@@ -249,6 +295,9 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
             waiting: measured.waiting,
             wait_seconds: measured.wait_seconds,
             query_seconds: measured.query_seconds,
+            down: AtomicBool::new(false),
+            last_probe_ms: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         }),
     })
 }
@@ -263,6 +312,7 @@ where
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
+    admit(&pool.shared).map_err(E::from)?;
     let permits = Arc::clone(&pool.shared.permits);
     let started = std::time::Instant::now();
     let waiting = crate::metrics::Holding::new(&pool.shared.waiting);
@@ -276,7 +326,16 @@ where
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let _permit = permit;
-        let mut conn = pool.get().map_err(DbError::from)?;
+        let mut conn = match pool.get() {
+            Ok(conn) => {
+                pool.mark_up();
+                conn
+            }
+            Err(e) => {
+                pool.mark_down();
+                return Err(E::from(DbError::from(e)));
+            }
+        };
         let shared = &pool.shared;
         shared.wait_seconds.observe(started.elapsed().as_secs_f64());
         let _timer = shared.query_seconds.start_timer();

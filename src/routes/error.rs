@@ -31,7 +31,8 @@ impl ResponseError for OAuthError {
                 ));
             }
             ErrorCode::TemporarilyUnavailable => {
-                response.insert_header((header::RETRY_AFTER, "5"));
+                response
+                    .insert_header((header::RETRY_AFTER, crate::oauth::error::RETRY_AFTER_SECS));
             }
             _ => {}
         }

@@ -30,7 +30,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "5"))
+            .insert_header((header::RETRY_AFTER, crate::oauth::error::RETRY_AFTER_SECS))
             .json(body)
     }
 }

@@ -58,9 +58,15 @@ pub async fn poll_changes(state: web::Data<AppState>) {
         let applied = match read {
             Ok(Ok((c, generations))) => {
                 conn = Some(c);
+                state.pool.mark_up();
                 state.observe(generations).await
             }
             Ok(Err(e)) => {
+                // A database that refuses connections is down for the requests too: they fail
+                // fast from now on instead of each waiting out the connection timeout.
+                if matches!(e, db::DbError::Connect(_)) {
+                    state.pool.mark_down();
+                }
                 conn = None;
                 Err(e.into())
             }
