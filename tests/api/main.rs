@@ -15,6 +15,7 @@ mod browser_admin;
 mod cli;
 mod client_cache;
 mod discovery;
+mod docs;
 mod faults;
 mod health;
 mod jwks;
