@@ -45,6 +45,33 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Accept a plain-http issuer whose host is not loopback (development behind no TLS at all).
+    pub allow_http_issuer: bool,
+    pub tls: TlsSettings,
+}
+
+/// Direct TLS: PEM files, reloaded on SIGHUP; both empty for plain HTTP.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl TlsSettings {
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.as_os_str().is_empty()
+    }
+}
+
+/// True for `localhost` and loopback addresses, where plain http never leaves the machine.
+fn is_loopback_host(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -225,6 +252,31 @@ impl Settings {
                 "expected IP:PORT, for example 127.0.0.1:8080",
             )
         })?;
+        if issuer.scheme() == "http"
+            && !is_loopback_host(issuer.host())
+            && !self.server.allow_http_issuer
+        {
+            return Err(invalid(
+                "issuer",
+                "must use https outside loopback (set server.allow_http_issuer = true to serve \
+                 plain http anyway, for development only)",
+            ));
+        }
+        let tls = &self.server.tls;
+        if tls.cert_file.as_os_str().is_empty() != tls.key_file.as_os_str().is_empty() {
+            return Err(invalid(
+                "server.tls",
+                "cert_file and key_file are set together or not at all",
+            ));
+        }
+        for (key, path) in [
+            ("server.tls.cert_file", &tls.cert_file),
+            ("server.tls.key_file", &tls.key_file),
+        ] {
+            if !path.as_os_str().is_empty() && !path.is_file() {
+                return Err(invalid(key, "file does not exist"));
+            }
+        }
         if self.server.shutdown_grace_secs > 3600 {
             return Err(invalid(
                 "server.shutdown_grace_secs",

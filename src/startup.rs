@@ -1,8 +1,10 @@
 //! Start-up: the HTTP server around the [`AppState`]; THE route table lives in [`routes`].
 
 mod background;
+pub mod tls;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
@@ -129,6 +131,8 @@ pub struct Application {
     server: Server,
     /// The `/metrics` listener when `metrics.bind` is set, and its port.
     metrics: Option<(Server, u16)>,
+    /// The TLS certificates when `server.tls` is set, reloaded on SIGHUP.
+    certificates: Option<Arc<tls::Certificates>>,
     state: web::Data<AppState>,
 }
 
@@ -148,6 +152,7 @@ impl Application {
             n => n,
         };
         let access = web::Data::new(MetricsAccess::load(&state.settings.metrics)?);
+        let certificates = tls::Certificates::load(&state.settings.server.tls)?;
         let separate_metrics = !state.settings.metrics.bind.is_empty();
         let state = web::Data::new(state);
         let metrics = if separate_metrics {
@@ -180,13 +185,17 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
-        .shutdown_timeout(state.settings.server.shutdown_grace_secs)
-        .listen(listener)?
+        .shutdown_timeout(state.settings.server.shutdown_grace_secs);
+        let server = match &certificates {
+            Some(certs) => server.listen_rustls_0_23(listener, certs.server_config()?)?,
+            None => server.listen(listener)?,
+        }
         .run();
         Ok(Self {
             port,
             server,
             metrics,
+            certificates,
             state,
         })
     }
@@ -211,6 +220,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let poller = tokio::spawn(background::poll_changes(self.state.clone()));
         let refresher = tokio::spawn(background::refresh_keys(self.state.clone()));
+        let reloader = self
+            .certificates
+            .map(|certs| tokio::spawn(tls::reload_on_sighup(certs)));
         let metrics = self.metrics.map(|(server, _)| {
             let handle = server.handle();
             (tokio::spawn(server), handle)
@@ -221,6 +233,9 @@ impl Application {
         poller.abort();
         let _ = refresher.await;
         let _ = poller.await;
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

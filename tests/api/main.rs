@@ -31,6 +31,7 @@ mod signing_algs;
 mod signing_algs_admin;
 mod signing_algs_cli;
 mod signing_algs_rotation;
+mod tls;
 mod token_client_credentials;
 mod token_password;
 mod userinfo_logout;
