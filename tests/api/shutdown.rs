@@ -16,7 +16,7 @@ use crate::helpers::{fresh_database, Backend};
 backend_tests!(sigterm_lets_requests_in_flight_finish_and_exits_zero);
 
 /// Kills the server if the test fails before it exits by itself.
-struct Server(Child);
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -25,12 +25,52 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Starts `latchkey serve` with `envs`, logging to `log`, and waits until `base`/healthz answers.
+pub async fn serve(
+    envs: &[(&str, &str)],
+    log: &std::path::Path,
+    http: &reqwest::Client,
+    base: &str,
+) -> Server {
+    let log = std::fs::File::create(log).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .arg("serve")
+        .env_remove("LATCHKEY_CONFIG")
+        .env_remove("LATCHKEY_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let server = Server(command.spawn().unwrap());
+    let started = Instant::now();
+    loop {
+        let up = http.get(format!("{base}/healthz")).send().await;
+        if up.is_ok_and(|r| r.status() == 200) {
+            return server;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends `signal` (`-TERM`, `-HUP`) to the server.
+pub fn signal(server: &Server, signal: &str) {
+    let pid = server.0.id().to_string();
+    let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
+    assert!(sent.success());
 }
 
 async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend) {
@@ -73,31 +113,8 @@ async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend)
         client["client_id"].as_str().unwrap(),
         client["client_secret"].as_str().unwrap()
     ));
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .arg("serve")
-        .env_remove("LATCHKEY_CONFIG")
-        .env_remove("LATCHKEY_MASTER_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let mut server = Server(command.spawn().unwrap());
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        let up = http.get(format!("{issuer}/healthz")).send().await;
-        if up.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server never came up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut server = serve(&envs, &dir.path().join("serve.log"), &http, &issuer).await;
 
     // Three token requests in flight: headers and half of each body sent.
     let body = "grant_type=client_credentials";
@@ -115,9 +132,7 @@ async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend)
         in_flight.push(conn);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = server.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
+    signal(&server, "-TERM");
     // Longer than actix's one-second shutdown poll, so a missing grace period would show.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 

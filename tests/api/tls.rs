@@ -6,7 +6,95 @@ use std::sync::Arc;
 use crate::backend_tests;
 use crate::helpers::{test_settings, Backend, TestApp};
 
-backend_tests!(https_is_served_with_the_configured_certificate);
+backend_tests!(
+    https_is_served_with_the_configured_certificate,
+    sighup_reloads_a_renewed_certificate,
+);
+
+fn write_pair(dir: &std::path::Path) -> rcgen::CertifiedKey {
+    let pair =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), pair.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), pair.key_pair.serialize_pem()).unwrap();
+    pair
+}
+
+/// A client that trusts only `pair`'s certificate.
+fn trusting(pair: &rcgen::CertifiedKey) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pair.cert.pem().as_bytes()).unwrap())
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap()
+}
+
+async fn sighup_reloads_a_renewed_certificate(backend: Backend) {
+    use crate::shutdown::{free_port, serve, signal};
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_pair(dir.path());
+    let port = free_port();
+    let (database, master, bind, cert, key) = (
+        crate::helpers::fresh_database(backend, dir.path()),
+        dir.path().join("master.key").display().to_string(),
+        format!("127.0.0.1:{port}"),
+        dir.path().join("cert.pem").display().to_string(),
+        dir.path().join("key.pem").display().to_string(),
+    );
+    let base = format!("https://127.0.0.1:{port}");
+    let envs = [
+        ("LATCHKEY__DATABASE__URL", database.as_str()),
+        ("LATCHKEY__KEYS__MASTER_KEY_FILE", master.as_str()),
+        ("LATCHKEY__SERVER__BIND", bind.as_str()),
+        ("LATCHKEY__ISSUER", base.as_str()),
+        ("LATCHKEY__SERVER__WORKERS", "1"),
+        ("LATCHKEY__SERVER__TLS__CERT_FILE", cert.as_str()),
+        ("LATCHKEY__SERVER__TLS__KEY_FILE", key.as_str()),
+        ("LATCHKEY__LOG__LEVEL", "info"),
+    ];
+    let old_client = trusting(&first);
+    let server = serve(&envs, &dir.path().join("serve.log"), &old_client, &base).await;
+    let renewed = write_pair(dir.path());
+    let new_client = trusting(&renewed);
+    assert!(new_client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err());
+    signal(&server, "-HUP");
+    let reloaded = crate::helpers::within(std::time::Duration::from_secs(5), || async {
+        new_client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(reloaded.is_some(), "{log}");
+    // New handshakes get the renewed certificate.
+    let fresh_old_client = trusting(&first);
+    assert!(fresh_old_client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err());
+    // A broken pair on the next SIGHUP keeps the renewed one.
+    std::fs::write(dir.path().join("key.pem"), "not a key").unwrap();
+    signal(&server, "-HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r = new_client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("TLS certificate reloaded"), "{log}");
+    assert!(
+        log.contains("TLS certificate reload failed; still serving the previous one"),
+        "{log}"
+    );
+}
 
 async fn https_is_served_with_the_configured_certificate(backend: Backend) {
     let dir = Arc::new(tempfile::tempdir().unwrap());
@@ -19,10 +107,7 @@ async fn https_is_served_with_the_configured_certificate(backend: Backend) {
     settings.server.tls.cert_file = cert_file;
     settings.server.tls.key_file = key_file;
     let app = TestApp::spawn_with(dir, settings).await;
-    let https = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(pair.cert.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let https = trusting(&pair);
     let url = app.url("/jwks").replace("http://", "https://");
     let r = https.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
