@@ -8,6 +8,7 @@ mod hardening;
 
 mod admin;
 mod admin_pages;
+mod audit_log;
 mod authorization;
 mod bad_input;
 mod browser;
