@@ -3,7 +3,7 @@
 //! client writes (which the client cache watches); [`run`]/[`run_tx`] are the only bridge from
 //! async handlers to blocking diesel.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,8 @@ use diesel::r2d2::{self, ManageConnection, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use tokio::sync::Semaphore;
+
+mod outage;
 
 use super::{Backend, DbConnection, DbError};
 use crate::config::DatabaseSettings;
@@ -106,30 +108,8 @@ struct Shared {
     waiting: prometheus::IntGauge,
     wait_seconds: prometheus::Histogram,
     query_seconds: prometheus::Histogram,
-    /// A connection failed and none has succeeded since: [`run`] fails fast (see [`admit`]).
-    down: AtomicBool,
-    /// When a request last probed the database while it was down, in milliseconds since `epoch`.
-    last_probe_ms: AtomicU64,
-    epoch: std::time::Instant,
-}
-
-/// While the database is down, a task gets [`DbError::Down`] at once, except one probe per
-/// connection timeout (the change poller probes it too, every poll interval, and marks it up).
-fn admit(shared: &Shared) -> Result<(), DbError> {
-    if !shared.down.load(Ordering::Acquire) {
-        return Ok(());
-    }
-    let now = shared.epoch.elapsed().as_millis() as u64;
-    let last = shared.last_probe_ms.load(Ordering::Acquire);
-    let wait = shared.wait.as_millis() as u64;
-    if now.saturating_sub(last) < wait {
-        return Err(DbError::Down);
-    }
-    shared
-        .last_probe_ms
-        .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-        .map(|_| ())
-        .map_err(|_| DbError::Down)
+    /// Whether the database is known to be down, and the epoch of pooled connections.
+    outage: outage::Outage,
 }
 
 /// The pool's own instruments, for `/metrics`.
@@ -203,23 +183,43 @@ impl Pool {
     /// Records that the database could not be reached (a pooled or dedicated connection failed):
     /// from now on requests fail fast with 503, one probe at a time, until a connection succeeds.
     pub fn mark_down(&self) {
-        let now = self.shared.epoch.elapsed().as_millis() as u64;
-        self.shared.last_probe_ms.store(now, Ordering::Release);
-        if !self.shared.down.swap(true, Ordering::AcqRel) {
+        if self.shared.outage.mark_down() {
             tracing::warn!("database unreachable; answering 503 at once until it is back");
         }
     }
 
     /// Records that a connection succeeded: requests wait for the pool again.
     pub fn mark_up(&self) {
-        if self.shared.down.swap(false, Ordering::AcqRel) {
+        if self.shared.outage.mark_up() {
             tracing::info!("database reachable again");
         }
     }
 
     /// Whether the database is known to be down.
     pub fn is_down(&self) -> bool {
-        self.shared.down.load(Ordering::Acquire)
+        self.shared.outage.is_down()
+    }
+
+    /// Records a failure that may have killed pooled connections (a failed change poll): each is
+    /// pinged at its next checkout, and replaced when dead.
+    pub fn suspect(&self) {
+        self.shared.outage.suspect();
+    }
+
+    /// Pings `conn` once per outage epoch and replaces it when it is dead.
+    fn revalidate(&self, conn: &mut PooledConnection<Manager>) -> Result<(), DbError> {
+        let epoch = self.shared.outage.epoch();
+        let checked = PooledConnection::extensions(conn)
+            .get::<outage::CheckedIn>()
+            .map_or(0, |c| c.0);
+        if checked != epoch {
+            if conn.ping().is_err() {
+                **conn = open(&self.shared.backend, Some(&self.shared.queries))
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+            }
+            PooledConnection::extensions_mut(conn).insert(outage::CheckedIn(epoch));
+        }
+        Ok(())
     }
 
     /// Statements run on pooled connections since start.
@@ -295,9 +295,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
             waiting: measured.waiting,
             wait_seconds: measured.wait_seconds,
             query_seconds: measured.query_seconds,
-            down: AtomicBool::new(false),
-            last_probe_ms: AtomicU64::new(0),
-            epoch: std::time::Instant::now(),
+            outage: outage::Outage::new(wait),
         }),
     })
 }
@@ -312,7 +310,7 @@ where
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
-    admit(&pool.shared).map_err(E::from)?;
+    pool.shared.outage.admit().map_err(E::from)?;
     let permits = Arc::clone(&pool.shared.permits);
     let started = std::time::Instant::now();
     let waiting = crate::metrics::Holding::new(&pool.shared.waiting);
@@ -327,15 +325,17 @@ where
         let _entered = span.enter();
         let _permit = permit;
         let mut conn = match pool.get() {
-            Ok(conn) => {
-                pool.mark_up();
-                conn
-            }
+            Ok(conn) => conn,
             Err(e) => {
                 pool.mark_down();
                 return Err(E::from(DbError::from(e)));
             }
         };
+        if let Err(e) = pool.revalidate(&mut conn) {
+            pool.mark_down();
+            return Err(E::from(e));
+        }
+        pool.mark_up();
         let shared = &pool.shared;
         shared.wait_seconds.observe(started.elapsed().as_secs_f64());
         let _timer = shared.query_seconds.start_timer();

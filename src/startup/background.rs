@@ -66,6 +66,9 @@ pub async fn poll_changes(state: web::Data<AppState>) {
                 // fast from now on instead of each waiting out the connection timeout.
                 if matches!(e, db::DbError::Connect(_)) {
                     state.pool.mark_down();
+                } else {
+                    // A lost connection may be a restart: check the pooled ones before use.
+                    state.pool.suspect();
                 }
                 conn = None;
                 Err(e.into())

@@ -5,31 +5,17 @@ use serde_json::Value;
 
 use crate::backend_tests;
 use crate::cli::{latchkey, stdout_json};
-use crate::helpers::{fresh_database, Backend};
-use crate::shutdown::{free_port, serve, signal};
+use crate::helpers::Backend;
+use crate::shutdown::{serve, signal, BinaryEnv};
 
 backend_tests!(audit_events_carry_request_id_and_address_and_logs_hold_no_secret);
 
 async fn audit_events_carry_request_id_and_address_and_logs_hold_no_secret(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (database, master, bind, issuer) = (
-        fresh_database(backend, dir.path()),
-        dir.path().join("master.key").display().to_string(),
-        format!("127.0.0.1:{port}"),
-        format!("http://127.0.0.1:{port}"),
-    );
-    let envs = [
-        ("LATCHKEY__DATABASE__URL", database.as_str()),
-        ("LATCHKEY__KEYS__MASTER_KEY_FILE", master.as_str()),
-        ("LATCHKEY__SERVER__BIND", bind.as_str()),
-        ("LATCHKEY__ISSUER", issuer.as_str()),
-        ("LATCHKEY__SERVER__WORKERS", "1"),
-        ("LATCHKEY__PASSWORDS__MEMORY_KIB", "1024"),
-        ("LATCHKEY__PASSWORDS__ITERATIONS", "1"),
-        ("LATCHKEY__LOG__FORMAT", "json"),
-        ("LATCHKEY__LOG__LEVEL", "info"),
-    ];
+    let env = BinaryEnv::new(backend, dir.path(), "http")
+        .with("LATCHKEY__SERVER__WORKERS", "1")
+        .with("LATCHKEY__LOG__FORMAT", "json");
+    let (envs, issuer) = (env.pairs(), &env.base);
     assert!(latchkey(&envs, &["migrate"], None).status.success());
     let password = "correct horse battery staple";
     let wrong = "tr0ub4dor and 3";
@@ -61,7 +47,7 @@ async fn audit_events_carry_request_id_and_address_and_logs_hold_no_secret(backe
     );
     let log_path = dir.path().join("serve.log");
     let http = reqwest::Client::new();
-    let server = serve(&envs, &log_path, &http, &issuer).await;
+    let server = serve(&envs, &log_path, &http, issuer).await;
     let token = |pw: &'static str, request_id: &'static str| {
         http.post(format!("{issuer}/token"))
             .basic_auth(&id, Some(&secret))

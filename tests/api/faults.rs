@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
-use crate::helpers::{postgres_admin_url, test_settings, Backend, TestApp};
+use crate::helpers::{test_settings, Backend, TestApp};
+use crate::resilience::{cut_off, postgres_app, reconnect};
 
 const UNAVAILABLE: &str = "The service is temporarily unavailable; retry later";
 
@@ -62,31 +63,11 @@ async fn a_full_sqlite_disk_answers_503_with_retry_after_not_500() {
     assert_eq!(app.get("/jwks").await.status(), 200);
 }
 
-fn admin_sql(sql: &str) {
-    let mut conn = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
-    diesel::sql_query(sql).execute(&mut conn).unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_postgres_is_known_down_requests_fail_fast_until_it_returns() {
-    let dir = Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(Backend::Postgres, dir.path());
-    settings.database.connect_timeout_secs = 5;
-    let database = settings.database.url.rsplit('/').next().unwrap().to_owned();
-    let app = TestApp::spawn_with(dir, settings).await;
-    let client = app.service_client().await;
+    let (app, database, client) = postgres_app(5).await;
     let form = [("grant_type", "client_credentials")];
-    assert_eq!(app.token(&form, Some(&client)).await.status(), 200);
-
-    let name = database.clone();
-    tokio::task::spawn_blocking(move || {
-        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
-        admin_sql(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        ));
-    })
-    .await
-    .unwrap();
+    cut_off(&database).await;
     // The change poller finds the database refusing connections within one interval.
     let known = crate::helpers::within(Duration::from_secs(5), || async {
         app.state.pool.is_down()
@@ -105,18 +86,19 @@ async fn once_postgres_is_known_down_requests_fail_fast_until_it_returns() {
         "503s took {:?}",
         started.elapsed()
     );
-    let name = database.clone();
-    tokio::task::spawn_blocking(move || {
-        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-    })
-    .await
-    .unwrap();
+    reconnect(&database).await;
+    let seen = std::sync::Mutex::new(Vec::new());
     let recovered = crate::helpers::within(Duration::from_secs(10), || async {
-        app.token(&form, Some(&client)).await.status() == 200
+        let status = app.token(&form, Some(&client)).await.status();
+        seen.lock()
+            .unwrap()
+            .push((status.as_u16(), app.state.pool.is_down()));
+        status == 200
     })
     .await;
     assert!(
         recovered.is_some_and(|t| t < Duration::from_secs(3)),
-        "recovery took {recovered:?}"
+        "recovery took {recovered:?}; answers (status, known down): {:?}",
+        seen.lock().unwrap()
     );
 }

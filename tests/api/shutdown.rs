@@ -66,6 +66,53 @@ pub async fn serve(
     }
 }
 
+/// The environment of a real `latchkey` process on a free loopback port over a fresh database in
+/// `dir`, with cheap argon2 and `info` logs; [`Self::with`] adds or overrides variables.
+pub struct BinaryEnv {
+    pub bind: String,
+    /// `scheme://127.0.0.1:PORT`, also the issuer.
+    pub base: String,
+    vars: Vec<(String, String)>,
+}
+
+impl BinaryEnv {
+    pub fn new(backend: Backend, dir: &std::path::Path, scheme: &str) -> Self {
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let base = format!("{scheme}://{bind}");
+        let vars = [
+            ("LATCHKEY__DATABASE__URL", fresh_database(backend, dir)),
+            (
+                "LATCHKEY__KEYS__MASTER_KEY_FILE",
+                dir.join("master.key").display().to_string(),
+            ),
+            ("LATCHKEY__SERVER__BIND", bind.clone()),
+            ("LATCHKEY__ISSUER", base.clone()),
+            ("LATCHKEY__PASSWORDS__MEMORY_KIB", "1024".into()),
+            ("LATCHKEY__PASSWORDS__ITERATIONS", "1".into()),
+            ("LATCHKEY__LOG__LEVEL", "info".into()),
+        ];
+        Self {
+            bind,
+            base,
+            vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
 /// Sends `signal` (`-TERM`, `-HUP`) to the server.
 pub fn signal(server: &Server, signal: &str) {
     let pid = server.0.id().to_string();
@@ -75,24 +122,10 @@ pub fn signal(server: &Server, signal: &str) {
 
 async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (database, master, bind, issuer) = (
-        fresh_database(backend, dir.path()),
-        dir.path().join("master.key").display().to_string(),
-        format!("127.0.0.1:{port}"),
-        format!("http://127.0.0.1:{port}"),
-    );
-    let envs = [
-        ("LATCHKEY__DATABASE__URL", database.as_str()),
-        ("LATCHKEY__KEYS__MASTER_KEY_FILE", master.as_str()),
-        ("LATCHKEY__SERVER__BIND", bind.as_str()),
-        ("LATCHKEY__ISSUER", issuer.as_str()),
-        ("LATCHKEY__SERVER__WORKERS", "2"),
-        ("LATCHKEY__SERVER__SHUTDOWN_GRACE_SECS", "10"),
-        ("LATCHKEY__PASSWORDS__MEMORY_KIB", "1024"),
-        ("LATCHKEY__PASSWORDS__ITERATIONS", "1"),
-        ("LATCHKEY__LOG__LEVEL", "info"),
-    ];
+    let env = BinaryEnv::new(backend, dir.path(), "http")
+        .with("LATCHKEY__SERVER__WORKERS", "2")
+        .with("LATCHKEY__SERVER__SHUTDOWN_GRACE_SECS", "10");
+    let (envs, bind, issuer) = (env.pairs(), &env.bind, &env.base);
     let migrated = latchkey(&envs, &["migrate"], None);
     assert!(migrated.status.success(), "{migrated:?}");
     let added = latchkey(
@@ -114,13 +147,13 @@ async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend)
         client["client_secret"].as_str().unwrap()
     ));
     let http = reqwest::Client::new();
-    let mut server = serve(&envs, &dir.path().join("serve.log"), &http, &issuer).await;
+    let mut server = serve(&envs, &dir.path().join("serve.log"), &http, issuer).await;
 
     // Three token requests in flight: headers and half of each body sent.
     let body = "grant_type=client_credentials";
     let mut in_flight = Vec::new();
     for _ in 0..3 {
-        let mut conn = TcpStream::connect(&bind).await.unwrap();
+        let mut conn = TcpStream::connect(bind).await.unwrap();
         let head = format!(
             "POST /token HTTP/1.1\r\nHost: {bind}\r\nAuthorization: Basic {basic}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
@@ -138,7 +171,7 @@ async fn sigterm_lets_requests_in_flight_finish_and_exits_zero(backend: Backend)
 
     // No new connection is accepted…
     assert!(
-        TcpStream::connect(&bind).await.is_err(),
+        TcpStream::connect(bind).await.is_err(),
         "the server still accepts connections after SIGTERM"
     );
     // …and every request in flight completes.

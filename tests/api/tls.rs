@@ -29,30 +29,23 @@ fn trusting(pair: &rcgen::CertifiedKey) -> reqwest::Client {
 }
 
 async fn sighup_reloads_a_renewed_certificate(backend: Backend) {
-    use crate::shutdown::{free_port, serve, signal};
+    use crate::shutdown::{serve, signal, BinaryEnv};
     let dir = tempfile::tempdir().unwrap();
     let first = write_pair(dir.path());
-    let port = free_port();
-    let (database, master, bind, cert, key) = (
-        crate::helpers::fresh_database(backend, dir.path()),
-        dir.path().join("master.key").display().to_string(),
-        format!("127.0.0.1:{port}"),
-        dir.path().join("cert.pem").display().to_string(),
-        dir.path().join("key.pem").display().to_string(),
-    );
-    let base = format!("https://127.0.0.1:{port}");
-    let envs = [
-        ("LATCHKEY__DATABASE__URL", database.as_str()),
-        ("LATCHKEY__KEYS__MASTER_KEY_FILE", master.as_str()),
-        ("LATCHKEY__SERVER__BIND", bind.as_str()),
-        ("LATCHKEY__ISSUER", base.as_str()),
-        ("LATCHKEY__SERVER__WORKERS", "1"),
-        ("LATCHKEY__SERVER__TLS__CERT_FILE", cert.as_str()),
-        ("LATCHKEY__SERVER__TLS__KEY_FILE", key.as_str()),
-        ("LATCHKEY__LOG__LEVEL", "info"),
-    ];
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let env = BinaryEnv::new(backend, dir.path(), "https")
+        .with("LATCHKEY__SERVER__WORKERS", "1")
+        .with(
+            "LATCHKEY__SERVER__TLS__CERT_FILE",
+            &cert.display().to_string(),
+        )
+        .with(
+            "LATCHKEY__SERVER__TLS__KEY_FILE",
+            &key.display().to_string(),
+        );
+    let (envs, base) = (env.pairs(), &env.base);
     let old_client = trusting(&first);
-    let server = serve(&envs, &dir.path().join("serve.log"), &old_client, &base).await;
+    let server = serve(&envs, &dir.path().join("serve.log"), &old_client, base).await;
     let renewed = write_pair(dir.path());
     let new_client = trusting(&renewed);
     assert!(new_client
