@@ -5,6 +5,7 @@ pub mod tls;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
@@ -51,22 +52,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/admin").route(web::get().to(routes::admin_pages::index)))
     .service(web::resource("/admin/callback").route(web::get().to(routes::admin_pages::callback)))
-    .service(web::resource("/admin/users").route(web::post().to(routes::admin_pages::create_user)))
     .service(
-        web::resource("/admin/users/{username}/{action}")
-            .route(web::post().to(routes::admin_pages::user_action)),
+        web::resource("/admin/users").route(web::post().to(routes::admin_pages::users::create)),
     )
     .service(
-        web::resource("/admin/clients").route(web::post().to(routes::admin_pages::create_client)),
+        web::resource("/admin/users/{username}/disable")
+            .route(web::post().to(routes::admin_pages::users::disable)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/enable")
+            .route(web::post().to(routes::admin_pages::users::enable)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/unlock")
+            .route(web::post().to(routes::admin_pages::users::unlock)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/grant-admin")
+            .route(web::post().to(routes::admin_pages::users::grant_admin)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/revoke-admin")
+            .route(web::post().to(routes::admin_pages::users::revoke_admin)),
+    )
+    .service(
+        web::resource("/admin/users/{username}/password")
+            .route(web::post().to(routes::admin_pages::users::set_password)),
+    )
+    .service(
+        web::resource("/admin/clients").route(web::post().to(routes::admin_pages::clients::create)),
     )
     .service(
         web::resource("/admin/clients/{client_id}")
-            .route(web::get().to(routes::admin_pages::edit_client))
-            .route(web::post().to(routes::admin_pages::save_client)),
+            .route(web::get().to(routes::admin_pages::clients::edit))
+            .route(web::post().to(routes::admin_pages::clients::save)),
+    )
+    .service(
+        web::resource("/admin/clients/{client_id}/secret")
+            .route(web::post().to(routes::admin_pages::clients::rotate_secret)),
     )
     .service(
         web::resource("/admin/clients/{client_id}/delete")
-            .route(web::post().to(routes::admin_pages::delete_client)),
+            .route(web::get().to(routes::admin_pages::clients::confirm_delete))
+            .route(web::post().to(routes::admin_pages::clients::delete)),
     )
     .service(
         web::scope("/admin/api")
@@ -95,6 +123,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{username}/enable")
                     .route(web::post().to(routes::admin_api::enable)),
+            )
+            .service(
+                web::resource("/users/{username}/unlock")
+                    .route(web::post().to(routes::admin_api::unlock)),
             )
             .service(
                 web::resource("/users/{username}/sessions")
@@ -128,6 +160,8 @@ pub fn metrics_route(cfg: &mut web::ServiceConfig) {
 /// A built, listening server.
 pub struct Application {
     port: u16,
+    /// Workers and connections per worker, for the descriptor watch.
+    limits: (usize, usize),
     server: Server,
     /// The `/metrics` listener when `metrics.bind` is set, and its port.
     metrics: Option<(Server, u16)>,
@@ -139,7 +173,7 @@ pub struct Application {
 impl Application {
     /// Binds `settings.server.bind` and builds the server around `state`.
     pub fn build(state: AppState) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&state.settings.server.bind)
+        let listener = TcpListener::bind(state.settings.server.bind)
             .with_context(|| format!("cannot listen on {}", state.settings.server.bind))?;
         Self::with_listener(state, listener)
     }
@@ -154,6 +188,11 @@ impl Application {
         let access = web::Data::new(MetricsAccess::load(&state.settings.metrics)?);
         let certificates = tls::Certificates::load(&state.settings.server.tls)?;
         let separate_metrics = !state.settings.metrics.bind.is_empty();
+        let connections = crate::limits::connections_per_worker(
+            state.settings.server.max_connections_per_worker,
+            workers,
+            crate::limits::descriptor_limit(),
+        );
         let state = web::Data::new(state);
         let metrics = if separate_metrics {
             Some(metrics_server(&state, &access)?)
@@ -176,6 +215,7 @@ impl Application {
                             "default-src 'none'; frame-ancestors 'none'",
                         )),
                 )
+                .wrap(from_fn(routes::transport::head_and_hsts))
                 .configure(routes)
                 .configure(|cfg| {
                     if !separate_metrics {
@@ -185,6 +225,7 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        .max_connections(connections)
         .shutdown_timeout(state.settings.server.shutdown_grace_secs);
         let server = match &certificates {
             Some(certs) => server.listen_rustls_0_23(listener, certs.server_config()?)?,
@@ -193,6 +234,7 @@ impl Application {
         .run();
         Ok(Self {
             port,
+            limits: (workers, connections),
             server,
             metrics,
             certificates,
@@ -227,10 +269,17 @@ impl Application {
             let handle = server.handle();
             (tokio::spawn(server), handle)
         });
+        let (workers, per_worker) = self.limits;
+        let watcher = tokio::spawn(crate::limits::watch_descriptors(
+            Duration::from_secs(10),
+            per_worker,
+            workers,
+        ));
         let result = self.server.await;
         tracing::info!("server stopped; stopping background tasks");
         refresher.abort();
         poller.abort();
+        watcher.abort();
         let _ = refresher.await;
         let _ = poller.await;
         if let Some(reloader) = reloader {

@@ -199,7 +199,11 @@ impl AppState {
             return Ok(false);
         }
         let set = KeySet::build(&rows, &self.master_key)?;
-        tracing::info!(active_kid = ?set.active().map(|k| k.kid.as_str()), keys = rows.len(), "key set loaded");
+        tracing::info!(
+            active_kid = set.active().map(|k| k.kid.as_str()),
+            keys = rows.len(),
+            "key set loaded"
+        );
         self.keys.store(Arc::new(set));
         Ok(true)
     }

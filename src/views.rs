@@ -45,13 +45,41 @@ pub struct ConsentPage<'a> {
     pub csrf: &'a str,
 }
 
+/// A link that leads on from a page that ends a flow (an error, a sign-out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Onward {
+    pub href: String,
+    pub label: String,
+}
+
+/// A piece of a message: developer-facing names are written between backticks in error texts
+/// (`redirect_uri`) and shown as code, never as literal backticks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub text: &'a str,
+    pub code: bool,
+}
+
+/// Splits `text` at backticks: every other piece is code.
+pub fn spans(text: &str) -> Vec<Span<'_>> {
+    text.split('`')
+        .enumerate()
+        .filter(|(_, piece)| !piece.is_empty())
+        .map(|(i, piece)| Span {
+            text: piece,
+            code: i % 2 == 1,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub brand: &'a Brand,
     pub title: &'a str,
-    pub message: &'a str,
+    pub message: Vec<Span<'a>>,
     pub code: Option<&'a str>,
+    pub onward: Option<Onward>,
 }
 
 #[derive(Template)]
@@ -69,24 +97,67 @@ pub struct LogoutPage<'a> {
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage<'a> {
     pub brand: &'a Brand,
+    /// Back to the application the person signed out of, when it is known.
+    pub onward: Option<Onward>,
+}
+
+/// What the admin page's create forms hold: the defaults, or what was typed into a form the
+/// server refused (never a password).
+#[derive(Debug)]
+pub struct AdminForms {
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub client_name: String,
+    pub grant_types: String,
+    pub redirect_uris: String,
+    pub scope: String,
+    pub access_token_alg: String,
+    pub id_token_signed_response_alg: String,
+    pub public: bool,
+    pub first_party: bool,
+}
+
+impl Default for AdminForms {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            email: String::new(),
+            name: String::new(),
+            client_name: String::new(),
+            grant_types: "authorization_code refresh_token".into(),
+            redirect_uris: String::new(),
+            scope: "openid profile email offline_access".into(),
+            access_token_alg: String::new(),
+            id_token_signed_response_alg: String::new(),
+            public: false,
+            first_party: false,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "admin.html")]
 pub struct AdminPage<'a> {
     pub brand: &'a Brand,
+    /// The signed-in administrator, whose own account offers no disable or demote button.
+    pub admin_id: &'a str,
     pub admin_name: &'a str,
     pub csrf: &'a str,
     pub users: &'a [crate::admin::users::UserView],
     pub clients: &'a [crate::admin::clients::ClientView],
     pub notice: Option<&'a str>,
-    pub error: Option<&'a str>,
+    pub error: Option<Vec<Span<'a>>>,
+    pub forms: &'a AdminForms,
+    /// The search text (`q`), empty for everything.
+    pub query: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "admin_secret.html")]
 pub struct ClientSecretPage<'a> {
     pub brand: &'a Brand,
+    pub title: &'a str,
     pub name: &'a str,
     pub client_id: &'a str,
     pub client_secret: Option<&'a str>,
@@ -98,9 +169,17 @@ pub struct ClientEditPage<'a> {
     pub brand: &'a Brand,
     pub client: &'a crate::admin::clients::ClientView,
     pub csrf: &'a str,
-    pub error: Option<&'a str>,
+    pub error: Option<Vec<Span<'a>>>,
     /// `keys.algorithms`, comma-separated.
     pub algorithms: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_delete.html")]
+pub struct ClientDeletePage<'a> {
+    pub brand: &'a Brand,
+    pub client: &'a crate::admin::clients::ClientView,
+    pub csrf: &'a str,
 }
 
 /// The built-in style sheet.
@@ -112,4 +191,28 @@ pub fn theme_css(settings: &Settings) -> String {
         ":root {{ --accent: {}; }}\n",
         settings.branding.accent_color
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backticked_names_become_code_spans() {
+        assert_eq!(
+            spans("Missing required parameter `redirect_uri`"),
+            [
+                Span {
+                    text: "Missing required parameter ",
+                    code: false
+                },
+                Span {
+                    text: "redirect_uri",
+                    code: true
+                }
+            ]
+        );
+        assert_eq!(spans("plain").len(), 1);
+        assert!(spans("").is_empty());
+    }
 }

@@ -5,7 +5,7 @@
 use super::clients::{ClientView, NewClient, CONSOLE_ID};
 use super::AdminError;
 use crate::crypto::keys::{alg, SigningAlg};
-use crate::db::{self, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 
 impl NewClient {
@@ -46,7 +46,7 @@ pub type AlgChange = Option<Option<SigningAlg>>;
 
 /// Sets (or clears) a client's signing algorithms, leaving the rest of the client as it is.
 pub fn set(
-    pool: &Pool,
+    conn: &mut DbConnection,
     configured: &[SigningAlg],
     id: &str,
     access_token_alg: AlgChange,
@@ -65,7 +65,7 @@ pub fn set(
             "the built-in admin console client cannot be changed".into(),
         ));
     }
-    super::clients::write(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let mut row = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
         let stored = |a: Option<SigningAlg>| a.map(|a| a.as_str().to_owned());
@@ -79,6 +79,6 @@ pub fn set(
         db::clients::replace(conn, &row)?;
         Client::try_from(row)
             .map(ClientView::from)
-            .map_err(|e| AdminError::Internal(e.to_string()))
+            .map_err(|e| AdminError::internal("stored client", e))
     })
 }

@@ -124,7 +124,7 @@ fn generate(
     now: i64,
 ) -> Result<SigningKeyRow, AdminError> {
     keys::generate(alg, settings.keys.rsa_bits, master, state::NEXT, now)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("signing key generation", e))
 }
 
 fn apply(
@@ -167,7 +167,7 @@ fn apply(
         }
     }
     if !changes.is_empty() {
-        tracing::info!(target: "audit", event = "key_rotation", changes = ?changes);
+        tracing::info!(target: "audit", event = "key_rotation", published = %changes.published.join(" "), activated = %changes.activated.join(" "), retired = %changes.retired.join(" "), deleted = %changes.deleted.join(" "));
     }
     Ok(changes)
 }

@@ -1,7 +1,11 @@
-//! Admin operations on users, clients and keys. The CLI calls these today; the admin HTTP API
-//! calls the same functions, so no rule is written twice.
+//! Admin operations on users, clients and keys. The CLI, the admin pages and the admin HTTP API
+//! call the same functions, so no rule is written twice. Like every core function they take a
+//! connection (the async shell gets one through `db::run`); operations that change several rows
+//! run in one transaction of their own ([`crate::db::write_tx`]), and password hashing happens
+//! before any connection is taken.
 
 pub mod client_algs;
+mod client_input;
 pub mod clients;
 pub mod keys;
 pub mod users;
@@ -20,8 +24,29 @@ pub enum AdminError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("{0}")]
-    Internal(String),
+    /// Something that should not happen (corrupt stored data, a failed worker), with its cause.
+    #[error("{context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Every password worker is busy and the queue is full: retry in a moment.
+    #[error("too many password checks waiting; retry in a moment")]
+    Busy,
+}
+
+impl AdminError {
+    /// An internal failure while doing `context`, keeping its cause.
+    pub fn internal(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AdminError {
@@ -30,22 +55,13 @@ impl From<diesel::result::Error> for AdminError {
     }
 }
 
-/// Runs an admin operation on the blocking pool (from the admin API and pages).
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
-) -> Result<T, AdminError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-}
-
 /// Runs an admin operation that hashes a password, in one of the password slots.
 pub async fn with_passwords<T: Send + 'static>(
     passwords: &Passwords,
     f: impl FnOnce(&Passwords) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    passwords
-        .run(f)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
+    passwords.run(f).await.map_err(|e| match e {
+        crate::crypto::password::PasswordError::Busy => AdminError::Busy,
+        other => AdminError::internal("password worker", other),
+    })?
 }

@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::AdminError;
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
-use crate::db::{self, Pool};
-use crate::domain::user::Username;
+use crate::db::{self, DbConnection};
+use crate::domain::user::{login_key, Username};
 
 /// What an admin sees of a user; never the password hash.
 #[derive(Debug, Serialize)]
@@ -68,40 +68,66 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     }
 }
 
-fn find(conn: &mut db::DbConnection, username: &str) -> Result<UserRow, AdminError> {
-    db::users::find_by_username(conn, username)?
+/// A display name (the `name` claim, shown on pages): at most 200 characters, none of them a
+/// control character or a bidirectional override that could make it read as something else.
+fn check_name(name: &str) -> Result<(), AdminError> {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if name.chars().count() > 200 || name.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(AdminError::Invalid(
+            "a name has at most 200 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn find(conn: &mut DbConnection, username: &str) -> Result<UserRow, AdminError> {
+    let key = login_key(username).unwrap_or_default();
+    db::users::find_for_login(conn, username, &key)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))
 }
 
-/// Creates a user. The password is hashed before a connection is taken.
-pub fn add(
-    pool: &Pool,
-    passwords: &Passwords,
-    new: NewUser,
-    now: i64,
-) -> Result<UserView, AdminError> {
+/// A user checked and with their password hashed, ready to be stored: made before a connection
+/// is taken, since hashing takes a while.
+pub struct PreparedUser {
+    row: UserRow,
+}
+
+/// Checks a new user and hashes their password (in a password slot; no connection).
+pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<PreparedUser, AdminError> {
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
     if let Some(email) = &new.email {
         check_email(email)?;
     }
+    if let Some(name) = &new.name {
+        check_name(name)?;
+    }
     let password_hash = match &new.password {
-        Some(pw) => Some(hash(passwords, pw)?),
+        Some(pw) => Some(hash_password(passwords, pw)?),
         None => None,
     };
-    let row = UserRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        username: username.as_str().to_owned(),
-        email: new.email,
-        email_verified: false,
-        name: new.name,
-        password_hash,
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        is_admin: false,
-    };
-    db::transaction(pool, |conn| {
-        if db::users::find_by_username(conn, &row.username)?.is_some() {
+    Ok(PreparedUser {
+        row: UserRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: username.as_str().to_owned(),
+            email: new.email,
+            email_verified: false,
+            name: new.name,
+            password_hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            is_admin: false,
+            username_normalized: login_key(username.as_str()),
+        },
+    })
+}
+
+/// Stores a prepared user; a taken username is a conflict.
+pub fn add(conn: &mut DbConnection, user: PreparedUser) -> Result<UserView, AdminError> {
+    let row = user.row;
+    db::write_tx(conn, |conn| {
+        let key = row.username_normalized.as_deref().unwrap_or_default();
+        if db::users::find_for_login(conn, &row.username, key)?.is_some() {
             return Err(AdminError::Conflict(format!("user `{}`", row.username)));
         }
         match db::users::insert(conn, &row) {
@@ -115,39 +141,41 @@ pub fn add(
     Ok(row.into())
 }
 
-fn hash(passwords: &Passwords, password: &SecretString) -> Result<String, AdminError> {
+/// Checks a new password against the policy and hashes it (in a password slot; no connection).
+pub fn hash_password(passwords: &Passwords, password: &SecretString) -> Result<String, AdminError> {
     passwords
         .check_policy(password)
         .map_err(AdminError::Invalid)?;
     passwords
         .hash_blocking(password)
-        .map_err(|e| AdminError::Internal(e.to_string()))
+        .map_err(|e| AdminError::internal("password hashing", e))
 }
 
-pub fn list(pool: &Pool) -> Result<Vec<UserView>, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    Ok(db::users::list(&mut conn)?
+pub fn list(conn: &mut DbConnection) -> Result<Vec<UserView>, AdminError> {
+    Ok(db::users::list(conn)?
         .into_iter()
         .map(UserView::from)
         .collect())
 }
 
-pub fn show(pool: &Pool, username: &str) -> Result<UserView, AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    find(&mut conn, username).map(UserView::from)
+pub fn show(conn: &mut DbConnection, username: &str) -> Result<UserView, AdminError> {
+    find(conn, username).map(UserView::from)
 }
 
-pub fn set_password(
-    pool: &Pool,
-    passwords: &Passwords,
+/// Replaces a user's password hash (made by [`hash_password`]).
+pub fn set_password_hash(
+    conn: &mut DbConnection,
     username: &str,
-    password: &SecretString,
+    hash: &str,
     now: i64,
 ) -> Result<(), AdminError> {
-    let hash = hash(passwords, password)?;
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
-        db::users::set_password_hash(conn, &user.id, &hash, now)?;
+        db::users::set_password_hash(conn, &user.id, hash, now)?;
+        // Whoever knew the old password may hold a session or a refresh token: end them.
+        db::sessions::delete_for_user(conn, &user.id)?;
+        db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
+        tracing::info!(target: "audit", event = "password_reset", sub = %user.id);
         Ok(())
     })
 }
@@ -155,12 +183,12 @@ pub fn set_password(
 /// Disables or enables a user. Disabling also ends their sessions and revokes their refresh
 /// tokens, so nothing they hold keeps working.
 pub fn set_disabled(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     disabled: bool,
     now: i64,
 ) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.disabled = disabled;
         user.updated_at = now;
@@ -174,8 +202,13 @@ pub fn set_disabled(
 }
 
 /// Gives or takes the admin role (admin pages; user tokens with `latchkey:admin`).
-pub fn set_admin(pool: &Pool, username: &str, admin: bool, now: i64) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+pub fn set_admin(
+    conn: &mut DbConnection,
+    username: &str,
+    admin: bool,
+    now: i64,
+) -> Result<(), AdminError> {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.is_admin = admin;
         user.updated_at = now;
@@ -186,11 +219,11 @@ pub fn set_admin(pool: &Pool, username: &str, admin: bool, now: i64) -> Result<(
 
 /// Ends every session of a user and revokes their refresh tokens.
 pub fn revoke_sessions(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     now: i64,
 ) -> Result<(usize, usize), AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         let sessions = db::sessions::delete_for_user(conn, &user.id)?;
         let tokens =
@@ -208,7 +241,7 @@ pub struct ProfileUpdate {
 }
 
 pub fn update_profile(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     update: ProfileUpdate,
     now: i64,
@@ -217,13 +250,9 @@ pub fn update_profile(
         check_email(email)?;
     }
     if let Some(Some(name)) = &update.name {
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(AdminError::Invalid(
-                "a name has at most 200 printable characters".into(),
-            ));
-        }
+        check_name(name)?;
     }
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         if let Some(email) = update.email {
             if email != user.email {
@@ -245,30 +274,40 @@ pub fn update_profile(
 
 /// One page of users, by username, optionally filtered by a substring of username or email.
 pub fn page(
-    pool: &Pool,
+    conn: &mut DbConnection,
     filter: Option<&str>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<UserView>, i64), AdminError> {
-    let mut conn = pool.get().map_err(db::DbError::from)?;
-    let (rows, total) = db::users::page(&mut conn, filter, offset, limit)?;
+    let (rows, total) = db::users::page(conn, filter, offset, limit)?;
     Ok((rows.into_iter().map(UserView::from).collect(), total))
 }
 
 /// Forgets the consents a user gave: to one client, or to all.
 pub fn revoke_consent(
-    pool: &Pool,
+    conn: &mut DbConnection,
     username: &str,
     client_id: Option<&str>,
 ) -> Result<usize, AdminError> {
-    db::transaction(pool, |conn| {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         Ok(db::consents::delete(conn, &user.id, client_id)?)
     })
 }
 
-pub fn remove(pool: &Pool, username: &str) -> Result<(), AdminError> {
-    db::transaction(pool, |conn| {
+/// Clears a user's login lockout and per-address back-offs (`oauth::throttle`); returns how
+/// many counters were cleared. `via` names the surface for the audit event.
+pub fn unlock(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize, AdminError> {
+    db::write_tx(conn, |conn| {
+        let user = find(conn, username)?;
+        let cleared = crate::oauth::throttle::unlock(conn, &user.username)?;
+        tracing::info!(target: "audit", event = "account_unlocked", sub = %user.id, counters = cleared, via);
+        Ok(cleared)
+    })
+}
+
+pub fn remove(conn: &mut DbConnection, username: &str) -> Result<(), AdminError> {
+    db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         db::users::delete(conn, &user.id)?;
         Ok(())
@@ -285,5 +324,13 @@ mod tests {
         assert!(check_email("a@b").is_err());
         assert!(check_email("@example.com").is_err());
         assert!(check_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn names_with_controls_or_bidi_overrides_are_refused() {
+        assert!(check_name("Zoë Ångström").is_ok());
+        assert!(check_name("admin\u{202E}nimda").is_err());
+        assert!(check_name("line\nbreak").is_err());
+        assert!(check_name(&"x".repeat(201)).is_err());
     }
 }

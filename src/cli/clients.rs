@@ -122,7 +122,7 @@ pub(super) fn client(
             };
             new.check_algs(&settings.keys.algorithms)?;
             let (registered, _unused_registration_token) = admin::clients::add_with(
-                &pool,
+                &mut *pool.get()?,
                 new,
                 add.token_endpoint_auth_method.as_deref(),
                 None,
@@ -150,7 +150,7 @@ pub(super) fn client(
             id_token_signed_response_alg,
         } => {
             let c = admin::client_algs::set(
-                &pool,
+                &mut *pool.get()?,
                 &settings.keys.algorithms,
                 &client_id,
                 access_token_alg.map(|a| a.0),
@@ -163,7 +163,7 @@ pub(super) fn client(
             })
         }
         ClientCommand::List => {
-            let clients = admin::clients::list(&pool)?;
+            let clients = admin::clients::list(&mut *pool.get()?)?;
             output(json, &clients, || {
                 for c in &clients {
                     let kind = if c.public { "public" } else { "confidential" };
@@ -178,7 +178,7 @@ pub(super) fn client(
             })
         }
         ClientCommand::Show { client_id } => {
-            let c = admin::clients::show(&pool, &client_id)?;
+            let c = admin::clients::show(&mut *pool.get()?, &client_id)?;
             output(json, &c, || {
                 println!("client_id:     {}", c.client_id);
                 println!("name:          {}", c.name);
@@ -198,7 +198,8 @@ pub(super) fn client(
             client_id,
             revoke_tokens,
         } => {
-            let secret = admin::clients::rotate_secret(&pool, &client_id, revoke_tokens, now())?;
+            let secret =
+                admin::clients::rotate_secret(&mut *pool.get()?, &client_id, revoke_tokens, now())?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
                 println!("client_secret: {}", secret.expose_secret());
@@ -206,15 +207,15 @@ pub(super) fn client(
             })
         }
         ClientCommand::Disable { client_id } => {
-            admin::clients::set_disabled(&pool, &client_id, true, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, &client_id, true, now())?;
             done(json, &format!("client {client_id} disabled"))
         }
         ClientCommand::Enable { client_id } => {
-            admin::clients::set_disabled(&pool, &client_id, false, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, &client_id, false, now())?;
             done(json, &format!("client {client_id} enabled"))
         }
         ClientCommand::Remove { client_id } => {
-            admin::clients::remove(&pool, &client_id)?;
+            admin::clients::remove(&mut *pool.get()?, &client_id)?;
             done(json, &format!("client {client_id} removed"))
         }
     }

@@ -115,7 +115,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve(settings),
         Command::Config(ConfigCommand::Check) => config_check(&settings, json),
         Command::Migrate => {
-            let pool = open(&settings)?;
+            let pool = open_or_create(&settings)?;
             println!("database {} is up to date", describe(&settings));
             drop(pool);
             Ok(())
@@ -124,7 +124,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => clients::client(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&pool, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, now())? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -139,7 +139,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     })
                 }
                 None => {
-                    let existing = admin::clients::list(&pool)?
+                    let existing = admin::clients::list(&mut *pool.get()?)?
                         .into_iter()
                         .find(|c| c.name == admin::clients::BOOTSTRAP_NAME);
                     let id = existing.map(|c| c.client_id).unwrap_or_default();
@@ -182,17 +182,21 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             output(json, &keys, || {
                 for k in &keys {
                     let when = match k.state.as_str() {
-                        "next" => format!("signs from {}", k.activate_after.unwrap_or_default()),
-                        "active" => format!("signing since {}", k.activated_at.unwrap_or_default()),
+                        "next" => format!("signs from {}", date(k.activate_after)),
+                        "active" => format!("signing since {}", date(k.activated_at)),
                         _ => format!(
                             "retired {}, removed after {}",
-                            k.retired_at.unwrap_or_default(),
-                            k.delete_after.unwrap_or_default()
+                            date(k.retired_at),
+                            date(k.delete_after)
                         ),
                     };
                     println!(
                         "{}  {:<8} {:<6} {}-bit  created {}  {when}",
-                        k.kid, k.state, k.alg, k.bits, k.created_at
+                        k.kid,
+                        k.state,
+                        k.alg,
+                        k.bits,
+                        date(Some(k.created_at))
                     );
                 }
             })
@@ -218,6 +222,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         for warning in settings.development_warnings() {
             tracing::warn!("DEVELOPMENT CONVENIENCE: {warning}");
         }
+        if let Some(mismatch) = settings.issuer_port_mismatch() {
+            tracing::warn!("{mismatch}");
+        }
         let issuer = settings.issuer.clone();
         let data = describe(&settings);
         let state = AppState::build(settings, Arc::new(SystemClock)).await?;
@@ -240,13 +247,43 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&redacted)?);
     } else {
         print!("{}", toml::to_string_pretty(&redacted)?);
+        if let Some(mismatch) = settings.issuer_port_mismatch() {
+            eprintln!("warning: {mismatch}");
+        }
         eprintln!("configuration is valid");
     }
     Ok(())
 }
 
-/// Opens the pool and applies pending migrations, so every admin command works on a fresh database.
+/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people reading the CLI.
+fn date(unix: Option<i64>) -> String {
+    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
+    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Opens an existing database and applies pending migrations. Refuses to create a SQLite file: a
+/// command run from the wrong directory would otherwise work on a new, empty database and print
+/// nothing. Only `serve` and `migrate` create one.
 fn open(settings: &Settings) -> anyhow::Result<Pool> {
+    if let Ok(Backend::Sqlite(path)) = Backend::from_url(&settings.database.url) {
+        if !path.exists() {
+            let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            anyhow::bail!(
+                "no database at {} (database.url = {}); run this command from the directory \
+                 where `latchkey serve` runs, pass --config or set LATCHKEY__DATABASE__URL, or \
+                 create the database with `latchkey migrate`",
+                shown.display(),
+                settings.database.url
+            );
+        }
+    }
+    open_or_create(settings)
+}
+
+/// Opens the pool, creating a SQLite database when there is none, and applies pending migrations.
+fn open_or_create(settings: &Settings) -> anyhow::Result<Pool> {
     let pool = db::cli_pool(&settings.database)?;
     let mut conn = pool
         .get()

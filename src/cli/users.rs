@@ -34,6 +34,8 @@ pub(super) enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Clear a user's login lockout and back-offs after failed attempts.
+    Unlock { username: String },
     /// Prevent a user from logging in.
     Disable { username: String },
     /// Allow a disabled user to log in again.
@@ -84,8 +86,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             password_stdin,
         } => {
             let password = read_password(password_stdin, false)?;
-            let user = admin::users::add(
-                &pool,
+            let prepared = admin::users::prepare(
                 &passwords()?,
                 NewUser {
                     username,
@@ -95,6 +96,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                 },
                 now(),
             )?;
+            let user = admin::users::add(&mut *pool.get()?, prepared)?;
             output(json, &user, || {
                 println!("created user {} (sub {})", user.username, user.id);
                 if !user.has_password {
@@ -106,7 +108,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             })
         }
         UserCommand::List => {
-            let users = admin::users::list(&pool)?;
+            let users = admin::users::list(&mut *pool.get()?)?;
             output(json, &users, || {
                 for u in &users {
                     let state = if u.disabled { "disabled" } else { "active" };
@@ -121,7 +123,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             })
         }
         UserCommand::Show { username } => {
-            let user = admin::users::show(&pool, &username)?;
+            let user = admin::users::show(&mut *pool.get()?, &username)?;
             output(json, &user, || {
                 println!("username:   {}", user.username);
                 println!("sub:        {}", user.id);
@@ -140,38 +142,47 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
         } => {
             let password = read_password(password_stdin, true)?
                 .ok_or_else(|| anyhow::anyhow!("no password given"))?;
-            admin::users::set_password(&pool, &passwords()?, &username, &password, now())?;
+            let hash = admin::users::hash_password(&passwords()?, &password)?;
+            admin::users::set_password_hash(&mut *pool.get()?, &username, &hash, now())?;
             done(json, &format!("password of {username} changed"))
         }
+        UserCommand::Unlock { username } => {
+            let cleared = admin::users::unlock(&mut *pool.get()?, &username, "cli")?;
+            done(
+                json,
+                &format!("user {username} unlocked ({cleared} login counter(s) cleared)"),
+            )
+        }
         UserCommand::Disable { username } => {
-            admin::users::set_disabled(&pool, &username, true, now())?;
+            admin::users::set_disabled(&mut *pool.get()?, &username, true, now())?;
             done(json, &format!("user {username} disabled"))
         }
         UserCommand::Enable { username } => {
-            admin::users::set_disabled(&pool, &username, false, now())?;
+            admin::users::set_disabled(&mut *pool.get()?, &username, false, now())?;
             done(json, &format!("user {username} enabled"))
         }
         UserCommand::Remove { username } => {
-            admin::users::remove(&pool, &username)?;
+            admin::users::remove(&mut *pool.get()?, &username)?;
             done(json, &format!("user {username} removed"))
         }
         UserCommand::GrantAdmin { username } => {
-            admin::users::set_admin(&pool, &username, true, now())?;
+            admin::users::set_admin(&mut *pool.get()?, &username, true, now())?;
             done(json, &format!("user {username} is an administrator"))
         }
         UserCommand::RevokeAdmin { username } => {
-            admin::users::set_admin(&pool, &username, false, now())?;
+            admin::users::set_admin(&mut *pool.get()?, &username, false, now())?;
             done(
                 json,
                 &format!("user {username} is no longer an administrator"),
             )
         }
         UserCommand::RevokeSessions { username } => {
-            let (sessions, tokens) = admin::users::revoke_sessions(&pool, &username, now())?;
+            let (sessions, tokens) =
+                admin::users::revoke_sessions(&mut *pool.get()?, &username, now())?;
             done(json, &format!("ended {sessions} session(s) and revoked {tokens} refresh token(s) of {username}"))
         }
         UserCommand::RevokeConsent { username, client } => {
-            let n = admin::users::revoke_consent(&pool, &username, client.as_deref())?;
+            let n = admin::users::revoke_consent(&mut *pool.get()?, &username, client.as_deref())?;
             done(json, &format!("{n} consent(s) of {username} revoked"))
         }
     }

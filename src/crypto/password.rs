@@ -1,18 +1,28 @@
-//! Human passwords: argon2id PHC strings (DESIGN.md §5). Checks run on the blocking pool behind a
-//! semaphore so a flood of logins cannot exhaust memory, and an unknown user is checked against a
-//! dummy hash so that it costs the same as a wrong password.
+//! Human passwords: argon2id PHC strings (DESIGN.md §5). Checks run on a fixed set of workers
+//! that reuse their argon2 memory, behind a bounded queue (DESIGN.md §5b), so a flood of logins
+//! can exhaust neither memory nor latency; an unknown user is checked against a dummy hash so that
+//! it costs the same as a wrong password.
+
+mod queue;
+mod workers;
+
+pub use queue::Queue;
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use workers::{with_memory, Workers};
 
 use crate::config::PasswordSettings;
 
-/// The bundled list of common passwords.
-const COMMON_PASSWORDS: &str = include_str!("../../config/common-passwords.txt");
+/// zxcvbn is quadratic in the length: judge a long password by its first characters (as
+/// zxcvbn-ts does); a password this long that starts strongly is strong.
+const STRENGTH_PREFIX: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -20,6 +30,9 @@ pub enum PasswordError {
     Argon2(String),
     #[error("password worker failed: {0}")]
     Worker(String),
+    /// Every worker is busy and the queue is full: answer 503 at once.
+    #[error("too many password checks waiting")]
+    Busy,
 }
 
 /// Outcome of a password check.
@@ -35,19 +48,10 @@ pub struct Verified {
 pub struct Passwords {
     params: Params,
     min_length: usize,
-    permits: Arc<Semaphore>,
+    min_strength: u8,
+    workers: Arc<Workers>,
     dummy_hash: Arc<str>,
     queue: Queue,
-}
-
-/// The password queue's instruments, registered by [`crate::metrics::Metrics`]: checks waiting
-/// for a slot, and how long they waited.
-#[derive(Clone)]
-pub struct Queue {
-    pub waiting: prometheus::IntGauge,
-    pub wait_seconds: prometheus::Histogram,
-    /// Slots in total, for the busy count.
-    pub slots: usize,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -67,31 +71,18 @@ impl Passwords {
             None,
         )
         .map_err(|e| PasswordError::Argon2(e.to_string()))?;
-        let permits = match settings.max_concurrent {
+        let workers = match settings.max_concurrent {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let metric = |e: prometheus::Error| PasswordError::Worker(e.to_string());
-        let queue = Queue {
-            waiting: prometheus::IntGauge::new(
-                "password_queue_waiting",
-                "Password checks and hashes waiting for a slot",
-            )
-            .map_err(metric)?,
-            wait_seconds: prometheus::Histogram::with_opts(
-                prometheus::HistogramOpts::new(
-                    "password_queue_wait_seconds",
-                    "Time password checks and hashes waited for a slot",
-                )
-                .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
-            )
-            .map_err(metric)?,
-            slots: permits,
-        };
+        let queue = Queue::new(workers).map_err(|e| PasswordError::Worker(e.to_string()))?;
+        let workers = Workers::start(workers, settings.max_queued, params.block_count())
+            .map_err(|e| PasswordError::Worker(e.to_string()))?;
         let mut hasher = Self {
             params,
             min_length: settings.min_length,
-            permits: Arc::new(Semaphore::new(permits)),
+            min_strength: settings.min_strength,
+            workers: Arc::new(workers),
             dummy_hash: Arc::from(""),
             queue,
         };
@@ -99,8 +90,10 @@ impl Passwords {
         Ok(hasher)
     }
 
-    /// The password policy for newly set passwords: a minimum length, and not one of the bundled
-    /// common passwords. The message is fit to show the person choosing it.
+    /// The password policy for newly set passwords (CLI, admin API, admin pages): a minimum
+    /// length, and a zxcvbn strength score of at least `passwords.min_strength` (common
+    /// passwords, names, words, keyboard patterns, dates and repeats all score low). The message
+    /// is fit to show the person choosing it.
     pub fn check_policy(&self, password: &SecretString) -> Result<(), String> {
         let password = password.expose_secret();
         if password.chars().count() < self.min_length {
@@ -109,28 +102,49 @@ impl Passwords {
                 self.min_length
             ));
         }
-        let lowered = password.to_lowercase();
-        let common = COMMON_PASSWORDS
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .any(|l| l.trim() == lowered);
-        if common {
-            return Err("this password is too common; choose another".into());
+        let judged: String = password.chars().take(STRENGTH_PREFIX).collect();
+        let estimate = zxcvbn::zxcvbn(&judged, &[]);
+        if u8::from(estimate.score()) >= self.min_strength {
+            return Ok(());
         }
-        Ok(())
+        let warning = estimate.feedback().and_then(|f| f.warning());
+        let warning = warning.map(|w| format!(" {w}")).unwrap_or_default();
+        Err(format!(
+            "this password is too easy to guess.{warning} Choose a longer, less predictable one."
+        ))
     }
 
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
-    /// Hashes a password on the current thread (CLI and admin operations).
+    /// Hashes a password on the current thread (CLI, or inside [`Passwords::run`]).
     pub fn hash_blocking(&self, password: &SecretString) -> Result<String, PasswordError> {
+        let argon2 = |e: argon2::password_hash::Error| PasswordError::Argon2(e.to_string());
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        self.argon2()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| PasswordError::Argon2(e.to_string()))
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(argon2)?;
+        let hasher = self.argon2();
+        let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+            with_memory(self.params.block_count(), |blocks| {
+                hasher.hash_password_into_with_memory(
+                    password.expose_secret().as_bytes(),
+                    salt_bytes,
+                    out,
+                    blocks,
+                )
+            })
+            .map_err(argon2::password_hash::Error::from)
+        })
+        .map_err(argon2)?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(argon2)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(phc.to_string())
     }
 
     /// Verifies on the current thread. `stored = None` (unknown user, no password set) is checked
@@ -148,11 +162,7 @@ impl Passwords {
                 needs_rehash: false,
             };
         };
-        let valid = self
-            .argon2()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok()
-            && real;
+        let valid = matches(&parsed, password) && real;
         Verified {
             valid,
             needs_rehash: valid && !self.is_current(&parsed),
@@ -170,22 +180,30 @@ impl Passwords {
             && stored.p_cost() == self.params.p_cost()
     }
 
-    /// Runs `f` on the blocking pool while holding one of the `max_concurrent` password slots,
-    /// so that memory and latency stay bounded however many logins or password changes arrive.
+    /// Runs `f` on one of the `max_concurrent` password workers, or refuses at once with
+    /// [`PasswordError::Busy`] when `max_queued` jobs already wait: memory and latency stay
+    /// bounded however many logins or password changes arrive.
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Passwords) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let started = std::time::Instant::now();
-        let waiting = crate::metrics::Holding::new(&self.queue.waiting);
-        let permit = self.permits.acquire().await;
-        drop(waiting);
-        let _permit = permit.map_err(|e| PasswordError::Worker(e.to_string()))?;
-        self.queue
-            .wait_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let (done, result) = tokio::sync::oneshot::channel();
         let this = self.clone();
-        tokio::task::spawn_blocking(move || f(&this))
+        let (queue, submitted) = (self.queue.clone(), std::time::Instant::now());
+        queue.waiting.inc();
+        let submitted_job = self.workers.submit(Box::new(move || {
+            queue.waiting.dec();
+            queue
+                .wait_seconds
+                .observe(submitted.elapsed().as_secs_f64());
+            let _running = crate::metrics::Holding::new(&queue.busy);
+            let _ = done.send(f(&this));
+        }));
+        if submitted_job.is_err() {
+            self.queue.waiting.dec();
+        }
+        submitted_job?;
+        result
             .await
             .map_err(|e| PasswordError::Worker(e.to_string()))
     }
@@ -195,14 +213,7 @@ impl Passwords {
         &self.queue
     }
 
-    /// Slots in use now.
-    pub fn busy(&self) -> usize {
-        self.queue
-            .slots
-            .saturating_sub(self.permits.available_permits())
-    }
-
-    /// Verifies on the blocking pool, at most `max_concurrent` at once.
+    /// Verifies on a password worker.
     pub async fn verify(
         &self,
         stored: Option<String>,
@@ -212,10 +223,43 @@ impl Passwords {
             .await
     }
 
-    /// Hashes on the blocking pool, at most `max_concurrent` at once.
+    /// Hashes on a password worker.
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
         self.run(move |p| p.hash_blocking(&password)).await?
     }
+}
+
+/// Checks `password` against a parsed PHC string (any argon2 variant and version it names),
+/// hashing into the worker's reused memory; the comparison is constant-time.
+fn matches(parsed: &PasswordHash<'_>, password: &SecretString) -> bool {
+    let Some(expected) = parsed.hash else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt = [0u8; 64];
+    let Some(salt) = parsed.salt.and_then(|s| s.decode_b64(&mut salt).ok()) else {
+        return false;
+    };
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    let hasher = Argon2::new(algorithm, version, params.clone());
+    let hashed = with_memory(params.block_count(), |blocks| {
+        hasher.hash_password_into_with_memory(
+            password.expose_secret().as_bytes(),
+            salt,
+            &mut out,
+            blocks,
+        )
+    });
+    hashed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -228,8 +272,54 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 1,
+            max_queued: 4,
             min_length: 10,
+            min_strength: 3,
         }
+    }
+
+    #[test]
+    fn hashes_match_the_argon2_crates_own_phc_strings() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let passwords = Passwords::new(&settings(1024)).unwrap();
+        let pw = SecretString::from("correct horse");
+        let reference = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = reference
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(passwords.verify_blocking(Some(&theirs), &pw).valid);
+        let ours = passwords.hash_blocking(&pw).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(reference.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(reference.verify_password(b"wrong", &parsed).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once() {
+        let mut one = settings(1024);
+        one.max_queued = 1;
+        let passwords = Passwords::new(&one).unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let running = passwords.clone();
+        let holder = tokio::spawn(async move { running.run(move |_| held.recv()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let queued = passwords.clone();
+        let waiting = tokio::spawn(async move { queued.run(|_| 7).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(matches!(
+            passwords.run(|_| 8).await,
+            Err(PasswordError::Busy)
+        ));
+        release.send(()).unwrap();
+        holder.await.unwrap().unwrap().unwrap();
+        assert_eq!(waiting.await.unwrap().unwrap(), 7);
+        assert_eq!(passwords.run(|_| 9).await.unwrap(), 9);
     }
 
     #[test]
@@ -262,18 +352,26 @@ mod tests {
     }
 
     #[test]
-    fn policy_refuses_short_and_common_passwords() {
+    fn policy_refuses_short_common_and_predictable_passwords() {
+        const COMMON: &str = "this password is too easy to guess. This is a very common password. \
+                              Choose a longer, less predictable one.";
         let passwords = Passwords::new(&settings(1024)).unwrap();
         let check = |p: &str| passwords.check_policy(&SecretString::from(p.to_owned()));
         assert_eq!(
             check("short"),
             Err("a password needs at least 10 characters".into())
         );
-        assert_eq!(
-            check("Password123"),
-            Err("this password is too common; choose another".into())
-        );
+        assert_eq!(check("Password123"), Err(COMMON.into()));
+        for weak in [
+            "qwertyuiop123",
+            "1234567890",
+            "iloveyou2026",
+            "aaaaaaaaaaaa",
+        ] {
+            assert!(check(weak).is_err(), "{weak}");
+        }
         assert!(check("a long and unusual phrase").is_ok());
+        assert!(check(&"correct horse battery staple ".repeat(100)).is_ok());
     }
 
     #[test]

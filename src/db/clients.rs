@@ -1,16 +1,26 @@
-//! Queries on the `clients` table.
+//! Queries on the `clients` table. Every write records itself ([`note_client_write`]) so that
+//! this process's client cache drops what it holds once the write is committed.
 
 use diesel::prelude::*;
 
 use super::models::ClientRow;
 use super::schema::clients;
-use super::DbConnection;
+use super::{note_client_write, DbConnection};
+
+/// Records a write that changed rows.
+fn written(conn: &mut DbConnection, rows: usize) -> QueryResult<usize> {
+    if rows > 0 {
+        note_client_write(conn);
+    }
+    Ok(rows)
+}
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
     diesel::insert_into(clients::table)
         .values(row)
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    note_client_write(conn);
+    Ok(())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ClientRow>> {
@@ -37,6 +47,7 @@ pub fn set_secret_hash(
     diesel::update(clients::table.find(id))
         .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
         .execute(conn)
+        .and_then(|rows| written(conn, rows))
 }
 
 pub fn set_disabled(
@@ -48,10 +59,12 @@ pub fn set_disabled(
     diesel::update(clients::table.find(id))
         .set((clients::disabled.eq(disabled), clients::updated_at.eq(now)))
         .execute(conn)
+        .and_then(|rows| written(conn, rows))
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    diesel::delete(clients::table.find(id)).execute(conn)
+    let rows = diesel::delete(clients::table.find(id)).execute(conn)?;
+    written(conn, rows)
 }
 
 /// Overwrites every column of an existing client.
@@ -73,4 +86,5 @@ pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
             clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
         ))
         .execute(conn)
+        .and_then(|rows| written(conn, rows))
 }

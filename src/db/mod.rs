@@ -5,16 +5,17 @@ pub mod change_generations;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+mod convert;
 pub mod keys;
+pub mod login_throttle;
 pub mod models;
 mod pool;
 pub mod refresh_tokens;
 pub mod requests;
 pub mod schema;
 pub mod sessions;
+pub mod sqlite_file;
 pub mod users;
-
-use std::path::PathBuf;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2;
@@ -35,7 +36,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub use pool::{cli_pool, in_transaction, pool, run, run_tx, transaction, Manager, Pool};
+pub use pool::{
+    cli_pool, note_client_write, pool, run, run_tx, transaction, write_tx, Manager, Pool,
+};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -99,38 +102,8 @@ fn is_storage_full(message: &str) -> bool {
     .any(|m| message.contains(m))
 }
 
-/// Which backend a URL names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Postgres(String),
-    Sqlite(PathBuf),
-}
-
-impl Backend {
-    /// `postgres://…`/`postgresql://…` or `sqlite://relative/path`, `sqlite:///absolute/path`.
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
-        }
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(
-                    "sqlite:// needs a file path, for example sqlite://data/latchkey.db".into(),
-                );
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        Err("expected a URL starting with postgres:// or sqlite://".into())
-    }
-
-    /// Where the data lives, for the start-up log line (credentials masked).
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Postgres(url) => format!("PostgreSQL at {}", crate::config::redact_url(url)),
-            Self::Sqlite(path) => format!("SQLite file {}", path.display()),
-        }
-    }
-}
+/// Which backend `database.url` names: parsed by the configuration, opened here.
+pub use crate::config::Backend;
 
 /// Applies pending embedded migrations; on PostgreSQL under an advisory lock so replicas starting
 /// together do not race. Returns the versions applied.
@@ -177,5 +150,6 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError
         + requests::delete_expired(conn, now)?
         + codes::delete_expired(conn, now - 86_400)?
         + refresh_tokens::purge_expired(conn, now)?
-        + refresh_tokens::purge_denied(conn, now)?)
+        + refresh_tokens::purge_denied(conn, now)?
+        + login_throttle::delete_expired(conn, now)?)
 }

@@ -17,6 +17,8 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub is_admin: bool,
+    /// The NFKC-normalised, case-folded username, unique (`domain::user::login_key`).
+    pub username_normalized: Option<String>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -172,4 +174,17 @@ pub struct RefreshTokenRow {
     pub successor_sealed: Option<Vec<u8>>,
     /// Issued with `offline_access`: outlives the browser session (OIDC Core §11).
     pub offline: bool,
+}
+
+/// A failed-login counter (`login_throttle`): keyed by the SHA-256 of what it counts.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::login_throttle)]
+pub struct LoginThrottleRow {
+    pub key_hash: Vec<u8>,
+    pub kind: String,
+    pub account_hash: Option<Vec<u8>>,
+    pub failures: i64,
+    pub blocked_until: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
 }

@@ -1,7 +1,7 @@
-//! The connection pool: an r2d2 pool of [`DbConnection`]s that counts every statement it runs,
-//! bounds how many blocking tasks may wait for a connection, and carries this process's count of
-//! client writes (which the client cache watches); [`run`]/[`run_tx`] are the only bridge from
-//! async handlers to blocking diesel.
+//! The connection pool: an r2d2 pool of [`DbConnection`]s whose connections count every statement
+//! they run and every committed write to the `clients` table (which this process's client cache
+//! watches), and which bounds how many blocking tasks may wait for a connection;
+//! [`run`]/[`run_tx`] are the only bridge from async handlers to blocking diesel.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +14,10 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use tokio::sync::Semaphore;
 
+mod instruments;
 mod outage;
+
+pub use instruments::PoolInstruments;
 
 use super::{Backend, DbConnection, DbError};
 use crate::config::DatabaseSettings;
@@ -24,29 +27,88 @@ use crate::config::DatabaseSettings;
 #[derive(Debug)]
 pub struct Manager {
     backend: Backend,
-    /// Statements run on pooled connections, for `/metrics` and the hot-path query tests.
-    queries: Arc<AtomicU64>,
+    counters: Counters,
 }
 
-/// Counts statements as the connection starts them.
-fn counter(queries: &Arc<AtomicU64>) -> impl Instrumentation {
-    let queries = Arc::clone(queries);
-    move |event: InstrumentationEvent<'_>| {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-            queries.fetch_add(1, Ordering::Relaxed);
+/// What every pooled connection reports to the pool.
+#[derive(Clone, Debug, Default)]
+struct Counters {
+    /// Statements run, for `/metrics` and the hot-path query tests.
+    queries: Arc<AtomicU64>,
+    /// Committed writes to `clients`, which the client cache compares against.
+    client_writes: Arc<AtomicU64>,
+}
+
+/// The instrumentation of a pooled connection: counts statements, follows the transaction depth,
+/// and turns client writes ([`note_client_write`]) into a count once they are committed.
+struct Observer {
+    counters: Counters,
+    depth: u32,
+    client_write_pending: bool,
+}
+
+impl Instrumentation for Observer {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.counters.queries.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::BeginTransaction { depth, .. } => self.depth = depth.get(),
+            InstrumentationEvent::CommitTransaction { depth, .. } => self.depth = depth.get() - 1,
+            InstrumentationEvent::RollbackTransaction { depth, .. } => {
+                self.depth = depth.get() - 1;
+                if self.depth == 0 {
+                    self.client_write_pending = false;
+                }
+            }
+            _ => {}
         }
     }
 }
 
-/// Opens a connection to `backend`; with `queries`, its statements are counted there.
-fn open(backend: &Backend, queries: Option<&Arc<AtomicU64>>) -> Result<DbConnection, r2d2::Error> {
+impl Observer {
+    fn publish(&mut self) {
+        self.client_write_pending = false;
+        self.counters.client_writes.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Records that `conn` wrote client rows: counted at once outside a transaction, else when the
+/// transaction commits through [`write_tx`]. The client cache of this process drops what it holds
+/// before the next request it serves; other processes see the database's change counter move.
+/// Connections outside the pool (the change poller's) record nothing.
+pub fn note_client_write(conn: &mut DbConnection) {
+    if let Some(observer) = conn.instrumentation().downcast_mut::<Observer>() {
+        if observer.depth == 0 {
+            observer.publish();
+        } else {
+            observer.client_write_pending = true;
+        }
+    }
+}
+
+/// Publishes a client write recorded inside the transaction that just committed on `conn`.
+fn after_commit(conn: &mut DbConnection) {
+    if let Some(observer) = conn.instrumentation().downcast_mut::<Observer>() {
+        if observer.client_write_pending && observer.depth == 0 {
+            observer.publish();
+        }
+    }
+}
+
+/// Opens a connection to `backend`; with `counters`, it reports to them.
+fn open(backend: &Backend, counters: Option<&Counters>) -> Result<DbConnection, r2d2::Error> {
     {
         match backend {
             Backend::Postgres(url) => {
                 let mut conn =
                     PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                if let Some(queries) = queries {
-                    conn.set_instrumentation(counter(queries));
+                if let Some(counters) = counters {
+                    conn.set_instrumentation(Observer {
+                        counters: counters.clone(),
+                        depth: 0,
+                        client_write_pending: false,
+                    });
                 }
                 Ok(DbConnection::Postgresql(conn))
             }
@@ -59,8 +121,12 @@ fn open(backend: &Backend, queries: Option<&Arc<AtomicU64>>) -> Result<DbConnect
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                if let Some(queries) = queries {
-                    conn.set_instrumentation(counter(queries));
+                if let Some(counters) = counters {
+                    conn.set_instrumentation(Observer {
+                        counters: counters.clone(),
+                        depth: 0,
+                        client_write_pending: false,
+                    });
                 }
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -73,7 +139,7 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        open(&self.backend, Some(&self.queries))
+        open(&self.backend, Some(&self.counters))
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
@@ -98,10 +164,7 @@ struct Shared {
     permits: Arc<Semaphore>,
     /// How long [`run`] waits for a permit before the database counts as saturated.
     wait: Duration,
-    /// Client rows written by this process (see [`Pool::note_client_change`]).
-    client_writes: AtomicU64,
-    /// The pooled connections' statement count.
-    queries: Arc<AtomicU64>,
+    counters: Counters,
     backend: Backend,
     /// Tasks waiting in [`run`] for a permit or a connection, time spent waiting, and time spent
     /// holding a connection; registered by [`crate::metrics::Metrics`].
@@ -110,39 +173,6 @@ struct Shared {
     query_seconds: prometheus::Histogram,
     /// Whether the database is known to be down, and the epoch of pooled connections.
     outage: outage::Outage,
-}
-
-/// The pool's own instruments, for `/metrics`.
-pub struct PoolInstruments {
-    pub waiting: prometheus::IntGauge,
-    pub wait_seconds: prometheus::Histogram,
-    pub query_seconds: prometheus::Histogram,
-}
-
-fn instruments() -> Result<PoolInstruments, prometheus::Error> {
-    let buckets = vec![
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    ];
-    Ok(PoolInstruments {
-        waiting: prometheus::IntGauge::new(
-            "db_pool_waiting",
-            "Database tasks waiting for a pooled connection",
-        )?,
-        wait_seconds: prometheus::Histogram::with_opts(
-            prometheus::HistogramOpts::new(
-                "db_pool_wait_seconds",
-                "Time database tasks waited for a pooled connection",
-            )
-            .buckets(buckets.clone()),
-        )?,
-        query_seconds: prometheus::Histogram::with_opts(
-            prometheus::HistogramOpts::new(
-                "db_query_duration_seconds",
-                "Time database tasks held a pooled connection (their queries and transaction)",
-            )
-            .buckets(buckets),
-        )?,
-    })
 }
 
 impl std::fmt::Debug for Pool {
@@ -180,51 +210,9 @@ impl Pool {
         }
     }
 
-    /// Records that the database could not be reached (a pooled or dedicated connection failed):
-    /// from now on requests fail fast with 503, one probe at a time, until a connection succeeds.
-    pub fn mark_down(&self) {
-        if self.shared.outage.mark_down() {
-            tracing::warn!("database unreachable; answering 503 at once until it is back");
-        }
-    }
-
-    /// Records that a connection succeeded: requests wait for the pool again.
-    pub fn mark_up(&self) {
-        if self.shared.outage.mark_up() {
-            tracing::info!("database reachable again");
-        }
-    }
-
-    /// Whether the database is known to be down.
-    pub fn is_down(&self) -> bool {
-        self.shared.outage.is_down()
-    }
-
-    /// Records a failure that may have killed pooled connections (a failed change poll): each is
-    /// pinged at its next checkout, and replaced when dead.
-    pub fn suspect(&self) {
-        self.shared.outage.suspect();
-    }
-
-    /// Pings `conn` once per outage epoch and replaces it when it is dead.
-    fn revalidate(&self, conn: &mut PooledConnection<Manager>) -> Result<(), DbError> {
-        let epoch = self.shared.outage.epoch();
-        let checked = PooledConnection::extensions(conn)
-            .get::<outage::CheckedIn>()
-            .map_or(0, |c| c.0);
-        if checked != epoch {
-            if conn.ping().is_err() {
-                **conn = open(&self.shared.backend, Some(&self.shared.queries))
-                    .map_err(|e| DbError::Connect(e.to_string()))?;
-            }
-            PooledConnection::extensions_mut(conn).insert(outage::CheckedIn(epoch));
-        }
-        Ok(())
-    }
-
     /// Statements run on pooled connections since start.
     pub fn queries(&self) -> u64 {
-        self.shared.queries.load(Ordering::Relaxed)
+        self.shared.counters.queries.load(Ordering::Relaxed)
     }
 
     /// A connection of its own, outside the pool and its statement count: for the change poller,
@@ -233,16 +221,10 @@ impl Pool {
         open(&self.shared.backend, None).map_err(|e| DbError::Connect(e.to_string()))
     }
 
-    /// Records that this process wrote client rows; its client cache drops what it holds before
-    /// answering the next request. Writers in other processes are seen through the database's
-    /// change counters instead.
-    pub fn note_client_change(&self) {
-        self.shared.client_writes.fetch_add(1, Ordering::Release);
-    }
-
-    /// How many client writes this process has recorded.
+    /// How many committed client writes this process's pooled connections have made (see
+    /// [`note_client_write`]).
     pub fn client_changes(&self) -> u64 {
-        self.shared.client_writes.load(Ordering::Acquire)
+        self.shared.counters.client_writes.load(Ordering::Acquire)
     }
 }
 
@@ -266,15 +248,11 @@ pub fn pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
 fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool, DbError> {
     let backend = Backend::from_url(&settings.url).map_err(DbError::Migration)?;
     if let Backend::Sqlite(path) = &backend {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Migration(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        super::sqlite_file::prepare(path)?;
     }
     let wait = Duration::from_secs(settings.connect_timeout_secs);
-    let queries = Arc::new(AtomicU64::new(0));
-    let measured = instruments().map_err(|e| DbError::Migration(e.to_string()))?;
+    let counters = Counters::default();
+    let measured = instruments::new().map_err(|e| DbError::Migration(e.to_string()))?;
     let inner = r2d2::Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(min_idle)
@@ -282,15 +260,14 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
         .test_on_check_out(false)
         .build_unchecked(Manager {
             backend: backend.clone(),
-            queries: Arc::clone(&queries),
+            counters: counters.clone(),
         });
     Ok(Pool {
         inner,
         shared: Arc::new(Shared {
             permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
             wait,
-            client_writes: AtomicU64::new(0),
-            queries,
+            counters,
             backend,
             waiting: measured.waiting,
             wait_seconds: measured.wait_seconds,
@@ -365,15 +342,19 @@ fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
 
 /// Runs `f` inside one write transaction on `conn`: committed when `f` returns `Ok`, rolled back
 /// otherwise.
-pub fn in_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.transaction(|conn| {
+    let result = conn.transaction(|conn| {
         begin_write(conn)?;
         f(conn)
-    })
+    });
+    if result.is_ok() {
+        after_commit(conn);
+    }
+    result
 }
 
 /// Like [`run`], inside one transaction: committed when `f` returns `Ok`, rolled back otherwise.
@@ -383,7 +364,7 @@ where
     T: Send + 'static,
     E: From<DbError> + From<diesel::result::Error> + Send + 'static,
 {
-    run(pool, move |conn| in_transaction(conn, f)).await
+    run(pool, move |conn| write_tx(conn, f)).await
 }
 
 /// The synchronous form of [`run_tx`], for the CLI.
@@ -393,5 +374,5 @@ where
     E: From<DbError> + From<diesel::result::Error>,
 {
     let mut conn = pool.get().map_err(DbError::from)?;
-    in_transaction(&mut conn, f)
+    write_tx(&mut conn, f)
 }

@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         is_admin -> Bool,
+        username_normalized -> Nullable<Text>,
     }
 }
 
@@ -161,8 +162,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Binary,
+        kind -> Text,
+        account_hash -> Nullable<Binary>,
+        failures -> BigInt,
+        blocked_until -> BigInt,
+        updated_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     change_generations,
+    login_throttle,
     family_access_tokens,
     sessions,
     authorization_requests,

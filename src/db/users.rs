@@ -21,6 +21,27 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
         .optional()
 }
 
+/// The user a typed name means: the exact username first, else the one whose normalised name is
+/// `key` (`domain::user::login_key`).
+pub fn find_for_login(
+    conn: &mut DbConnection,
+    username: &str,
+    key: &str,
+) -> QueryResult<Option<UserRow>> {
+    if let Some(row) = find_by_username(conn, username)? {
+        return Ok(Some(row));
+    }
+    find_by_normalized(conn, key)
+}
+
+pub fn find_by_normalized(conn: &mut DbConnection, key: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username_normalized.eq(key))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)

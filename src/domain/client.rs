@@ -9,7 +9,6 @@ use url::Url;
 use super::scope::Scope;
 use super::secret::SecretHash;
 use crate::crypto::keys::SigningAlg;
-use crate::db::models::ClientRow;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,66 +151,6 @@ pub struct TokenAlgs {
 pub struct CorruptClient {
     pub client_id: String,
     pub reason: String,
-}
-
-impl TryFrom<ClientRow> for Client {
-    type Error = CorruptClient;
-
-    fn try_from(row: ClientRow) -> Result<Self, CorruptClient> {
-        let corrupt = |reason: String| CorruptClient {
-            client_id: row.id.clone(),
-            reason,
-        };
-        let grant_types = row
-            .grant_types
-            .split_whitespace()
-            .map(GrantType::from_str)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        let redirect_uris: Vec<String> =
-            serde_json::from_str(&row.redirect_uris).map_err(|e| corrupt(e.to_string()))?;
-        let post_logout_redirect_uris: Vec<String> =
-            serde_json::from_str(&row.post_logout_redirect_uris)
-                .map_err(|e| corrupt(e.to_string()))?;
-        let scope = if row.scope.is_empty() {
-            Scope::empty()
-        } else {
-            Scope::parse(&row.scope).map_err(|e| corrupt(e.to_string()))?
-        };
-        let alg = |stored: &Option<String>| {
-            stored
-                .as_deref()
-                .map(str::parse::<SigningAlg>)
-                .transpose()
-                .map_err(corrupt)
-        };
-        let access_token_alg = alg(&row.access_token_alg)?;
-        let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
-        let secret_hash = match &row.secret_hash {
-            None => None,
-            Some(bytes) => Some(
-                SecretHash::from_bytes(bytes).ok_or_else(|| corrupt("bad secret hash".into()))?,
-            ),
-        };
-        Ok(Self {
-            id: row.id,
-            name: row.name,
-            secret_hash,
-            grant_types,
-            redirect_uris,
-            post_logout_redirect_uris,
-            scope,
-            first_party: row.first_party,
-            disabled: row.disabled,
-            created_at: row.created_at,
-            refresh_token_ttl_secs: row.refresh_token_ttl_secs,
-            refresh_token_absolute_ttl_secs: row.refresh_token_absolute_ttl_secs,
-            token_endpoint_auth_method: row.token_endpoint_auth_method,
-            registered_by: row.registered_by,
-            access_token_alg,
-            id_token_signed_response_alg,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! People (resource owners): usernames and the parsed [`User`].
 
-use crate::db::models::UserRow;
-
 /// A username: 1–64 characters from `A–Z a–z 0–9 . _ @ + -`, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
@@ -27,6 +25,23 @@ impl Username {
     }
 }
 
+/// The form two usernames are compared in: NFKC-normalised and case-folded (lower-cased, then
+/// normalised again so the result is stable), so `alice`, `Alice` and `ＡＬＩＣＥ` are one name.
+/// `None` when the result cannot be a username.
+pub fn login_key(raw: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if raw.len() > 256 {
+        return None;
+    }
+    let folded: String = raw
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect();
+    Username::parse(&folded).ok().map(|name| name.0)
+}
+
 /// A person as the protocol core sees them. `id` is the stable, opaque `sub`.
 #[derive(Clone)]
 pub struct User {
@@ -50,22 +65,6 @@ impl std::fmt::Debug for User {
     }
 }
 
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            email_verified: row.email_verified,
-            name: row.name,
-            password_hash: row.password_hash,
-            disabled: row.disabled,
-            updated_at: row.updated_at,
-            is_admin: row.is_admin,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +77,14 @@ mod tests {
         assert!(Username::parse("' OR 1=1 --").is_err());
         assert!(Username::parse(&"a".repeat(65)).is_err());
         assert!(Username::parse("-x").is_err());
+    }
+
+    #[test]
+    fn names_differing_in_case_or_width_have_one_login_key() {
+        assert_eq!(login_key("alice").as_deref(), Some("alice"));
+        assert_eq!(login_key("ALICE"), login_key("alice"));
+        assert_eq!(login_key("\u{FF21}lice").as_deref(), Some("alice"));
+        assert_eq!(login_key("' OR 1=1"), None);
+        assert_eq!(login_key(&"a".repeat(300)), None);
     }
 }

@@ -70,7 +70,6 @@ pub struct Metrics {
     db_idle: IntGauge,
     db_in_use: IntGauge,
     db_max: IntGauge,
-    password_busy: IntGauge,
     password_slots: IntGauge,
     key_age: GaugeVec,
     /// Serialises [`Metrics::observe_pool`], which moves a counter up to a value read elsewhere.
@@ -137,6 +136,7 @@ impl Metrics {
         let queue = passwords.queue();
         registry.register(Box::new(queue.waiting.clone()))?;
         registry.register(Box::new(queue.wait_seconds.clone()))?;
+        registry.register(Box::new(queue.busy.clone()))?;
         let process_registry = Registry::new();
         let process = process::Process::new(&process_registry)?;
         // Every outcome is exported from the start, so that rate() and alerts see zeros.
@@ -157,11 +157,6 @@ impl Metrics {
             )?,
             db_in_use: gauge(&registry, "db_pool_in_use", "Pooled connections in use")?,
             db_max: gauge(&registry, "db_pool_max_connections", "Pool size")?,
-            password_busy: gauge(
-                &registry,
-                "password_slots_busy",
-                "Password checks and hashes running",
-            )?,
             password_slots: gauge(
                 &registry,
                 "password_slots",
@@ -206,7 +201,6 @@ impl Metrics {
     /// each signing key at `now` (Unix seconds), the process.
     pub fn observe(&self, pool: &Pool, passwords: &Passwords, keys: &KeySet, now: i64) {
         self.observe_pool(pool);
-        self.password_busy.set(passwords.busy() as i64);
         self.password_slots.set(passwords.queue().slots as i64);
         self.key_age.reset();
         for key in keys.active_keys() {

@@ -3,8 +3,8 @@
 //! needs the user to hold the admin role; a revoked token, a disabled user or a removed client
 //! ends the authorisation at once.
 
+use super::access_token::{self, AccessClaims};
 use super::error::{ErrorCode, OAuthError};
-use super::userinfo::{self, AccessClaims};
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 
@@ -41,7 +41,7 @@ pub fn authorize(
     claims: &AccessClaims,
     any_of: &[&str],
 ) -> Result<Principal, OAuthError> {
-    userinfo::check_live(conn, claims)?;
+    access_token::check_live(conn, claims)?;
     let scope = claims.scope();
     if !any_of.iter().any(|s| scope.contains(s)) {
         return Err(OAuthError::new(

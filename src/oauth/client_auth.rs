@@ -71,6 +71,11 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Presented
             .ok_or_else(|| basic_failure("The Basic credentials are malformed"))?;
         let secret = form_decode(raw_secret)
             .ok_or_else(|| basic_failure("The Basic credentials are malformed"))?;
+        if client_id.contains('\0') || secret.contains('\0') {
+            return Err(OAuthError::invalid_request(
+                "The request contains a NUL character",
+            ));
+        }
         if post_id.is_some_and(|id| id != client_id) {
             return Err(OAuthError::invalid_request(
                 "client_id in the body differs from the authenticated client",

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use super::error::OAuthError;
 use crate::crypto::password::Passwords;
 use crate::db::{self, DbConnection, Pool};
-use crate::domain::user::{User, Username};
+use crate::domain::user::User;
 
 /// The one answer to every failed login, whatever was wrong.
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
@@ -15,9 +15,9 @@ pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
 /// The user a login names. A name no user can have is looked up nowhere; the caller still runs
 /// the (dummy) password check.
 pub fn find_user(conn: &mut DbConnection, username: &str) -> Result<Option<User>, OAuthError> {
-    match Username::parse(username) {
-        Ok(name) => Ok(db::users::find_by_username(conn, name.as_str())?.map(User::from)),
-        Err(_) => Ok(None),
+    match crate::domain::user::login_key(username) {
+        Some(key) => Ok(db::users::find_for_login(conn, username, &key)?.map(User::from)),
+        None => Ok(None),
     }
 }
 
@@ -35,10 +35,7 @@ pub async fn check_password(
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
-    let verified = passwords
-        .verify(stored, password.clone())
-        .await
-        .map_err(|e| OAuthError::internal("password check", &e))?;
+    let verified = passwords.verify(stored, password.clone()).await?;
     let Some(user) = user.filter(|u| verified.valid && !u.disabled) else {
         return Ok(None);
     };

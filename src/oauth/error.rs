@@ -66,7 +66,8 @@ impl ErrorCode {
 }
 
 /// An error answer: a code, a human-readable description, and optionally a status that differs
-/// from the code's usual one (413 for an oversized body).
+/// from the code's usual one (413 for an oversized body, 429 for a throttled login) and a
+/// `Retry-After`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OAuthError {
     #[serde(rename = "error")]
@@ -75,6 +76,9 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     #[serde(skip)]
     pub status: Option<u16>,
+    /// Seconds for `Retry-After` (429 and 503 answers).
+    #[serde(skip)]
+    pub retry_after_secs: Option<i64>,
 }
 
 impl OAuthError {
@@ -83,6 +87,7 @@ impl OAuthError {
             code,
             description: description.into(),
             status: None,
+            retry_after_secs: None,
         }
     }
 
@@ -104,6 +109,11 @@ impl OAuthError {
 
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
+        self
+    }
+
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after_secs = Some(secs.max(1));
         self
     }
 
@@ -153,6 +163,22 @@ impl From<DbError> for OAuthError {
                 )
             }
             other => Self::internal("storage failure", &other),
+        }
+    }
+}
+
+impl From<crate::crypto::password::PasswordError> for OAuthError {
+    fn from(error: crate::crypto::password::PasswordError) -> Self {
+        match error {
+            crate::crypto::password::PasswordError::Busy => {
+                tracing::debug!("password workers busy: login refused");
+                Self::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The service is busy; retry in a moment",
+                )
+                .with_retry_after(1)
+            }
+            other => Self::internal("password check", &other),
         }
     }
 }

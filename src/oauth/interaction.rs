@@ -17,6 +17,8 @@ use crate::domain::user::User;
 /// Why a login or consent form cannot go on; shown as an error page.
 #[derive(Debug)]
 pub enum InteractionError {
+    /// No request named at all: the page was opened directly, not by an application.
+    NoRequest,
     /// Unknown or expired request: start again from the application.
     Expired,
     /// Wrong browser or a missing or stale CSRF token.
@@ -67,7 +69,7 @@ pub fn load(
     browser: Option<&str>,
     now: i64,
 ) -> Result<Pending, InteractionError> {
-    let id = id.ok_or(InteractionError::Expired)?;
+    let id = id.ok_or(InteractionError::NoRequest)?;
     let row = db::requests::find(conn, id)?.ok_or(InteractionError::Expired)?;
     if !browser.is_some_and(|b| same_hash(&row.browser_hash, b)) {
         return Err(InteractionError::Forbidden);

@@ -1,6 +1,7 @@
 //! The protocol core: synchronous checks and decisions with no HTTP types. Handlers in `routes`
 //! extract input, call into here once, and map the result to a response.
 
+pub mod access_token;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
@@ -14,8 +15,10 @@ pub mod logout;
 pub mod params;
 pub mod pending;
 pub mod registration;
+pub mod request;
 pub mod revocation;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod userinfo;
 

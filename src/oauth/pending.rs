@@ -1,10 +1,11 @@
 //! Authorization requests waiting for the login or consent page (DESIGN.md §2): stored
 //! server-side, so that any replica can finish them, and rebuilt when the browser comes back.
+//! Expired rows are left to the background purge (`db::purge_expired`), never deleted here.
 
 use secrecy::ExposeSecret;
 
-use super::authorize::{load_client, AuthorizationRequest, AuthorizeError, Prompt};
 use super::error::OAuthError;
+use super::request::{load_client, AuthorizationRequest, Prompt};
 use super::session::Session;
 use crate::config::Settings;
 use crate::db::models::AuthorizationRequestRow;
@@ -21,8 +22,7 @@ pub fn store(
     request: &AuthorizationRequest,
     browser_hash: &[u8],
     session: Option<&Session>,
-) -> Result<String, AuthorizeError> {
-    db::requests::delete_expired(conn, now)?;
+) -> Result<String, OAuthError> {
     let id = secret::generate().expose_secret().to_owned();
     db::requests::insert(
         conn,

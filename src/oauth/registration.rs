@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
 use crate::crypto::keys::{alg, SigningAlg};
 use crate::domain::client::{GrantType, RedirectUri};
+use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
 
 /// The metadata a client may send (RFC 7591 §2).
@@ -47,6 +48,23 @@ fn invalid_redirect(description: impl Into<String>) -> RegistrationError {
     RegistrationError {
         error: "invalid_redirect_uri",
         error_description: description.into(),
+    }
+}
+
+/// The RFC 7591 §3.2.2 wording of a broken metadata rule.
+fn violation(v: Violation) -> RegistrationError {
+    match v {
+        Violation::Name => invalid_metadata("client_name has 1 to 100 printable characters"),
+        Violation::NoGrant => invalid_metadata("grant_types is empty"),
+        Violation::PublicPassword => {
+            invalid_metadata("A public client cannot use the password grant")
+        }
+        Violation::PublicClientCredentials => {
+            invalid_metadata("A public client cannot use client_credentials")
+        }
+        Violation::CodeWithoutRedirectUri => {
+            invalid_redirect("The authorization_code grant needs redirect_uris")
+        }
     }
 }
 
@@ -138,9 +156,6 @@ pub fn validate(
             grants.push(grant);
         }
     }
-    if grants.is_empty() {
-        return Err(invalid_metadata("grant_types is empty"));
-    }
     if registrar == Registrar::Open
         && grants
             .iter()
@@ -148,11 +163,6 @@ pub fn validate(
     {
         return Err(invalid_metadata(
             "Open registration allows only the authorization_code and refresh_token grants",
-        ));
-    }
-    if public && grants.contains(&GrantType::ClientCredentials) {
-        return Err(invalid_metadata(
-            "A public client cannot use client_credentials",
         ));
     }
     let response_types = meta.response_types.clone().unwrap_or_else(|| {
@@ -188,11 +198,6 @@ pub fn validate(
             )));
         }
     }
-    if code_flow && meta.redirect_uris.is_empty() {
-        return Err(invalid_redirect(
-            "The authorization_code grant needs redirect_uris",
-        ));
-    }
     let scope = match &meta.scope {
         None => None,
         Some(raw) => {
@@ -216,11 +221,13 @@ pub fn validate(
         .client_name
         .clone()
         .unwrap_or_else(|| "Unnamed client".into());
-    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid_metadata(
-            "client_name has 1 to 100 printable characters",
-        ));
-    }
+    metadata::check(&metadata::Metadata {
+        name: &name,
+        public,
+        grant_types: &grants,
+        redirect_uri_count: meta.redirect_uris.len(),
+    })
+    .map_err(violation)?;
     Ok((
         NewClient {
             name,

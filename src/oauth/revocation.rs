@@ -5,9 +5,9 @@
 
 use serde_json::{json, Value};
 
+use super::access_token;
 use super::error::OAuthError;
 use super::token::refresh_token;
-use super::userinfo::decode_access_token;
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
 use crate::db::models::RefreshTokenRow;
@@ -45,7 +45,7 @@ pub fn revoke(
     now: i64,
 ) -> Result<(), OAuthError> {
     if looks_like_jwt(token) {
-        if let Ok(claims) = decode_access_token(settings, keys, token) {
+        if let Ok(claims) = access_token::decode(settings, keys, token) {
             if claims.client_id == client.id && claims.exp > now {
                 db::refresh_tokens::deny_access_token(conn, &claims.jti, claims.exp)?;
                 tracing::info!(target: "audit", event = "access_token_revoked", client_id = %client.id, jti = %claims.jti);
@@ -77,13 +77,13 @@ pub fn introspect(
     let inactive = json!({ "active": false });
     let privileged = client.scope.contains(INTROSPECT_ALL);
     if looks_like_jwt(token) {
-        let Ok(claims) = decode_access_token(settings, keys, token) else {
+        let Ok(claims) = access_token::decode(settings, keys, token) else {
             return Ok(inactive);
         };
         if claims.exp <= now
             || !(privileged || claims.client_id == client.id)
             || db::refresh_tokens::is_access_token_denied(conn, &claims.jti)?
-            || !super::userinfo::client_is_live(conn, &claims.client_id)?
+            || !access_token::client_is_live(conn, &claims.client_id)?
         {
             return Ok(inactive);
         }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::admin::users::{self, NewUser, ProfileUpdate};
 use crate::admin::{self, clients::ADMIN_SCOPE, AdminError};
 use crate::db;
-use crate::oauth::{bearer, userinfo, ErrorCode, OAuthError};
+use crate::oauth::{access_token, bearer, ErrorCode, OAuthError};
 use crate::state::AppState;
 
 /// An admin API error.
@@ -38,6 +38,7 @@ impl ResponseError for ApiError {
             Self::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Admin(AdminError::Invalid(_)) => StatusCode::BAD_REQUEST,
             Self::Admin(AdminError::Db(e)) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Admin(AdminError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Admin(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,6 +57,10 @@ impl ResponseError for ApiError {
                     "The service is temporarily unavailable; retry later",
                 )
                 .error_response()
+            }
+            Self::Admin(AdminError::Busy) => {
+                return OAuthError::from(crate::crypto::password::PasswordError::Busy)
+                    .error_response()
             }
             Self::Admin(other) => {
                 let _ = OAuthError::internal("admin API", other);
@@ -80,7 +85,7 @@ async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> 
             "An access token with scope latchkey:admin is required",
         )
     })?;
-    let claims = userinfo::verify_access_token(
+    let claims = access_token::verify(
         &state.settings,
         &state.keys.load(),
         state.clock.now(),
@@ -106,10 +111,12 @@ async fn json_body(
         .map_err(|_| AdminError::Invalid("the request body is not valid JSON".into()).into())
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+/// Runs an admin operation with a pooled connection (`db::run`), as the API's error.
+async fn run<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut db::DbConnection) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    Ok(admin::blocking(f).await?)
+    Ok(db::run(&state.pool, f).await?)
 }
 
 fn ok(status: StatusCode, body: Value) -> HttpResponse {
@@ -139,9 +146,10 @@ pub async fn list(
         );
     }
     let filter = query.filter.clone().filter(|f| !f.is_empty());
-    let pool = state.pool.clone();
-    let (page, total) =
-        blocking(move || users::page(&pool, filter.as_deref(), offset, limit)).await?;
+    let (page, total) = run(&state, move |conn| {
+        users::page(conn, filter.as_deref(), offset, limit)
+    })
+    .await?;
     Ok(ok(
         StatusCode::OK,
         json!({ "users": page, "total": total, "offset": offset, "limit": limit }),
@@ -188,9 +196,10 @@ pub async fn create(
         name: string_field(&body, "name")?,
         password: string_field(&body, "password")?.map(SecretString::from),
     };
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    let user =
-        admin::with_passwords(&state.passwords, move |p| users::add(&pool, p, new, now)).await?;
+    let now = state.clock.now();
+    let prepared =
+        admin::with_passwords(&state.passwords, move |p| users::prepare(p, new, now)).await?;
+    let user = run(&state, move |conn| users::add(conn, prepared)).await?;
     tracing::info!(target: "audit", event = "user_created", sub = %user.id, via = "admin_api");
     Ok(ok(StatusCode::CREATED, json!(user)))
 }
@@ -201,8 +210,7 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
-    let pool = state.pool.clone();
-    let user = blocking(move || users::show(&pool, &path)).await?;
+    let user = run(&state, move |conn| users::show(conn, &path)).await?;
     Ok(ok(StatusCode::OK, json!(user)))
 }
 
@@ -232,8 +240,11 @@ pub async fn update(
         email_verified,
         name: patch_field(&body, "name")?,
     };
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    let user = blocking(move || users::update_profile(&pool, &path, update, now)).await?;
+    let now = state.clock.now();
+    let user = run(&state, move |conn| {
+        users::update_profile(conn, &path, update, now)
+    })
+    .await?;
     Ok(ok(StatusCode::OK, json!(user)))
 }
 
@@ -248,9 +259,13 @@ pub async fn set_password(
     let password = string_field(&body, "password")?
         .map(SecretString::from)
         .ok_or_else(|| AdminError::Invalid("`password` is required".into()))?;
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    admin::with_passwords(&state.passwords, move |p| {
-        users::set_password(&pool, p, &path, &password, now)
+    let now = state.clock.now();
+    let hash = admin::with_passwords(&state.passwords, move |p| {
+        users::hash_password(p, &password)
+    })
+    .await?;
+    run(&state, move |conn| {
+        users::set_password_hash(conn, &path, &hash, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -279,9 +294,23 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    blocking(move || users::set_disabled(&pool, &path, disabled, now)).await?;
+    let now = state.clock.now();
+    run(&state, move |conn| {
+        users::set_disabled(conn, &path, disabled, now)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/api/users/{username}/unlock`: clears a lockout after failed logins.
+pub async fn unlock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let cleared = run(&state, move |conn| users::unlock(conn, &path, "admin_api")).await?;
+    Ok(ok(StatusCode::OK, json!({ "counters_cleared": cleared })))
 }
 
 pub async fn delete(
@@ -290,8 +319,7 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
-    let pool = state.pool.clone();
-    blocking(move || users::remove(&pool, &path)).await?;
+    run(&state, move |conn| users::remove(conn, &path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -301,8 +329,9 @@ pub async fn revoke_sessions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
-    let (pool, now) = (state.pool.clone(), state.clock.now());
-    let (sessions, tokens) = blocking(move || users::revoke_sessions(&pool, &path, now)).await?;
+    let now = state.clock.now();
+    let (sessions, tokens) =
+        run(&state, move |conn| users::revoke_sessions(conn, &path, now)).await?;
     Ok(ok(
         StatusCode::OK,
         json!({ "sessions_ended": sessions, "refresh_tokens_revoked": tokens }),

@@ -57,7 +57,7 @@ async fn handle(
     let now = state.clock.now();
     let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
-        let request = authorize::validate(conn, &shared.settings, &params)?;
+        let request = authorize::validate(conn, &params)?;
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
         authorize::decide(
             conn,

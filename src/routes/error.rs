@@ -1,5 +1,6 @@
 //! How protocol errors become HTTP responses on JSON endpoints (RFC 6749 §5.2, DESIGN.md §6):
-//! the right status, `Cache-Control: no-store`, `WWW-Authenticate` on 401, `Retry-After` on 503.
+//! the right status, `Cache-Control: no-store`, `WWW-Authenticate` on 401, `Retry-After` on 503
+//! and 429.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -30,11 +31,17 @@ impl ResponseError for OAuthError {
                     ),
                 ));
             }
-            ErrorCode::TemporarilyUnavailable => {
+            _ => {}
+        }
+        match self.retry_after_secs {
+            Some(secs) => {
+                response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            None if self.code == ErrorCode::TemporarilyUnavailable => {
                 response
                     .insert_header((header::RETRY_AFTER, crate::oauth::error::RETRY_AFTER_SECS));
             }
-            _ => {}
+            None => {}
         }
         response.json(self)
     }

@@ -1,7 +1,9 @@
 //! `GET|POST /login`: the hosted login page for a stored authorization request. A failed login
-//! says "Invalid username or password" and nothing more (DESIGN.md §7).
+//! says "Invalid username or password" and nothing more (DESIGN.md §7); a throttled one says only
+//! how long to wait (DESIGN.md §5b, `oauth::throttle`), and one login page takes a bounded number
+//! of failures.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -12,8 +14,14 @@ use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
+use crate::oauth::session;
+use crate::oauth::throttle::{self, Refusal};
+use crate::oauth::ErrorCode;
 use crate::state::AppState;
 use crate::views::LoginPage;
+
+/// The login page's answer when every password worker is busy.
+const BUSY: &str = "The service is busy. Please try again in a moment.";
 
 fn page(
     state: &AppState,
@@ -33,6 +41,79 @@ fn page(
             error,
         },
     )
+}
+
+/// Why the form is shown again.
+enum Again {
+    /// Wrong credentials, whatever was wrong.
+    Invalid,
+    /// Throttled: 429 and the wait, in seconds.
+    Throttled(i64),
+    /// The password workers are busy: 503, retry in a moment.
+    Busy,
+}
+
+/// The form again, with a fresh CSRF token and a generic message.
+async fn again(state: &AppState, pending: Pending, username: &str, why: Again) -> HttpResponse {
+    let renewed = db::run(&state.pool, move |conn| {
+        let csrf = interaction::new_csrf(conn, &pending)?;
+        Ok::<_, InteractionError>((pending, csrf))
+    })
+    .await;
+    let (pending, csrf) = match renewed {
+        Ok(renewed) => renewed,
+        Err(e) => return pages::interaction_error(state, e),
+    };
+    let (status, message, retry_after) = match why {
+        Again::Invalid => {
+            let message = Some(credentials::INVALID_CREDENTIALS);
+            return page(state, &pending, &csrf, username, message);
+        }
+        Again::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            throttle::wait_message(secs),
+            secs,
+        ),
+        Again::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), 1),
+    };
+    let mut response = page(state, &pending, &csrf, username, Some(&message));
+    *response.status_mut() = status;
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// A refused attempt: the wait on the form, or, when this login had its share of failures, the
+/// end of it (the person starts again from the application).
+async fn refused(
+    state: &AppState,
+    pending: Pending,
+    username: &str,
+    refusal: Refusal,
+) -> HttpResponse {
+    match refusal {
+        Refusal::Throttled { retry_after_secs } => {
+            again(state, pending, username, Again::Throttled(retry_after_secs)).await
+        }
+        Refusal::RequestExhausted => {
+            let id = pending.row.id;
+            let ended = db::run(&state.pool, move |conn| {
+                db::requests::delete(conn, &id).map_err(db::DbError::from)
+            })
+            .await;
+            if let Err(e) = ended {
+                tracing::warn!(error = %e, "ending an exhausted login failed");
+            }
+            pages::error_page(
+                state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed attempts",
+                "Go back to the application and start again.",
+                None,
+            )
+        }
+    }
 }
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -75,55 +156,67 @@ pub async fn post(
     let browser = pages::read_cookie(&req, &state, INTERACTION);
     let now = state.clock.now();
     let name = username.clone();
+    let address = Some(super::ClientAddr::of(&req).0);
+    let throttling = state.settings.login_throttle.clone();
     let prepared = db::run(&state.pool, move |conn| {
-        interaction::login_prepare(
+        let (pending, user) = interaction::login_prepare(
             conn,
             id.as_deref(),
             browser.as_deref(),
             csrf.as_deref(),
             &name,
             now,
-        )
+        )?;
+        let source = throttle::Source {
+            username: &name,
+            address,
+            request: Some(&pending.row.id),
+            client_id: &pending.request.client.id,
+        };
+        let attempt = throttle::begin(conn, &throttling, &source, now)?;
+        Ok::<_, InteractionError>((pending, user, attempt))
     })
     .await;
-    let (pending, user) = match prepared {
+    let (pending, user, attempt) = match prepared {
         Ok(found) => found,
         Err(e) => return pages::interaction_error(&state, e),
     };
-    let user = match credentials::check_password(
+    let attempt = match attempt {
+        Ok(attempt) => attempt,
+        Err(refusal) => return refused(&state, pending, &username, refusal).await,
+    };
+    let last_try = attempt.last_try;
+    let user = match throttle::check_password(
         &state.passwords,
         &state.pool,
         state.clock.now(),
+        attempt,
         user,
         password,
     )
     .await
     {
         Ok(user) => user,
+        Err(e) if e.code == ErrorCode::TemporarilyUnavailable => {
+            return again(&state, pending, &username, Again::Busy).await
+        }
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
     let Some(user) = user else {
         state.metrics.login(LoginOutcome::Failure);
         tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
-        let renewed = db::run(&state.pool, move |conn| {
-            let csrf = interaction::new_csrf(conn, &pending)?;
-            Ok::<_, InteractionError>((pending, csrf))
-        })
-        .await;
-        return match renewed {
-            Ok((pending, csrf)) => page(
-                &state,
-                &pending,
-                &csrf,
-                &username,
-                Some(credentials::INVALID_CREDENTIALS),
-            ),
-            Err(e) => pages::interaction_error(&state, e),
-        };
+        if last_try {
+            return refused(&state, pending, &username, Refusal::RequestExhausted).await;
+        }
+        return again(&state, pending, &username, Again::Invalid).await;
     };
     state.metrics.login(LoginOutcome::Success);
     let shared = state.clone();
+    // Every login starts a new session and ends the one this browser had (session fixation,
+    // re-login as another user, prompt=login).
+    let previous = pages::read_cookie(&req, &state, SESSION);
     let completed = db::run_tx(&state.pool, move |conn| {
+        session::end(conn, previous.as_deref())?;
         interaction::login_complete(conn, &shared.settings, now, pending, &user)
     })
     .await;

@@ -95,6 +95,7 @@ fn finished(state: &AppState, logout: &Logout) -> HttpResponse {
             StatusCode::OK,
             &LoggedOutPage {
                 brand: &state.brand,
+                onward: logout.client.as_ref().and_then(pages::application_link),
             },
         ),
     };

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod register;
 pub mod revocation;
 pub mod token;
+pub mod transport;
 pub mod userinfo;
 
 use actix_web::http::header;
@@ -26,6 +27,7 @@ use futures_util::StreamExt;
 
 use crate::oauth::params::Params;
 use crate::oauth::OAuthError;
+use crate::state::AppState;
 
 pub use client_addr::ClientAddr;
 pub use observe::{note_client, observe, RequestId};
@@ -58,7 +60,8 @@ pub async fn not_found() -> HttpResponse {
         .body(r#"{"error":"not_found","error_description":"No such endpoint"}"#)
 }
 
-/// Reads a body of at most `limit` bytes; 413 in RFC 6749 form when larger.
+/// Reads a body of at most `limit` bytes within `server.body_timeout_secs`; 413 in RFC 6749
+/// form when larger, 408 when slower.
 pub async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
@@ -77,15 +80,28 @@ pub async fn read_body(
         return Err(too_large());
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(512).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| OAuthError::invalid_request("The request body could not be read"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+    let deadline = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(10, |state| state.settings.server.body_timeout_secs);
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|_| OAuthError::invalid_request("The request body could not be read"))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok(())
+    };
+    // A body trickled in to hold the connection open ends here (the connection is closed, since
+    // the body was not read to its end).
+    match tokio::time::timeout(std::time::Duration::from_secs(deadline), read).await {
+        Ok(result) => result.map(|()| body),
+        Err(_) => Err(
+            OAuthError::invalid_request("The request body did not arrive in time").with_status(408),
+        ),
     }
-    Ok(body)
 }
 
 /// The media type of the request, lower-cased, without parameters.

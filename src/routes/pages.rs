@@ -6,11 +6,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::oauth::authorize::AuthorizeError;
+use crate::domain::client::Client;
+use crate::oauth::authorize::{self, AuthorizeError};
 use crate::oauth::interaction::InteractionError;
 use crate::oauth::OAuthError;
 use crate::state::AppState;
-use crate::views::ErrorPage;
+use crate::views::{self, Brand, ErrorPage, Onward};
 
 /// Pages load only their own style sheets and images; no script at all.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
@@ -94,13 +95,26 @@ pub fn error_page(
     message: &str,
     code: Option<&str>,
 ) -> HttpResponse {
+    error_page_onward(&state.brand, status, title, message, code, None)
+}
+
+/// An error page with a link onward (back to the application, or to the admin pages).
+pub fn error_page_onward(
+    brand: &Brand,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    code: Option<&str>,
+    onward: Option<Onward>,
+) -> HttpResponse {
     let mut response = render(
         status,
         &ErrorPage {
-            brand: &state.brand,
+            brand,
             title,
-            message,
+            message: views::spans(message),
             code,
+            onward,
         },
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -145,17 +159,51 @@ pub fn redirect(to: &str, after_post: bool) -> HttpResponse {
 pub fn authorize_error(state: &AppState, error: AuthorizeError, after_post: bool) -> HttpResponse {
     match error {
         AuthorizeError::Page(e) => oauth_error_page(state, &e),
-        AuthorizeError::Redirect(to) => redirect(&to, after_post),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        } => {
+            let to = authorize::error_redirect(
+                &state.settings,
+                &redirect_uri,
+                client_state.as_deref(),
+                &error,
+            );
+            redirect(&to, after_post)
+        }
     }
+}
+
+/// A link to `client`'s web site: the origin of a registered (post-logout) redirect URI, for
+/// web applications only (a native app's custom scheme is no page to link to).
+pub fn application_link(client: &Client) -> Option<Onward> {
+    let uri = client
+        .post_logout_redirect_uris
+        .iter()
+        .chain(&client.redirect_uris)
+        .filter_map(|u| url::Url::parse(u).ok())
+        .find(|u| matches!(u.scheme(), "https" | "http"))?;
+    Some(Onward {
+        href: format!("{}/", uri.origin().ascii_serialization()),
+        label: format!("Back to {}", client.name),
+    })
 }
 
 pub fn interaction_error(state: &AppState, error: InteractionError) -> HttpResponse {
     match error {
+        InteractionError::NoRequest => error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "No sign-in in progress",
+            "This page is opened by an application when you sign in to it. Open the application you want to use and sign in from there.",
+            None,
+        ),
         InteractionError::Expired => error_page(
             state,
             StatusCode::BAD_REQUEST,
-            "This sign-in link has expired",
-            "Go back to the application and start again.",
+            "This sign-in has expired",
+            "It was started too long ago or has already been finished. Go back to the application and sign in again.",
             None,
         ),
         InteractionError::Forbidden => error_page(

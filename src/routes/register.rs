@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::admin::{self, AdminError};
 use crate::db;
+use crate::oauth::access_token;
 use crate::oauth::bearer;
 use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
-use crate::oauth::userinfo;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -103,7 +103,7 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
         }
         return Ok(Registrar::Open);
     };
-    let claims = userinfo::verify_access_token(
+    let claims = access_token::verify(
         &state.settings,
         &state.keys.load(),
         state.clock.now(),
@@ -142,12 +142,12 @@ pub async fn post(
         registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (registered, token) = admin::blocking(move || {
-        admin::clients::add_with(&pool, new, Some(&method), Some(registrar.as_str()), now)
+    let (registered, token) = db::run(&pool, move |conn| {
+        admin::clients::add_with(conn, new, Some(&method), Some(registrar.as_str()), now)
     })
     .await
     .map_err(admin_error)?;
-    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, ?registrar);
+    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, registrar = registrar.as_str());
     let secret = registered
         .client_secret
         .as_ref()
@@ -173,10 +173,15 @@ async fn registered(
             "A registration access token is required",
         )
     })?;
-    let client = db::run(&state.pool, move |conn| {
-        admin::clients::find_by_registration_token(conn, &id, &token).map_err(admin_error)
-    })
-    .await?;
+    // No client id holds a NUL (PostgreSQL cannot even compare one): no such client.
+    let client = if id.contains('\0') {
+        None
+    } else {
+        db::run(&state.pool, move |conn| {
+            admin::clients::find_by_registration_token(conn, &id, &token).map_err(admin_error)
+        })
+        .await?
+    };
     client.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidToken,
@@ -224,10 +229,11 @@ pub async fn put(
     new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();
     let now = state.clock.now();
-    let (view, token) =
-        admin::blocking(move || admin::clients::update(&pool, &id, new, Some(&method), true, now))
-            .await
-            .map_err(admin_error)?;
+    let (view, token) = db::run(&pool, move |conn| {
+        admin::clients::update(conn, &id, new, Some(&method), true, now)
+    })
+    .await
+    .map_err(admin_error)?;
     let body = registration::response(
         state.settings.base_url(),
         &view,
@@ -245,7 +251,7 @@ pub async fn delete(
     let client = registered(&req, &state, path.into_inner()).await?;
     let pool = state.pool.clone();
     let id = client.id.clone();
-    admin::blocking(move || admin::clients::remove(&pool, &id))
+    db::run(&pool, move |conn| admin::clients::remove(conn, &id))
         .await
         .map_err(admin_error)?;
     tracing::info!(target: "audit", event = "client_deleted", client_id = %client.id);

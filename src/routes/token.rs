@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::SecretString;
 
 use crate::db;
 use crate::domain::client::Client;
@@ -17,7 +18,7 @@ use crate::oauth::token::{
     TokenResponse,
 };
 use crate::oauth::OAuthError;
-use crate::oauth::{client_auth, credentials};
+use crate::oauth::{client_auth, throttle};
 use crate::state::AppState;
 
 pub async fn post(
@@ -27,7 +28,10 @@ pub async fn post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
     let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
-    let request = TokenRequest::parse(&params)?;
+    let mut request = TokenRequest::parse(&params)?;
+    if let TokenRequest::Password(password) = &mut request {
+        password.source = Some(super::ClientAddr::of(&req).0);
+    }
     let presented = client_auth::extract(authorization, &params)?;
     let client = state.authenticate(&presented).await?;
     super::note_client(&req, &client.id);
@@ -83,14 +87,20 @@ async fn exchange(
             })
             .await
         }
-        TokenRequest::Password(r) => {
-            let scope = resolve_scope(&client, r.scope)?;
-            let username = r.username;
-            let user = db::run(&pool, move |conn| credentials::find_user(conn, &username)).await?;
+        TokenRequest::Password(mut r) => {
+            let scope = resolve_scope(&client, r.scope.take())?;
+            let password = std::mem::replace(&mut r.password, SecretString::from(String::new()));
+            let (shared, admitted) = (Arc::clone(&state), Arc::clone(&client));
+            let (user, attempt) = db::run(&pool, move |conn| {
+                let keys = shared.keys.load();
+                password::begin(conn, &shared.token_context(&keys), &admitted, &r)
+            })
+            .await?;
             // No connection is held while argon2 runs.
             let now = state.clock.now();
             let checked =
-                credentials::check_password(&state.passwords, &pool, now, user, r.password).await?;
+                throttle::check_password(&state.passwords, &pool, now, attempt, user, password)
+                    .await?;
             let outcome = match checked {
                 Some(_) => LoginOutcome::Success,
                 None => LoginOutcome::Failure,

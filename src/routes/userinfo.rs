@@ -5,8 +5,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db;
-use crate::oauth::userinfo;
 use crate::oauth::OAuthError;
+use crate::oauth::{access_token, userinfo};
 use crate::state::AppState;
 
 /// RFC 6750 §3.1: a request without any token gets a bare challenge.
@@ -52,7 +52,7 @@ pub async fn post(
 #[tracing::instrument(name = "userinfo", skip_all)]
 async fn respond(state: &AppState, token: String) -> Result<HttpResponse, OAuthError> {
     let now = state.clock.now();
-    let claims = userinfo::verify_access_token(&state.settings, &state.keys.load(), now, &token)?;
+    let claims = access_token::verify(&state.settings, &state.keys.load(), now, &token)?;
     let body = db::run(&state.pool, move |conn| userinfo::userinfo(conn, &claims)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -24,18 +24,20 @@ backend_tests!(
 /// Bootstraps the admin client and returns it with an access token carrying `latchkey:admin`.
 async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
-    let registered =
-        tokio::task::spawn_blocking(move || latchkey::admin::clients::bootstrap(&pool, NOW))
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("a new admin client");
+    let registered = tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .expect("a new admin client");
     let pool = app.state.pool.clone();
-    let again =
-        tokio::task::spawn_blocking(move || latchkey::admin::clients::bootstrap(&pool, NOW))
-            .await
-            .unwrap()
-            .unwrap();
+    let again = tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(again.is_none(), "bootstrap is idempotent");
     let client = TestClient {
         id: registered.client.client_id,
@@ -177,6 +179,8 @@ async fn invalid_client_metadata_is_refused_per_rfc7591(backend: Backend) {
         (json!({"grant_types": ["client_credentials"], "response_types": ["code"]}), "invalid_client_metadata", "response_types `code` and grant_types `authorization_code` go together (RFC 7591 §2.1)"),
         (json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata", "token_endpoint_auth_method `private_key_jwt` is not supported"),
         (json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}), "invalid_client_metadata", "A public client cannot use client_credentials"),
+        (json!({"grant_types": ["password"], "token_endpoint_auth_method": "none"}), "invalid_client_metadata", "A public client cannot use the password grant"),
+        (json!({"redirect_uris": [REDIRECT_URI], "client_name": " "}), "invalid_client_metadata", "client_name has 1 to 100 printable characters"),
         (json!({"redirect_uris": "https://app.example/cb"}), "invalid_client_metadata", "The request body is not a JSON object of client metadata"),
         (json!({"redirect_uris": [REDIRECT_URI], "scope": "a  b"}), "invalid_client_metadata", "scope: scope contains a character not allowed by RFC 6749 §3.3"),
     ];
@@ -496,7 +500,8 @@ async fn the_admin_api_manages_users(backend: Backend) {
         common,
         400,
         "invalid_request",
-        "this password is too common; choose another",
+        "this password is too easy to guess. This is a very common password. Choose a longer, \
+         less predictable one.",
     )
     .await;
     let short = api(
@@ -702,7 +707,7 @@ async fn the_admin_api_refuses_missing_expired_and_non_admin_tokens(backend: Bac
     // …until the role is granted.
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_admin(&pool, "olga", true, NOW)
+        latchkey::admin::users::set_admin(&mut pool.get().unwrap(), "olga", true, NOW)
     })
     .await
     .unwrap()

@@ -13,7 +13,7 @@ backend_tests!(
 );
 
 /// Creates user `name` (optionally an admin) and signs the browser in through /admin.
-pub async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     browser: &Browser,
     name: &str,
@@ -22,10 +22,12 @@ pub async fn sign_in(
     app.user(name, &format!("{name}'s password")).await;
     if make_admin {
         let (pool, name) = (app.state.pool.clone(), name.to_owned());
-        tokio::task::spawn_blocking(move || admin::users::set_admin(&pool, &name, true, NOW))
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            admin::users::set_admin(&mut pool.get().unwrap(), &name, true, NOW)
+        })
+        .await
+        .unwrap()
+        .unwrap();
     }
     let to_authorize = location(&browser.get("/admin").await);
     assert!(to_authorize.starts_with("/authorize?"), "{to_authorize}");
@@ -92,17 +94,18 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("this password is too common; choose another"));
+        .contains("this password is too easy to guess. This is a very common password."));
 
     let disabled = browser
         .post("/admin/users/pat/disable", &[("csrf", &csrf)])
         .await;
     assert_eq!(location(&disabled), "/admin?notice=user-disabled");
     let pool = app.state.pool.clone();
-    let pat = tokio::task::spawn_blocking(move || admin::users::show(&pool, "pat"))
-        .await
-        .unwrap()
-        .unwrap();
+    let pat =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), "pat"))
+            .await
+            .unwrap()
+            .unwrap();
     assert!(pat.disabled);
 
     let registered = browser
@@ -176,10 +179,12 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
         .await;
     assert_eq!(location(&saved), "/admin?notice=client-saved");
     let (pool, client_id) = (app.state.pool.clone(), id.to_owned());
-    let view = tokio::task::spawn_blocking(move || admin::clients::show(&pool, &client_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let view = tokio::task::spawn_blocking(move || {
+        admin::clients::show(&mut pool.get().unwrap(), &client_id)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(view.name, "Reports v2");
     assert_eq!(view.scope, "reports:read reports:write");
     assert_eq!(
@@ -192,6 +197,8 @@ async fn an_admin_signs_in_and_manages_users_and_clients(backend: Backend) {
     let console = browser.get("/admin/clients/latchkey-admin-console").await;
     assert_eq!(console.status(), 404);
 
+    let confirm = browser.get(&format!("/admin/clients/{id}/delete")).await;
+    assert_eq!(confirm.status(), 200);
     let deleted = browser
         .post(&format!("/admin/clients/{id}/delete"), &[("csrf", &csrf)])
         .await;
@@ -240,8 +247,9 @@ async fn admin_forms_without_the_csrf_token_are_refused(backend: Backend) {
         .await;
     assert_eq!(r.status(), 403);
     let pool = app.state.pool.clone();
-    let missing = tokio::task::spawn_blocking(move || admin::users::show(&pool, "eve"))
-        .await
-        .unwrap();
+    let missing =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), "eve"))
+            .await
+            .unwrap();
     assert!(missing.is_err(), "no user was created");
 }

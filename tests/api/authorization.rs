@@ -38,7 +38,7 @@ backend_tests!(
 );
 
 /// A plain authorization URL with PKCE; returns (url, verifier).
-fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> (String, String) {
+pub(crate) fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> (String, String) {
     let verifier = format!("verifier-{}", uuid::Uuid::new_v4().simple()) + "-0123456789";
     let challenge = {
         use base64::Engine;
@@ -229,7 +229,7 @@ async fn consent_is_asked_once_and_remembered(backend: Backend) {
     // Revoking the consent brings the page back.
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::revoke_consent(&pool, "alice", None)
+        latchkey::admin::users::revoke_consent(&mut pool.get().unwrap(), "alice", None)
     })
     .await
     .unwrap()
@@ -595,7 +595,7 @@ async fn a_disabled_user_cannot_log_in(backend: Backend) {
     code_for(&app, &browser, &client, "").await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_disabled(&pool, "alice", true, NOW)
+        latchkey::admin::users::set_disabled(&mut pool.get().unwrap(), "alice", true, NOW)
     })
     .await
     .unwrap()
@@ -723,7 +723,7 @@ async fn authorize_errors_after_redirect_validation_go_back_to_the_client(backen
         .text()
         .await
         .unwrap()
-        .contains("Parameter `state` is repeated"));
+        .contains("Parameter <code>state</code> is repeated"));
 }
 
 async fn hosted_pages_carry_the_security_headers(backend: Backend) {

@@ -192,10 +192,12 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register the browser client");
+    let registered = tokio::task::spawn_blocking(move || {
+        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+    })
+    .await
+    .unwrap()
+    .expect("register the browser client");
     TestClient {
         id: registered.client.client_id,
         secret: None,
@@ -421,6 +423,7 @@ async fn a_person_logs_in_through_the_hosted_page_in_chromium(backend: Backend) 
         ))
         .await
         .expect("the signed-out page");
+    screenshot(&browser, &format!("signed-out-{backend_name}")).await;
     let (url, _) = authorize_url(&app, &client, &callback, "third");
     browser
         .goto(&url)
@@ -486,6 +489,36 @@ async fn the_login_page_fits_a_phone_screen_in_chromium() {
         w >= 24.0 && h >= 24.0,
         "the Sign in button is too small to tap: {w}x{h}"
     );
+
+    // The login page opened directly says what happened and what to do.
+    browser.goto(&app.url("/login")).await.expect("open /login");
+    let title = browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("h1"))
+        .await
+        .expect("a heading")
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "No sign-in in progress");
+    screenshot(&browser, "login-direct-phone").await;
+    // A developer-facing error names the parameter as code, without backticks.
+    browser
+        .goto(&app.url(&format!(
+            "/authorize?response_type=code&client_id={}",
+            client.id
+        )))
+        .await
+        .expect("open /authorize without redirect_uri");
+    let alert = browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("[role=alert] code"))
+        .await
+        .expect("the parameter as code");
+    assert_eq!(alert.text().await.unwrap(), "redirect_uri");
+    screenshot(&browser, "error-page-phone").await;
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

@@ -123,10 +123,12 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(ADMIN, ADMIN_PASSWORD).await;
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::set_admin(&pool, ADMIN, true, helpers::NOW))
-        .await
-        .unwrap()
-        .expect("give root the admin role");
+    tokio::task::spawn_blocking(move || {
+        admin::users::set_admin(&mut pool.get().unwrap(), ADMIN, true, helpers::NOW)
+    })
+    .await
+    .unwrap()
+    .expect("give root the admin role");
     app.user(PAT, PAT_PASSWORD).await;
     let backend_name = format!("{backend:?}").to_lowercase();
     let driver = ChromeDriver::start().await;
@@ -163,10 +165,11 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
         "quinn's row: {quinn:?}"
     );
     let pool = app.state.pool.clone();
-    let created = tokio::task::spawn_blocking(move || admin::users::show(&pool, "quinn"))
-        .await
-        .unwrap()
-        .expect("quinn exists");
+    let created =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), "quinn"))
+            .await
+            .unwrap()
+            .expect("quinn exists");
     assert_eq!(created.email.as_deref(), Some("quinn@example.org"));
     assert!(!created.disabled && !created.is_admin);
 
@@ -191,10 +194,11 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
         .await
         .expect("pat's row now offers Enable");
     let pool = app.state.pool.clone();
-    let pat = tokio::task::spawn_blocking(move || admin::users::show(&pool, PAT))
-        .await
-        .unwrap()
-        .expect("pat exists");
+    let pat =
+        tokio::task::spawn_blocking(move || admin::users::show(&mut pool.get().unwrap(), PAT))
+            .await
+            .unwrap()
+            .expect("pat exists");
     assert!(pat.disabled, "pat is disabled in the database");
     screenshot(&browser, &format!("admin-notice-{backend_name}")).await;
 
@@ -290,6 +294,79 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
         .await
         .expect("make the window as tall as the page");
     screenshot(&browser, &format!("admin-page-{backend_name}")).await;
+
+    // Deleting asks first: the list's Delete link opens a confirmation page; Cancel keeps it.
+    browser
+        .find(Locator::Css("a[aria-label='Delete Reports']"))
+        .await
+        .expect("the Delete Reports link")
+        .click()
+        .await
+        .expect("click Delete Reports");
+    wait_for_text(&browser, "h1", "the confirmation", |t| {
+        t == "Delete Reports?"
+    })
+    .await;
+    screenshot(&browser, &format!("admin-delete-confirm-{backend_name}")).await;
+    browser
+        .find(Locator::LinkText("Cancel"))
+        .await
+        .expect("a Cancel link")
+        .click()
+        .await
+        .expect("click Cancel");
+    wait_for_title(&browser, "Administration").await;
+    row_text(&browser, "Reports").await;
+
+    // At a phone's width the tables fit: nothing scrolls sideways.
+    browser
+        .set_window_size(390, 844)
+        .await
+        .expect("resize the window to a phone's");
+    browser.goto(&app.url("/admin")).await.expect("open /admin");
+    wait_for_title(&browser, "Administration").await;
+    let size = browser
+        .execute(
+            "return [window.innerWidth, document.documentElement.scrollWidth, document.documentElement.scrollHeight];",
+            vec![],
+        )
+        .await
+        .expect("viewport size");
+    let [width, scroll_width, page_height] = [0, 1, 2].map(|i| size[i].as_f64().expect("a number"));
+    assert!(
+        width <= 400.0,
+        "the viewport is {width}px wide, not a phone's"
+    );
+    assert!(
+        scroll_width <= width,
+        "the admin page scrolls sideways: {scroll_width}px in {width}px"
+    );
+    screenshot(&browser, &format!("admin-page-phone-{backend_name}")).await;
+    let tall = u32::try_from(page_height.ceil() as i64)
+        .unwrap_or(844)
+        .clamp(844, 5000);
+    browser
+        .set_window_size(390, tall + 140)
+        .await
+        .expect("make the window as tall as the page");
+    screenshot(&browser, &format!("admin-page-phone-full-{backend_name}")).await;
+    browser
+        .set_window_size(1280, 900)
+        .await
+        .expect("back to a desktop window");
+    browser
+        .goto(&app.url("/admin?q=rep"))
+        .await
+        .expect("search");
+    wait_for_title(&browser, "Administration").await;
+    screenshot(&browser, &format!("admin-search-{backend_name}")).await;
+    let reports_id = text_of(&browser, "td code").await;
+    browser
+        .goto(&app.url(&format!("/admin/clients/{reports_id}")))
+        .await
+        .expect("open the edit page");
+    wait_for_title(&browser, "Edit Reports").await;
+    screenshot(&browser, &format!("admin-client-edit-{backend_name}")).await;
 
     browser.close().await.expect("end the WebDriver session");
     drop(driver);

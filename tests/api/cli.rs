@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::helpers::{test_settings, Backend, TestApp, TestClient};
 
-pub fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn latchkey(envs: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command
         .args(args)
@@ -158,6 +158,36 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
     assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2"));
 }
 
+#[test]
+fn admin_commands_refuse_to_create_a_database_and_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.db");
+    let url = format!("sqlite://{}", path.display());
+    let envs = [("LATCHKEY__DATABASE__URL", url.as_str())];
+    for command in [
+        &["user", "list"][..],
+        &["client", "list"],
+        &["keys", "list"],
+    ] {
+        let output = latchkey(&envs, command, None);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!(
+                "error: no database at {} (database.url = {url}); run this command from the \
+                 directory where `latchkey serve` runs, pass --config or set \
+                 LATCHKEY__DATABASE__URL, or create the database with `latchkey migrate`\n",
+                path.display()
+            )
+        );
+        assert!(!path.exists(), "{command:?} created {}", path.display());
+    }
+    assert!(latchkey(&envs, &["migrate"], None).status.success());
+    assert!(path.exists());
+    let listed = latchkey(&envs, &["user", "list", "--json"], None);
+    assert_eq!(stdout_json(&listed), serde_json::json!([]));
+}
+
 backend_tests!(clients_and_users_made_with_the_cli_get_tokens);
 
 async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
@@ -186,6 +216,8 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
             .unwrap()
         }
     };
+    let migrated = run(&["migrate"], None).await;
+    assert!(migrated.status.success(), "{migrated:?}");
     let user = stdout_json(
         &run(
             &[
@@ -280,6 +312,14 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
         keys[0]["kid"],
         app.state.keys.load().active().unwrap().kid.as_str()
     );
+    let listed = run(&["keys", "list"], None).await;
+    let created = chrono::DateTime::from_timestamp(keys[0]["created_at"].as_i64().unwrap(), 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains(&format!("created {created}")),
+        "keys list prints RFC 3339 dates: {listed:?}"
+    );
 
     assert!(run(&["user", "disable", "heidi"], None)
         .await
@@ -320,7 +360,7 @@ async fn clients_and_users_made_with_the_cli_get_tokens(backend: Backend) {
     assert!(refused.is_some(), "the removed client kept working");
 }
 
-pub async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let envs: Vec<(String, String)> = envs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -333,4 +373,17 @@ pub async fn run_owned(envs: &[(&str, &str)], args: &[&str]) -> Output {
     })
     .await
     .unwrap()
+}
+
+#[test]
+fn the_image_build_context_leaves_out_build_output_and_the_master_key() {
+    let ignored = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.dockerignore"))
+        .expect(".dockerignore beside the Dockerfile");
+    let lines: Vec<&str> = ignored.lines().map(str::trim).collect();
+    for needed in ["target/", "keys/*", "data/", "*.db"] {
+        assert!(
+            lines.contains(&needed),
+            "{needed} is sent to the image build"
+        );
+    }
 }

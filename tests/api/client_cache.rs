@@ -87,7 +87,7 @@ async fn a_client_disabled_in_this_process_stops_at_once(backend: Backend) {
     assert_eq!(client_credentials(&app, &client).await.status(), 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::set_disabled(&pool, &id, true, NOW)
+        latchkey::admin::clients::set_disabled(&mut pool.get().unwrap(), &id, true, NOW)
     })
     .await
     .unwrap()
@@ -101,7 +101,7 @@ async fn a_client_disabled_in_this_process_stops_at_once(backend: Backend) {
     .await;
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::set_disabled(&pool, &id, false, NOW)
+        latchkey::admin::clients::set_disabled(&mut pool.get().unwrap(), &id, false, NOW)
     })
     .await
     .unwrap()
@@ -114,10 +114,12 @@ async fn a_client_removed_in_this_process_stops_at_once(backend: Backend) {
     let client = app.service_client().await;
     assert_eq!(client_credentials(&app, &client).await.status(), 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
-    tokio::task::spawn_blocking(move || latchkey::admin::clients::remove(&pool, &id))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &id)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(client_credentials(&app, &client).await.status(), 401);
 }
 

@@ -71,12 +71,13 @@ async fn an_open_client_cannot_upgrade_itself_through_rfc7592(backend: Backend) 
 async fn a_registered_client_cannot_grant_itself_latchkey_admin(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let pool = app.state.pool.clone();
-    let admin =
-        tokio::task::spawn_blocking(move || latchkey::admin::clients::bootstrap(&pool, NOW))
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+    let admin = tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
     let admin = TestClient {
         id: admin.client.client_id,
         secret: admin
@@ -168,7 +169,7 @@ async fn revoking_a_users_sessions_or_a_clients_tokens_denies_their_access_token
     assert_eq!(userinfo_status(&app, &tokens).await, 200);
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::revoke_sessions(&pool, "alice", NOW)
+        latchkey::admin::users::revoke_sessions(&mut pool.get().unwrap(), "alice", NOW)
     })
     .await
     .unwrap()
@@ -184,7 +185,7 @@ async fn revoking_a_users_sessions_or_a_clients_tokens_denies_their_access_token
     assert_eq!(userinfo_status(&app, &fresh).await, 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::rotate_secret(&pool, &id, true, NOW)
+        latchkey::admin::clients::rotate_secret(&mut pool.get().unwrap(), &id, true, NOW)
     })
     .await
     .unwrap()
@@ -196,10 +197,12 @@ async fn a_removed_clients_access_tokens_stop_working(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (client, tokens) = alice(&app).await;
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
-    tokio::task::spawn_blocking(move || latchkey::admin::clients::remove(&pool, &id))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &id)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let r = app
         .http
         .get(app.url("/userinfo"))
@@ -237,7 +240,7 @@ async fn redirect_uri_is_required_at_authorize_and_token(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("Missing required parameter `redirect_uri`"));
+        .contains("Missing required parameter <code>redirect_uri</code>"));
     let with = format!("{without}&redirect_uri={REDIRECT_URI}");
     let login = location(&browser.get(&with).await);
     let callback = location(&browser.log_in(&login, "alice", "alice's password").await);

@@ -216,7 +216,7 @@ impl TestApp {
         let pool = self.state.pool.clone();
         let method = method.map(str::to_owned);
         let (registered, _) = tokio::task::spawn_blocking(move || {
-            admin::clients::add_with(&pool, new, method.as_deref(), None, NOW)
+            admin::clients::add_with(&mut pool.get().unwrap(), new, method.as_deref(), None, NOW)
         })
         .await
         .unwrap()
@@ -251,11 +251,14 @@ impl TestApp {
             name: Some("Test User".into()),
             password: Some(SecretString::from(password.to_owned())),
         };
-        tokio::task::spawn_blocking(move || admin::users::add(&pool, &passwords, new, NOW))
-            .await
-            .unwrap()
-            .expect("create user")
-            .id
+        tokio::task::spawn_blocking(move || {
+            let prepared = admin::users::prepare(&passwords, new, NOW)?;
+            admin::users::add(&mut pool.get().unwrap(), prepared)
+        })
+        .await
+        .unwrap()
+        .expect("create user")
+        .id
     }
 
     /// `POST /token` with a form body and optional Basic credentials.
@@ -421,10 +424,12 @@ impl TestApp {
             access_token_alg: None,
             id_token_signed_response_alg: None,
         };
-        let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-            .await
-            .unwrap()
-            .expect("register client");
+        let registered = tokio::task::spawn_blocking(move || {
+            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        })
+        .await
+        .unwrap()
+        .expect("register client");
         TestClient {
             id: registered.client.client_id,
             secret: registered

@@ -95,10 +95,12 @@ async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>)
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register client");
+    let registered = tokio::task::spawn_blocking(move || {
+        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+    })
+    .await
+    .unwrap()
+    .expect("register client");
     TestClient {
         id: registered.client.client_id,
         secret: registered
@@ -440,7 +442,7 @@ async fn disabling_a_user_revokes_their_refresh_tokens(backend: Backend) {
         let pool = app.state.pool.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                admin::users::set_disabled(&pool, "alice", disabled, NOW)
+                admin::users::set_disabled(&mut pool.get().unwrap(), "alice", disabled, NOW)
             })
             .await
             .unwrap()
@@ -472,7 +474,7 @@ async fn rotating_a_client_secret_with_revoke_tokens_revokes_its_refresh_tokens(
         let id = client.id.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                admin::clients::rotate_secret(&pool, &id, revoke_tokens, NOW)
+                admin::clients::rotate_secret(&mut pool.get().unwrap(), &id, revoke_tokens, NOW)
             })
             .await
             .unwrap()

@@ -44,10 +44,12 @@ async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || admin::clients::add(&pool, new, NOW))
-        .await
-        .unwrap()
-        .expect("register client");
+    let registered = tokio::task::spawn_blocking(move || {
+        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+    })
+    .await
+    .unwrap()
+    .expect("register client");
     TestClient {
         id: registered.client.client_id,
         secret: registered
@@ -541,17 +543,21 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
         text(&issued, "refresh_token"),
     );
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::set_disabled(&pool, "alice", true, NOW))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        admin::users::set_disabled(&mut pool.get().unwrap(), "alice", true, NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(introspect(&app, &client, &access).await, inactive());
     assert_eq!(introspect(&app, &client, &refresh_token).await, inactive());
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::set_disabled(&pool, "alice", false, NOW))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        admin::users::set_disabled(&mut pool.get().unwrap(), "alice", false, NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let issued = password_tokens(&app, &client, FULL).await;
     let (access, refresh_token) = (
         text(&issued, "access_token"),
@@ -559,7 +565,7 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
     );
     assert_eq!(introspect(&app, &client, &access).await["active"], true);
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::remove(&pool, "alice"))
+    tokio::task::spawn_blocking(move || admin::users::remove(&mut pool.get().unwrap(), "alice"))
         .await
         .unwrap()
         .unwrap();

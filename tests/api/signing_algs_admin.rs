@@ -59,14 +59,15 @@ async fn the_admin_pages_set_a_clients_token_algorithms(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("signing algorithm `ES384` is not supported"));
+        .contains("signing algorithm <code>ES384</code> is not supported"));
     let saved = post(form("EdDSA", "ES256")).await;
     assert_eq!(location(&saved), "/admin?notice=client-saved");
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
-    let view = tokio::task::spawn_blocking(move || admin::clients::show(&pool, &id))
-        .await
-        .unwrap()
-        .unwrap();
+    let view =
+        tokio::task::spawn_blocking(move || admin::clients::show(&mut pool.get().unwrap(), &id))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(view.access_token_alg, Some(SigningAlg::EdDSA));
     assert_eq!(view.id_token_signed_response_alg, Some(SigningAlg::ES256));
     let (header, _) = app
@@ -75,4 +76,30 @@ async fn the_admin_pages_set_a_clients_token_algorithms(backend: Backend) {
     assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
     let edit = browser.get(&path).await.text().await.unwrap();
     assert!(edit.contains(r#"name="access_token_alg" type="text" value="EdDSA""#));
+
+    // The registration form takes the same fields.
+    let index = browser.get("/admin").await.text().await.unwrap();
+    assert!(index.contains(r#"name="id_token_signed_response_alg""#));
+    let registered = browser
+        .post(
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "ES256 service"),
+                ("grant_types", "client_credentials"),
+                ("scope", "api:read"),
+                ("access_token_alg", "ES256"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status(), 200);
+    let pool = app.state.pool.clone();
+    let listed =
+        tokio::task::spawn_blocking(move || admin::clients::list(&mut pool.get().unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+    let created = listed.iter().find(|c| c.name == "ES256 service").unwrap();
+    assert_eq!(created.access_token_alg, Some(SigningAlg::ES256));
+    assert_eq!(created.id_token_signed_response_alg, None);
 }

@@ -242,7 +242,12 @@ async fn a_rotated_secret_stops_the_old_one(backend: Backend) {
     let pool = app.state.pool.clone();
     let id = client.id.clone();
     let new_secret = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::rotate_secret(&pool, &id, false, crate::helpers::NOW)
+        latchkey::admin::clients::rotate_secret(
+            &mut pool.get().unwrap(),
+            &id,
+            false,
+            crate::helpers::NOW,
+        )
     })
     .await
     .unwrap()

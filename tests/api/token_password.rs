@@ -100,7 +100,7 @@ async fn unknown_user_wrong_password_and_disabled_user_get_the_same_answer(backe
     app.user("carol", "carol's password").await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_disabled(&pool, "carol", true, 0)
+        latchkey::admin::users::set_disabled(&mut pool.get().unwrap(), "carol", true, 0)
     })
     .await
     .unwrap()
@@ -194,13 +194,14 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
         iterations: 1,
         parallelism: 1,
         max_concurrent: 1,
+        max_queued: 4,
+        min_strength: 3,
         min_length: 10,
     })
     .unwrap();
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::add(
-            &pool,
+        let prepared = latchkey::admin::users::prepare(
             &old,
             latchkey::admin::users::NewUser {
                 username: "grace".into(),
@@ -209,7 +210,8 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
                 password: Some(secrecy::SecretString::from("grace's password".to_owned())),
             },
             0,
-        )
+        )?;
+        latchkey::admin::users::add(&mut pool.get().unwrap(), prepared)
     })
     .await
     .unwrap()

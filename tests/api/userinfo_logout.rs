@@ -11,6 +11,7 @@ backend_tests!(
     logout_with_a_valid_hint_ends_the_session_and_returns_to_the_client,
     logout_without_a_hint_asks_the_user_first,
     logout_never_redirects_to_an_unregistered_uri,
+    the_signed_out_page_leads_back_to_the_application,
 );
 
 /// Runs the whole flow for alice and returns the token response.
@@ -251,4 +252,36 @@ async fn logout_never_redirects_to_an_unregistered_uri(backend: Backend) {
         assert_eq!(r.status(), 400, "{query}");
         assert!(r.headers().get("location").is_none());
     }
+}
+
+async fn the_signed_out_page_leads_back_to_the_application(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.web_client(true, false).await;
+    app.user("alice", "alice's password").await;
+    let browser = app.browser();
+    let issued = tokens(&app, &browser, &client, "openid").await;
+    let hint = issued["id_token"].as_str().unwrap();
+    let page = browser.get(&format!("/logout?id_token_hint={hint}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("You are signed out"), "{html}");
+    assert!(
+        html.contains(
+            r#"<a class="onward" id="onward" href="http://127.0.0.1:9999/">Back to Web App</a>"#
+        ),
+        "{html}"
+    );
+    // Without a known application the page says how to go on.
+    let anonymous = app.browser();
+    let confirm = anonymous.get("/logout").await.text().await.unwrap();
+    let csrf = crate::helpers::hidden(&confirm, "csrf");
+    let done = anonymous
+        .post("/logout", &[("confirm", "yes"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(done.status(), 200);
+    let html = done.text().await.unwrap();
+    assert!(
+        html.contains("To sign in again, open the application you were using"),
+        "{html}"
+    );
 }

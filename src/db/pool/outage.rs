@@ -8,7 +8,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use diesel::r2d2::{PooledConnection, R2D2Connection};
+
 use super::super::DbError;
+use super::{open, Manager};
 
 pub(super) struct Outage {
     down: AtomicBool,
@@ -83,6 +86,50 @@ impl Outage {
     /// The current epoch.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
+    }
+}
+
+impl super::Pool {
+    /// Records that the database could not be reached (a pooled or dedicated connection failed):
+    /// from now on requests fail fast with 503, one probe at a time, until a connection succeeds.
+    pub fn mark_down(&self) {
+        if self.shared.outage.mark_down() {
+            tracing::warn!("database unreachable; answering 503 at once until it is back");
+        }
+    }
+
+    /// Records that a connection succeeded: requests wait for the pool again.
+    pub fn mark_up(&self) {
+        if self.shared.outage.mark_up() {
+            tracing::info!("database reachable again");
+        }
+    }
+
+    /// Whether the database is known to be down.
+    pub fn is_down(&self) -> bool {
+        self.shared.outage.is_down()
+    }
+
+    /// Records a failure that may have killed pooled connections (a failed change poll): each is
+    /// pinged at its next checkout, and replaced when dead.
+    pub fn suspect(&self) {
+        self.shared.outage.suspect();
+    }
+
+    /// Pings `conn` once per outage epoch and replaces it when it is dead.
+    pub(super) fn revalidate(&self, conn: &mut PooledConnection<Manager>) -> Result<(), DbError> {
+        let epoch = self.shared.outage.epoch();
+        let checked = PooledConnection::extensions(conn)
+            .get::<CheckedIn>()
+            .map_or(0, |c| c.0);
+        if checked != epoch {
+            if conn.ping().is_err() {
+                **conn = open(&self.shared.backend, Some(&self.shared.counters))
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+            }
+            PooledConnection::extensions_mut(conn).insert(CheckedIn(epoch));
+        }
+        Ok(())
     }
 }
 

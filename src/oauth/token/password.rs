@@ -14,11 +14,14 @@ use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::throttle::{self, Attempt};
 
 pub struct Request {
     pub username: String,
     pub password: SecretString,
     pub scope: Option<Scope>,
+    /// The peer address, for login throttling (set by the route).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Request {
@@ -36,8 +39,31 @@ impl Request {
             username: params.require("username")?.to_owned(),
             password: SecretString::from(params.require("password")?.to_owned()),
             scope: parse_scope(params)?,
+            source: None,
         })
     }
+}
+
+/// Before the password is checked: the user the request names, and the attempt counted against
+/// its throttling counters — or the refusal (429 with `Retry-After`) when one of them is blocked,
+/// before any argon2 work. Check the password with [`throttle::check_password`], without a
+/// connection held.
+pub fn begin(
+    conn: &mut DbConnection,
+    ctx: &Context<'_>,
+    client: &Client,
+    request: &Request,
+) -> Result<(Option<User>, Attempt), OAuthError> {
+    let user = credentials::find_user(conn, &request.username)?;
+    let source = throttle::Source {
+        username: &request.username,
+        address: request.source,
+        request: None,
+        client_id: &client.id,
+    };
+    let attempt = throttle::begin(conn, &ctx.settings.login_throttle, &source, ctx.now)?
+        .map_err(throttle::refusal_error)?;
+    Ok((user, attempt))
 }
 
 /// The one answer to a failed password check, audited.

@@ -1,0 +1,2 @@
+DROP INDEX users_username_normalized;
+ALTER TABLE users DROP COLUMN username_normalized;

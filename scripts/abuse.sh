@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Replays two floods against a local Latchkey and prints what they cost it:
+#   1. password flood: many concurrent wrong passwords on the password grant, from many loopback
+#      source addresses (so the per-address throttle does not stop them all), while a legitimate
+#      user logs in twice a second; prints peak RSS (VmHWM), the legitimate login's latency and
+#      answers, and the flood's answers.
+#   2. slow bodies: more connections than the server's descriptor limit (1024), each trickling
+#      its body one byte a second; prints descriptors held, how the slow connections ended, and
+#      whether /healthz stays served.
+#
+# Usage: scripts/abuse.sh [--duration SECONDS] [--binary PATH]
+#   --duration SECONDS  length of each flood (default 10)
+#   --binary PATH       a built latchkey binary (default: cargo build --release)
+#
+# Everything targets 127.0.0.1 (and other 127.0.0.0/8 source addresses), every phase has a fixed
+# duration, and the script stops by itself. It exits non-zero when a goal is missed:
+#   - peak RSS <= 64 MiB + passwords.max_concurrent x argon2 memory
+#   - no legitimate login waits longer than the queue bound: (passwords.max_queued /
+#     max_concurrent + 2) x the time of one login measured before the flood (a login refused as
+#     busy answers at once, by design)
+#   - every slow body is cut off (408 / closed), the server never runs out of descriptors, and
+#     every /healthz during the flood is answered with 200 within the body deadline + 2 s (new
+#     connections wait in the backlog while every connection slot is held)
+# Requires: bash, curl, python3 (standard library only).
+
+set -euo pipefail
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+DURATION=10
+BINARY=""
+WORKERS=2            # passwords.max_concurrent
+MEMORY_KIB=19456     # passwords.memory_kib
+FLOOD_THREADS=64
+SLOW_CONNECTIONS=1100
+QUEUED=16            # passwords.max_queued
+BODY_TIMEOUT=10      # server.body_timeout_secs
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --binary) BINARY="$2"; shift 2 ;;
+    *) echo "usage: $0 [--duration SECONDS] [--binary PATH]" >&2; exit 2 ;;
+  esac
+done
+[[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 1 && "$DURATION" -le 600 ]] \
+  || { echo "--duration must be 1 to 600 seconds" >&2; exit 2; }
+
+log() { printf '[abuse] %s\n' "$*" >&2; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/latchkey-abuse.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ $rc -ne 0 ]]; then log "work directory kept: $WORK"; else rm -rf -- "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -z "$BINARY" ]]; then
+  log "building the release binary"
+  (cd "$ROOT" && cargo build --release --quiet)
+  BINARY="$ROOT/target/release/latchkey"
+fi
+[[ -x "$BINARY" ]] || { echo "no executable at $BINARY" >&2; exit 2; }
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+export LATCHKEY__ISSUER="$BASE"
+export LATCHKEY__SERVER__BIND="127.0.0.1:$PORT"
+export LATCHKEY__DATABASE__URL="sqlite://$WORK/data/latchkey.db"
+export LATCHKEY__KEYS__MASTER_KEY_FILE="$WORK/master.key"
+export LATCHKEY__PASSWORDS__MAX_CONCURRENT="$WORKERS"
+export LATCHKEY__PASSWORDS__MEMORY_KIB="$MEMORY_KIB"
+export LATCHKEY__PASSWORDS__MAX_QUEUED="$QUEUED"
+export LATCHKEY__SERVER__BODY_TIMEOUT_SECS="$BODY_TIMEOUT"
+export LATCHKEY__LOG__LEVEL=warn
+
+"$BINARY" migrate >/dev/null
+echo 'a long legitimate passphrase' | "$BINARY" user add alice --password-stdin >/dev/null
+CLIENT_JSON="$("$BINARY" client add abuse --grant password --scope openid --json)"
+CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$CLIENT_JSON")"
+CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$CLIENT_JSON")"
+
+# The server runs with the common default descriptor limit, as in the observed failure.
+( ulimit -n 1024; exec "$BINARY" serve ) >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+  curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "$BASE/healthz" >/dev/null || { log "server did not start"; cat "$WORK/server.log" >&2; exit 1; }
+IDLE_KIB="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")"
+log "server pid $SERVER_PID on $BASE, idle RSS $((IDLE_KIB / 1024)) MiB"
+
+export PORT DURATION FLOOD_THREADS SLOW_CONNECTIONS CLIENT_ID CLIENT_SECRET SERVER_PID
+export GOAL_RSS_KIB=$((64 * 1024 + WORKERS * MEMORY_KIB)) IDLE_KIB WORKERS QUEUED BODY_TIMEOUT
+python3 - <<'PY'
+import base64, http.client, json, os, random, resource, socket, statistics, sys, threading, time
+
+port = int(os.environ["PORT"]); duration = int(os.environ["DURATION"])
+pid = os.environ["SERVER_PID"]
+basic = "Basic " + base64.b64encode(
+    f'{os.environ["CLIENT_ID"]}:{os.environ["CLIENT_SECRET"]}'.encode()).decode()
+failed = []
+
+def status_kib(field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+def descriptors():
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+def token(username, password, source="127.0.0.1"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    body = f"grant_type=password&username={username}&password={password}"
+    started = time.monotonic()
+    try:
+        conn.request("POST", "/token", body, {
+            "Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"})
+        status = conn.getresponse().status
+    except OSError:
+        status = "error"
+    finally:
+        conn.close()
+    return status, (time.monotonic() - started) * 1000
+
+# 1. Password flood. First the time of one login on a quiet server.
+quiet = sorted(token("alice", "a+long+legitimate+passphrase")[1] for _ in range(5))[2]
+max_login_ms = (int(os.environ["QUEUED"]) / int(os.environ["WORKERS"]) + 2) * quiet
+stop = time.monotonic() + duration
+flood = {}
+lock = threading.Lock()
+def flooder(n):
+    while time.monotonic() < stop:
+        source = f"127.0.{random.randint(1, 254)}.{random.randint(2, 254)}"
+        status, _ = token(f"user{random.randint(0, 10**9)}", "Summer2026!", source)
+        with lock:
+            flood[status] = flood.get(status, 0) + 1
+threads = [threading.Thread(target=flooder, args=(n,)) for n in range(int(os.environ["FLOOD_THREADS"]))]
+for t in threads: t.start()
+legit, legit_status = [], {}
+while time.monotonic() < stop:
+    status, ms = token("alice", "a+long+legitimate+passphrase")
+    legit.append(ms); legit_status[status] = legit_status.get(status, 0) + 1
+    time.sleep(0.5)
+for t in threads: t.join()
+peak_kib = status_kib("VmHWM"); after_kib = status_kib("VmRSS")
+goal = int(os.environ["GOAL_RSS_KIB"])
+print(f"password flood ({os.environ['FLOOD_THREADS']} threads, {duration} s, random users from "
+      f"127.0.0.0/8): {sum(flood.values())} requests, answers {dict(sorted(flood.items(), key=str))}")
+print(f"  server RSS: idle {int(os.environ['IDLE_KIB'])//1024} MiB, peak {peak_kib//1024} MiB "
+      f"(goal <= {goal//1024} MiB), after {after_kib//1024} MiB")
+print(f"  legitimate login during the flood: {len(legit)} tries, answers {legit_status}, "
+      f"latency p50 {statistics.median(legit):.0f} ms, max {max(legit):.0f} ms "
+      f"(goal <= {max_login_ms:.0f} ms: the queue bound at {quiet:.0f} ms a login when quiet)")
+if peak_kib > goal: failed.append("peak RSS")
+if max(legit) > max_login_ms: failed.append("legitimate login latency")
+
+# 2. Slow bodies.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+wanted = int(os.environ["SLOW_CONNECTIONS"])
+slow = []
+for _ in range(wanted):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.setblocking(False)
+        s.send(b"POST /token HTTP/1.1\r\nHost: latchkey\r\n"
+               b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+        slow.append(s)
+    except OSError:
+        break
+peak_fds, health, health_ms, closed = descriptors(), {}, [], 0
+# At least 15 s, so that the server's 10 s body deadline falls inside the phase.
+slow_duration = max(duration, 15)
+stop = time.monotonic() + slow_duration
+while time.monotonic() < stop:
+    for s in list(slow):
+        try:
+            s.send(b"a")
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            slow.remove(s); s.close(); closed += 1
+    peak_fds = max(peak_fds, descriptors())
+    started = time.monotonic()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", "/healthz"); status = c.getresponse().status; c.close()
+    except OSError:
+        status = "error"
+    health[status] = health.get(status, 0) + 1
+    health_ms.append((time.monotonic() - started) * 1000)
+    time.sleep(1)
+answered = 0
+for s in slow:
+    try:
+        s.setblocking(True); s.settimeout(0.2)
+        if s.recv(64).startswith(b"HTTP/1.1 408"): answered += 1
+    except OSError:
+        pass
+    s.close()
+print(f"slow bodies ({wanted} wanted, {len(slow) + closed} opened, 1 byte/s, "
+      f"server limit 1024 descriptors, {slow_duration} s): peak descriptors held {peak_fds}, "
+      f"cut off by the server {closed + answered}")
+print(f"  /healthz during the flood: answers {health}, p50 {statistics.median(health_ms):.0f} ms, "
+      f"max {max(health_ms):.0f} ms (goal <= {(int(os.environ['BODY_TIMEOUT']) + 2) * 1000} ms)")
+body_deadline_ms = (int(os.environ["BODY_TIMEOUT"]) + 2) * 1000
+if health.get(200, 0) != sum(health.values()) or max(health_ms) > body_deadline_ms:
+    failed.append("/healthz during slow bodies")
+if peak_fds >= 1024: failed.append("descriptors exhausted")
+if closed + answered == 0: failed.append("slow bodies never cut off")
+if failed:
+    print("GOALS MISSED: " + ", ".join(failed)); sys.exit(1)
+print("all goals met")
+PY
+log "server warnings: $(grep -c 'near the limit' "$WORK/server.log" || true) descriptor-limit warning(s), $(grep -ci 'too many open files' "$WORK/server.log" || true) 'too many open files'"
