@@ -1,6 +1,10 @@
 //! Start-up: the HTTP server around the [`AppState`]; THE route table lives in [`routes`].
 
+mod background;
+pub mod tls;
+
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -8,7 +12,7 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::db;
+use crate::metrics::access::MetricsAccess;
 use crate::routes;
 use crate::state::AppState;
 
@@ -145,8 +149,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/theme.css").route(web::get().to(routes::assets::theme)))
     .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
-    .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
-    .service(web::resource("/metrics").route(web::get().to(routes::health::metrics)));
+    .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)));
+}
+
+/// `/metrics`: on the main listener, or alone on `metrics.bind` when that is set.
+pub fn metrics_route(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/metrics").route(web::get().to(routes::health::metrics)));
 }
 
 /// A built, listening server.
@@ -155,6 +163,10 @@ pub struct Application {
     /// Workers and connections per worker, for the descriptor watch.
     limits: (usize, usize),
     server: Server,
+    /// The `/metrics` listener when `metrics.bind` is set, and its port.
+    metrics: Option<(Server, u16)>,
+    /// The TLS certificates when `server.tls` is set, reloaded on SIGHUP.
+    certificates: Option<Arc<tls::Certificates>>,
     state: web::Data<AppState>,
 }
 
@@ -173,16 +185,25 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let access = web::Data::new(MetricsAccess::load(&state.settings.metrics)?);
+        let certificates = tls::Certificates::load(&state.settings.server.tls)?;
+        let separate_metrics = !state.settings.metrics.bind.is_empty();
         let connections = crate::limits::connections_per_worker(
             state.settings.server.max_connections_per_worker,
             workers,
             crate::limits::descriptor_limit(),
         );
         let state = web::Data::new(state);
+        let metrics = if separate_metrics {
+            Some(metrics_server(&state, &access)?)
+        } else {
+            None
+        };
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(access.clone())
                 .wrap(from_fn(routes::observe))
                 .wrap(
                     DefaultHeaders::new()
@@ -196,18 +217,34 @@ impl Application {
                 )
                 .wrap(from_fn(routes::transport::head_and_hsts))
                 .configure(routes)
+                .configure(|cfg| {
+                    if !separate_metrics {
+                        metrics_route(cfg);
+                    }
+                })
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
         .max_connections(connections)
-        .listen(listener)?
+        .shutdown_timeout(state.settings.server.shutdown_grace_secs);
+        let server = match &certificates {
+            Some(certs) => server.listen_rustls_0_23(listener, certs.server_config()?)?,
+            None => server.listen(listener)?,
+        }
         .run();
         Ok(Self {
             port,
             limits: (workers, connections),
             server,
+            metrics,
+            certificates,
             state,
         })
+    }
+
+    /// The port of the `/metrics` listener when `metrics.bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn port(&self) -> u16 {
@@ -219,32 +256,18 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop, polling the change counters and running key
-    /// rotation and purges in the background.
+    /// rotation and purges in the background. SIGTERM stops accepting connections at once, lets
+    /// requests in flight finish within `server.shutdown_grace_secs`, then stops the background
+    /// tasks and the metrics listener and returns `Ok` (exit status 0).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let poller = tokio::spawn(poll_changes(self.state.clone()));
-        let state = self.state.clone();
-        let refresher = tokio::spawn(async move {
-            let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
-            // Start-up already ran a rotation pass: the first one here is a period away.
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let purge_every = (3600 / state.settings.keys.refresh_interval_secs).max(1);
-            let mut ticks: u64 = 0;
-            loop {
-                tick.tick().await;
-                ticks += 1;
-                if ticks % purge_every == 0 {
-                    let now = state.clock.now();
-                    match db::run(&state.pool, move |conn| db::purge_expired(conn, now)).await {
-                        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired rows"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
-                    }
-                }
-                if let Err(e) = state.rotate_keys().await {
-                    tracing::warn!(error = %format!("{e:#}"), "key rotation or refresh failed; serving the previous set");
-                }
-            }
+        let poller = tokio::spawn(background::poll_changes(self.state.clone()));
+        let refresher = tokio::spawn(background::refresh_keys(self.state.clone()));
+        let reloader = self
+            .certificates
+            .map(|certs| tokio::spawn(tls::reload_on_sighup(certs)));
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
         });
         let (workers, per_worker) = self.limits;
         let watcher = tokio::spawn(crate::limits::watch_descriptors(
@@ -253,62 +276,44 @@ impl Application {
             workers,
         ));
         let result = self.server.await;
+        tracing::info!("server stopped; stopping background tasks");
         refresher.abort();
         poller.abort();
         watcher.abort();
+        let _ = refresher.await;
+        let _ = poller.await;
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         result
     }
 }
 
-/// Reads the database's change counters every `database.change_poll_interval_ms`, on a
-/// connection of its own (so it never queues behind a saturated pool), and applies them: the
-/// bound within which a client or key change made by any process reaches this one.
-async fn poll_changes(state: web::Data<AppState>) {
-    let period = Duration::from_millis(state.settings.database.change_poll_interval_ms);
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut conn: Option<db::DbConnection> = None;
-    let mut failing = false;
-    loop {
-        tick.tick().await;
-        let pool = state.pool.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let mut c = match conn {
-                Some(c) => c,
-                None => pool.dedicated()?,
-            };
-            let generations = db::change_generations::current(&mut c)?;
-            Ok::<_, db::DbError>((c, generations))
-        })
-        .await;
-        let applied = match read {
-            Ok(Ok((c, generations))) => {
-                conn = Some(c);
-                state.observe(generations).await
-            }
-            Ok(Err(e)) => {
-                conn = None;
-                Err(e.into())
-            }
-            Err(e) => {
-                conn = None;
-                Err(e.into())
-            }
-        };
-        if applied.is_err() {
-            state.clients.unconfirm();
-        }
-        match applied {
-            Ok(()) if failing => {
-                failing = false;
-                tracing::info!("change counters readable again; caches back in use");
-            }
-            Ok(()) => {}
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %format!("{e:#}"), "cannot read the change counters; caches are bypassed until they can be read");
-            }
-            Err(_) => {}
-        }
-    }
+/// The `/metrics` listener on `metrics.bind`: one worker, the request middleware, nothing else.
+fn metrics_server(
+    state: &web::Data<AppState>,
+    access: &web::Data<MetricsAccess>,
+) -> anyhow::Result<(Server, u16)> {
+    let bind = &state.settings.metrics.bind;
+    let listener = TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen on {bind} (metrics.bind)"))?;
+    let port = listener.local_addr()?.port();
+    let (data, access) = (state.clone(), access.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(access.clone())
+            .wrap(from_fn(routes::observe))
+            .configure(metrics_route)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((server, port))
 }

@@ -88,6 +88,8 @@ impl AppState {
         let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
             .unwrap_or(std::num::NonZeroU32::MIN);
         let poll = Duration::from_millis(settings.database.change_poll_interval_ms);
+        let passwords = Passwords::new(&settings.passwords)?;
+        let metrics = Metrics::new(&pool, &passwords)?;
         let state = Self {
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
             keys_generation: AtomicI64::new(i64::MIN),
@@ -95,13 +97,13 @@ impl AppState {
             brand: Brand::from_settings(&settings),
             theme_css: views::theme_css(&settings),
             extra_css,
-            passwords: Passwords::new(&settings.passwords)?,
+            passwords,
             discovery: discovery::document(&settings)?.into(),
             jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
                 "public, max-age={}",
                 settings.keys.jwks_max_age_secs
             ))?,
-            metrics: Metrics::new()?,
+            metrics,
             keys: ArcSwap::from_pointee(KeySet::empty()),
             settings,
             pool,

@@ -22,6 +22,7 @@ impl Settings {
         .map_err(|(key, reason)| invalid(key, reason))?;
         self.check_branding()?;
         self.login_throttle.validate()?;
+        self.check_operations()?;
         self.check_passwords()
     }
 

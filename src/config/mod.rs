@@ -5,10 +5,12 @@
 
 mod checks;
 mod database;
+mod operations;
 mod parse;
 mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use operations::{MetricsSettings, TlsSettings};
 pub use parse::AccentColor;
 pub use throttle::LoginThrottleSettings;
 
@@ -43,6 +45,7 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub login_throttle: LoginThrottleSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -56,6 +59,14 @@ pub struct ServerSettings {
     #[serde(deserialize_with = "parse::body_timeout")]
     pub body_timeout_secs: u64,
     pub max_connections_per_worker: usize,
+    // Operations (issue 11): proxies, shutdown, TLS.
+    /// Peers whose `Forwarded`/`X-Forwarded-For` name the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Accept a plain-http issuer whose host is not loopback (development only).
+    pub allow_http_issuer: bool,
+    pub tls: TlsSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -3,7 +3,10 @@
 //! can exhaust neither memory nor latency; an unknown user is checked against a dummy hash so that
 //! it costs the same as a wrong password.
 
+mod queue;
 mod workers;
+
+pub use queue::Queue;
 
 use std::sync::Arc;
 
@@ -48,6 +51,7 @@ pub struct Passwords {
     min_strength: u8,
     workers: Arc<Workers>,
     dummy_hash: Arc<str>,
+    queue: Queue,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -71,6 +75,7 @@ impl Passwords {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let queue = Queue::new(workers).map_err(|e| PasswordError::Worker(e.to_string()))?;
         let workers = Workers::start(workers, settings.max_queued, params.block_count())
             .map_err(|e| PasswordError::Worker(e.to_string()))?;
         let mut hasher = Self {
@@ -79,6 +84,7 @@ impl Passwords {
             min_strength: settings.min_strength,
             workers: Arc::new(workers),
             dummy_hash: Arc::from(""),
+            queue,
         };
         hasher.dummy_hash = Arc::from(hasher.hash_blocking(&SecretString::from("latchkey-dummy"))?);
         Ok(hasher)
@@ -183,12 +189,28 @@ impl Passwords {
     ) -> Result<T, PasswordError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let this = self.clone();
-        self.workers.submit(Box::new(move || {
+        let (queue, submitted) = (self.queue.clone(), std::time::Instant::now());
+        queue.waiting.inc();
+        let submitted_job = self.workers.submit(Box::new(move || {
+            queue.waiting.dec();
+            queue
+                .wait_seconds
+                .observe(submitted.elapsed().as_secs_f64());
+            let _running = crate::metrics::Holding::new(&queue.busy);
             let _ = done.send(f(&this));
-        }))?;
+        }));
+        if submitted_job.is_err() {
+            self.queue.waiting.dec();
+        }
+        submitted_job?;
         result
             .await
             .map_err(|e| PasswordError::Worker(e.to_string()))
+    }
+
+    /// The queue's instruments.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
     }
 
     /// Verifies on a password worker.

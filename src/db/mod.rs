@@ -57,6 +57,10 @@ pub enum DbError {
     Saturated,
     #[error("cannot connect to the database: {0}")]
     Connect(String),
+    /// The database is known to be down (a connection failed a moment ago) and another request is
+    /// already probing it: answered at once instead of waiting out the connection timeout.
+    #[error("database down; failing fast until a probe succeeds")]
+    Down,
 }
 
 impl DbError {
@@ -64,10 +68,14 @@ impl DbError {
     /// was lost): answered as 503 `temporarily_unavailable`, not as an internal error.
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
+        if let Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) = self {
+            return is_storage_full(info.message());
+        }
         matches!(
             self,
             Self::Unavailable(_)
                 | Self::Saturated
+                | Self::Down
                 | Self::Connect(_)
                 | Self::Query(
                     Error::DatabaseError(
@@ -78,6 +86,20 @@ impl DbError {
                 )
         )
     }
+}
+
+/// SQLite's messages for a write that found no room (SQLITE_FULL: disk or `max_page_count`
+/// full) or could not reach the disk (SQLITE_IOERR, what a full disk gives the WAL), and
+/// PostgreSQL's "could not extend file" / "No space left on device" (SQLSTATE 53100).
+fn is_storage_full(message: &str) -> bool {
+    [
+        "database or disk is full",
+        "disk I/O error",
+        "No space left on device",
+        "could not extend file",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// Which backend `database.url` names: parsed by the configuration, opened here.

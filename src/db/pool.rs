@@ -14,6 +14,11 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use tokio::sync::Semaphore;
 
+mod instruments;
+mod outage;
+
+pub use instruments::PoolInstruments;
+
 use super::{Backend, DbConnection, DbError};
 use crate::config::DatabaseSettings;
 
@@ -161,6 +166,13 @@ struct Shared {
     wait: Duration,
     counters: Counters,
     backend: Backend,
+    /// Tasks waiting in [`run`] for a permit or a connection, time spent waiting, and time spent
+    /// holding a connection; registered by [`crate::metrics::Metrics`].
+    waiting: prometheus::IntGauge,
+    wait_seconds: prometheus::Histogram,
+    query_seconds: prometheus::Histogram,
+    /// Whether the database is known to be down, and the epoch of pooled connections.
+    outage: outage::Outage,
 }
 
 impl std::fmt::Debug for Pool {
@@ -182,6 +194,20 @@ impl Pool {
     /// Connections open and idle.
     pub fn state(&self) -> r2d2::State {
         self.inner.state()
+    }
+
+    /// The largest number of connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
+
+    /// The waiting gauge and latency histograms, shared with whoever registers them.
+    pub fn instruments(&self) -> PoolInstruments {
+        PoolInstruments {
+            waiting: self.shared.waiting.clone(),
+            wait_seconds: self.shared.wait_seconds.clone(),
+            query_seconds: self.shared.query_seconds.clone(),
+        }
     }
 
     /// Statements run on pooled connections since start.
@@ -226,6 +252,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
     }
     let wait = Duration::from_secs(settings.connect_timeout_secs);
     let counters = Counters::default();
+    let measured = instruments::new().map_err(|e| DbError::Migration(e.to_string()))?;
     let inner = r2d2::Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(min_idle)
@@ -242,6 +269,10 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
             wait,
             counters,
             backend,
+            waiting: measured.waiting,
+            wait_seconds: measured.wait_seconds,
+            query_seconds: measured.query_seconds,
+            outage: outage::Outage::new(wait),
         }),
     })
 }
@@ -256,17 +287,35 @@ where
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
+    pool.shared.outage.admit().map_err(E::from)?;
     let permits = Arc::clone(&pool.shared.permits);
+    let started = std::time::Instant::now();
+    let waiting = crate::metrics::Holding::new(&pool.shared.waiting);
     let permit = match tokio::time::timeout(pool.shared.wait, permits.acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         Ok(Err(_)) | Err(_) => return Err(E::from(DbError::Saturated)),
     };
+    drop(waiting);
     let pool = pool.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let _permit = permit;
-        let mut conn = pool.get().map_err(DbError::from)?;
+        let mut conn = match pool.get() {
+            Ok(conn) => conn,
+            Err(e) => {
+                pool.mark_down();
+                return Err(E::from(DbError::from(e)));
+            }
+        };
+        if let Err(e) = pool.revalidate(&mut conn) {
+            pool.mark_down();
+            return Err(E::from(e));
+        }
+        pool.mark_up();
+        let shared = &pool.shared;
+        shared.wait_seconds.observe(started.elapsed().as_secs_f64());
+        let _timer = shared.query_seconds.start_timer();
         f(&mut conn)
     })
     .await

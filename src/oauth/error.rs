@@ -146,6 +146,11 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
+/// `Retry-After` of every 503: shorter than the default refresh-token reuse grace window
+/// (`tokens.refresh_token_reuse_grace_secs`, 5 s), so a client that retries a refresh after a
+/// lost response, as told, lands inside the window and gets the same successor back.
+pub const RETRY_AFTER_SECS: &str = "2";
+
 impl From<DbError> for OAuthError {
     fn from(error: DbError) -> Self {
         match error {

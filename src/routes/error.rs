@@ -38,7 +38,8 @@ impl ResponseError for OAuthError {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             None if self.code == ErrorCode::TemporarilyUnavailable => {
-                response.insert_header((header::RETRY_AFTER, "5"));
+                response
+                    .insert_header((header::RETRY_AFTER, crate::oauth::error::RETRY_AFTER_SECS));
             }
             None => {}
         }

@@ -1,10 +1,11 @@
 //! `GET /healthz` (the process is up), `GET /readyz` (database reachable and a signing key
-//! loaded) and `GET /metrics` (Prometheus text format).
+//! loaded) and `GET /metrics` (Prometheus text format, optionally behind a bearer token).
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db::{self, DbError};
+use crate::metrics::access::MetricsAccess;
 use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
@@ -29,13 +30,30 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "5"))
+            .insert_header((header::RETRY_AFTER, crate::oauth::error::RETRY_AFTER_SECS))
             .json(body)
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    state.metrics.observe_pool(&state.pool);
+/// `GET /metrics`; with `metrics.bearer_token_file`, only for the bearer of that token.
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: web::Data<MetricsAccess>,
+) -> HttpResponse {
+    let presented = super::bearer_token(&req).ok().flatten();
+    if !access.allows(presented.as_deref()) {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="metrics""#))
+            .content_type("application/json")
+            .body(
+                r#"{"error":"invalid_token","error_description":"A valid bearer token is required"}"#,
+            );
+    }
+    let keys = state.keys.load();
+    state
+        .metrics
+        .observe(&state.pool, &state.passwords, &keys, state.clock.now());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
 use crate::db;
+use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::params::Params;
@@ -155,7 +156,7 @@ pub async fn post(
     let browser = pages::read_cookie(&req, &state, INTERACTION);
     let now = state.clock.now();
     let name = username.clone();
-    let address = req.peer_addr().map(|a| a.ip());
+    let address = Some(super::ClientAddr::of(&req).0);
     let throttling = state.settings.login_throttle.clone();
     let prepared = db::run(&state.pool, move |conn| {
         let (pending, user) = interaction::login_prepare(
@@ -202,12 +203,14 @@ pub async fn post(
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
     let Some(user) = user else {
+        state.metrics.login(LoginOutcome::Failure);
         tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
         if last_try {
             return refused(&state, pending, &username, Refusal::RequestExhausted).await;
         }
         return again(&state, pending, &username, Again::Invalid).await;
     };
+    state.metrics.login(LoginOutcome::Success);
     let shared = state.clone();
     // Every login starts a new session and ends the one this browser had (session fixation,
     // re-login as another user, prompt=login).

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod admin_pages;
 pub mod assets;
 pub mod authorize;
+pub mod client_addr;
 pub mod consent;
 pub mod discovery;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod observe;
 pub mod pages;
 pub mod register;
 pub mod revocation;
@@ -19,12 +21,7 @@ pub mod token;
 pub mod transport;
 pub mod userinfo;
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
@@ -32,43 +29,8 @@ use crate::oauth::params::Params;
 use crate::oauth::OAuthError;
 use crate::state::AppState;
 
-/// Logs each request (method, path without query, status, latency) and records its metrics.
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let response = next.call(req).await?;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    if let Some(state) = state {
-        state
-            .metrics
-            .http_requests
-            .with_label_values(&[endpoint.as_str(), status_class(status)])
-            .inc();
-        state
-            .metrics
-            .http_duration
-            .with_label_values(&[endpoint.as_str()])
-            .observe(elapsed.as_secs_f64());
-    }
-    tracing::info!(target: "http", %method, %path, status, micros = elapsed.as_micros() as u64, "request");
-    Ok(response)
-}
-
-fn status_class(status: u16) -> &'static str {
-    match status {
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
-}
+pub use client_addr::ClientAddr;
+pub use observe::{note_client, observe, RequestId};
 
 /// The `Authorization` header as text; a value that is not ASCII is refused with `code`
 /// (`invalid_client` where it carries client credentials, `invalid_token` for bearer tokens).

@@ -118,9 +118,10 @@ pub fn error_page_onward(
         },
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(crate::oauth::error::RETRY_AFTER_SECS),
+        );
     }
     response
 }

@@ -91,10 +91,7 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
             )
             .into());
         }
-        let address = req
-            .peer_addr()
-            .map(|a| a.ip())
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        let address = super::ClientAddr::of(req).0;
         if state.open_registrations.check_key(&address).is_err() {
             tracing::warn!(target: "audit", event = "open_registration_limited", %address);
             return Err(OAuthError::new(

@@ -37,6 +37,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let (token, presented) = read(&req, payload, &state).await?;
+    let client_id = presented.client_id.clone();
     let now = state.clock.now();
     let shared = state.clone();
     db::run_tx(&state.pool, move |conn| {
@@ -51,6 +52,7 @@ pub async fn revoke(
         )
     })
     .await?;
+    super::note_client(&req, &client_id);
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 
@@ -60,6 +62,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let (token, presented) = read(&req, payload, &state).await?;
+    let client_id = presented.client_id.clone();
     let now = state.clock.now();
     let shared = state.clone();
     let body = db::run(&state.pool, move |conn| {
@@ -80,5 +83,6 @@ pub async fn introspect(
         )
     })
     .await?;
+    super::note_client(&req, &client_id);
     Ok(no_store(HttpResponse::Ok()).json(body))
 }

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::db;
 use crate::domain::client::Client;
+use crate::metrics::LoginOutcome;
 use crate::oauth::token::{
     authorization_code, client_credentials, password, refresh_token, resolve_scope, TokenRequest,
     TokenResponse,
@@ -29,10 +30,11 @@ pub async fn post(
     let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
     let mut request = TokenRequest::parse(&params)?;
     if let TokenRequest::Password(password) = &mut request {
-        password.source = req.peer_addr().map(|a| a.ip());
+        password.source = Some(super::ClientAddr::of(&req).0);
     }
     let presented = client_auth::extract(authorization, &params)?;
     let client = state.authenticate(&presented).await?;
+    super::note_client(&req, &client.id);
     request.admit(&client)?;
     let grant = request.grant_type();
     let response = exchange(state.clone().into_inner(), client, request).await?;
@@ -99,6 +101,11 @@ async fn exchange(
             let checked =
                 throttle::check_password(&state.passwords, &pool, now, attempt, user, password)
                     .await?;
+            let outcome = match checked {
+                Some(_) => LoginOutcome::Success,
+                None => LoginOutcome::Failure,
+            };
+            state.metrics.login(outcome);
             let user = checked.ok_or_else(|| password::refused(&client))?;
             if !client.allows(crate::domain::client::GrantType::RefreshToken) {
                 let keys = state.keys.load();

@@ -92,6 +92,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub clock: Arc<ManualClock>,
     pub dir: Arc<tempfile::TempDir>,
+    /// The `/metrics` listener's port when `metrics.bind` is set.
+    pub metrics_port: Option<u16>,
 }
 
 /// A registered client and its secret.
@@ -140,6 +142,7 @@ impl TestApp {
             .expect("build state");
         let app = Application::with_listener(state, listener).expect("build app");
         let state = app.state();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -151,6 +154,7 @@ impl TestApp {
             state,
             clock,
             dir,
+            metrics_port,
         }
     }
 

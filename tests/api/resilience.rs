@@ -7,25 +7,30 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, RunQueryDsl};
 use serde_json::Value;
 
-use crate::helpers::{postgres_admin_url, test_settings, Backend, TestApp};
+use crate::helpers::{postgres_admin_url, test_settings, Backend, TestApp, TestClient};
 
-fn admin_sql(sql: &str) {
+pub fn admin_sql(sql: &str) {
     let mut conn = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
     diesel::sql_query(sql).execute(&mut conn).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_database_answers_503_and_the_server_recovers() {
+/// A server on a fresh PostgreSQL database with `connect_timeout_secs`, its database name and a
+/// service client that has already obtained a token.
+pub async fn postgres_app(connect_timeout_secs: u64) -> (TestApp, String, TestClient) {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(Backend::Postgres, dir.path());
-    settings.database.connect_timeout_secs = 1;
+    settings.database.connect_timeout_secs = connect_timeout_secs;
     let database = settings.database.url.rsplit('/').next().unwrap().to_owned();
     let app = TestApp::spawn_with(dir, settings).await;
     let client = app.service_client().await;
     let form = [("grant_type", "client_credentials")];
     assert_eq!(app.token(&form, Some(&client)).await.status(), 200);
+    (app, database, client)
+}
 
-    let name = database.clone();
+/// Takes PostgreSQL away from one database: new connections refused, open ones terminated.
+pub async fn cut_off(database: &str) {
+    let name = database.to_owned();
     tokio::task::spawn_blocking(move || {
         admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
         admin_sql(&format!(
@@ -34,6 +39,23 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers() {
     })
     .await
     .unwrap();
+}
+
+/// Gives the database back.
+pub async fn reconnect(database: &str) {
+    let name = database.to_owned();
+    tokio::task::spawn_blocking(move || {
+        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_answers_503_and_the_server_recovers() {
+    let (app, database, client) = postgres_app(1).await;
+    let form = [("grant_type", "client_credentials")];
+    cut_off(&database).await;
 
     // Client authentication is served from the client cache while the change poller confirms it;
     // its next poll fails (within one 500 ms interval) and from then on every request needs the
@@ -48,7 +70,7 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers() {
         let r = app.token(&form, Some(&client)).await;
         assert!(started.elapsed() < Duration::from_secs(5), "no hang");
         assert_eq!(r.status(), 503);
-        assert_eq!(r.headers()["retry-after"], "5");
+        assert_eq!(r.headers()["retry-after"], "2");
         let body: Value = r.json().await.unwrap();
         assert_eq!(
             body,
@@ -62,12 +84,7 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers() {
     assert_eq!(ready.status(), 503);
     assert_eq!(app.get("/healthz").await.status(), 200);
 
-    let name = database.clone();
-    tokio::task::spawn_blocking(move || {
-        admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-    })
-    .await
-    .unwrap();
+    reconnect(&database).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let status = app.token(&form, Some(&client)).await.status();

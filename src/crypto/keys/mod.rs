@@ -66,6 +66,8 @@ pub fn generate(
 pub struct ActiveKey {
     pub kid: String,
     pub alg: SigningAlg,
+    /// When it began to sign (its creation time for keys stored without one), Unix seconds.
+    pub activated_at: i64,
     signer: Box<dyn JwsSigner>,
 }
 
@@ -159,6 +161,7 @@ impl KeySet {
                 active.push(ActiveKey {
                     kid: row.kid.clone(),
                     alg,
+                    activated_at: row.activated_at.unwrap_or(row.created_at),
                     signer,
                 });
             }
@@ -186,6 +189,11 @@ impl KeySet {
     /// The key that signs tokens of `alg`, if one is active.
     pub fn active_for(&self, alg: SigningAlg) -> Option<&ActiveKey> {
         self.active.iter().find(|k| k.alg == alg)
+    }
+
+    /// The signing keys, one per algorithm.
+    pub fn active_keys(&self) -> &[ActiveKey] {
+        &self.active
     }
 
     /// The algorithm and verifier of the published key `kid`.

@@ -1,0 +1,97 @@
+//! The background tasks of a serving process: the change poller (client cache and key set
+//! within `database.change_poll_interval_ms` of any process's write) and the key-rotation and
+//! purge loop. Both run until the server stops and are aborted then.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db;
+use crate::state::AppState;
+
+/// Runs key rotation every `keys.refresh_interval_secs` and purges expired rows about hourly.
+pub async fn refresh_keys(state: web::Data<AppState>) {
+    let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
+    // Start-up already ran a rotation pass: the first one here is a period away.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let purge_every = (3600 / state.settings.keys.refresh_interval_secs).max(1);
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        ticks += 1;
+        if ticks % purge_every == 0 {
+            let now = state.clock.now();
+            match db::run(&state.pool, move |conn| db::purge_expired(conn, now)).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+        if let Err(e) = state.rotate_keys().await {
+            tracing::warn!(error = %format!("{e:#}"), "key rotation or refresh failed; serving the previous set");
+        }
+    }
+}
+
+/// Reads the database's change counters every `database.change_poll_interval_ms`, on a
+/// connection of its own (so it never queues behind a saturated pool), and applies them: the
+/// bound within which a client or key change made by any process reaches this one.
+pub async fn poll_changes(state: web::Data<AppState>) {
+    let period = Duration::from_millis(state.settings.database.change_poll_interval_ms);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<db::DbConnection> = None;
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let pool = state.pool.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut c = match conn {
+                Some(c) => c,
+                None => pool.dedicated()?,
+            };
+            let generations = db::change_generations::current(&mut c)?;
+            Ok::<_, db::DbError>((c, generations))
+        })
+        .await;
+        let applied = match read {
+            Ok(Ok((c, generations))) => {
+                conn = Some(c);
+                state.pool.mark_up();
+                state.observe(generations).await
+            }
+            Ok(Err(e)) => {
+                // A database that refuses connections is down for the requests too: they fail
+                // fast from now on instead of each waiting out the connection timeout.
+                if matches!(e, db::DbError::Connect(_)) {
+                    state.pool.mark_down();
+                } else {
+                    // A lost connection may be a restart: check the pooled ones before use.
+                    state.pool.suspect();
+                }
+                conn = None;
+                Err(e.into())
+            }
+            Err(e) => {
+                conn = None;
+                Err(e.into())
+            }
+        };
+        if applied.is_err() {
+            state.clients.unconfirm();
+        }
+        match applied {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("change counters readable again; caches back in use");
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %format!("{e:#}"), "cannot read the change counters; caches are bypassed until they can be read");
+            }
+            Err(_) => {}
+        }
+    }
+}
