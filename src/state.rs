@@ -23,6 +23,7 @@ use crate::oauth::client_cache::ClientCache;
 use crate::oauth::discovery;
 use crate::oauth::token;
 use crate::oauth::OAuthError;
+use crate::random::Random;
 use crate::views::{self, Brand};
 
 /// Everything a request may need; shared through `web::Data`, no globals.
@@ -33,6 +34,8 @@ pub struct AppState {
     /// The current key snapshot, swapped whole when the stored set changes.
     pub keys: ArcSwap<KeySet>,
     pub clock: Arc<dyn Clock>,
+    /// Every random value a request makes; the OS CSPRNG outside tests.
+    pub random: Arc<dyn Random>,
     pub passwords: Passwords,
     /// The discovery document, serialised once.
     pub discovery: bytes::Bytes,
@@ -55,7 +58,11 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database, applies migrations, loads (or creates) the master and signing keys.
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> anyhow::Result<Self> {
         let backend = Backend::from_url(&settings.database.url).map_err(anyhow::Error::msg)?;
         let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true)?;
         match &source {
@@ -107,6 +114,7 @@ impl AppState {
             pool,
             master_key,
             clock,
+            random,
         };
         // The first rotation pass creates the first signing key.
         state.rotate_keys().await?;
@@ -169,6 +177,7 @@ impl AppState {
             settings: &self.settings,
             keys,
             master_key: &self.master_key,
+            random: &*self.random,
             now: self.clock.now(),
         }
     }

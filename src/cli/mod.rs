@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::crypto::keys::SigningAlg;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, Backend, Pool};
+use crate::random::OsRandom;
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::telemetry;
@@ -124,7 +125,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => clients::client(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&mut *pool.get()?, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -227,7 +228,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         let issuer = settings.issuer.clone();
         let data = describe(&settings);
-        let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+        let state = AppState::build(settings, Arc::new(SystemClock), Arc::new(OsRandom)).await?;
         let app = Application::build(state)?;
         tracing::info!(issuer = %issuer, data = %data, bind = %app.state().settings.server.bind, "latchkey is serving");
         app.run_until_stopped().await?;

@@ -4,7 +4,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -14,6 +13,7 @@ use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
 use crate::crypto::keys::{ActiveKey, KeySet, SigningAlg};
 use crate::domain::client::TokenAlgs;
 use crate::domain::scope::Scope;
+use crate::random::Random;
 
 /// RFC 9068 §2.2 claims.
 #[derive(Serialize)]
@@ -72,12 +72,6 @@ pub struct Issued {
     pub jti: String,
 }
 
-fn new_jti() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token that goes with
 /// the ID token's `alg`, base64url: SHA-256 for RS256 and ES256, SHA-512 for EdDSA over Ed25519
 /// (as relying-party libraries compute it).
@@ -106,12 +100,13 @@ fn signing_key(keys: &KeySet, alg: SigningAlg) -> Result<&ActiveKey, OAuthError>
 pub fn issue(
     settings: &Settings,
     keys: &KeySet,
+    random: &dyn Random,
     now: i64,
     grant: &Grant<'_>,
 ) -> Result<Issued, OAuthError> {
     let key = signing_key(keys, grant.algs.access_token)?;
     let scope_text = grant.scope.to_string();
-    let jti = new_jti();
+    let jti = random.jti();
     let ttl = settings.tokens.access_token_ttl_secs;
     let claims = AccessTokenClaims {
         iss: &settings.issuer,

@@ -9,6 +9,7 @@ use crate::db::models::SessionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::random::Random;
 
 /// A live session and its user.
 #[derive(Debug, Clone)]
@@ -62,12 +63,13 @@ pub fn current(
 pub fn create(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     user: &User,
     now: i64,
 ) -> Result<(SecretString, Session), OAuthError> {
-    let cookie = secret::generate();
+    let cookie = secret::generate(random);
     let id_hash = SecretHash::of(&cookie).as_bytes().to_vec();
-    let sid = uuid::Uuid::new_v4().to_string();
+    let sid = random.uuid();
     db::sessions::insert(
         conn,
         &SessionRow {

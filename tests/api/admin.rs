@@ -25,7 +25,11 @@ backend_tests!(
 async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            NOW,
+        )
     })
     .await
     .unwrap()
@@ -33,7 +37,11 @@ async fn admin_token(app: &TestApp) -> (TestClient, String) {
     .expect("a new admin client");
     let pool = app.state.pool.clone();
     let again = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            NOW,
+        )
     })
     .await
     .unwrap()

@@ -135,9 +135,13 @@ impl TestApp {
         settings.issuer = address.clone();
         settings.validate().expect("test settings are valid");
         let clock = Arc::new(ManualClock::new(NOW));
-        let state = AppState::build(settings, clock.clone())
-            .await
-            .expect("build state");
+        let state = AppState::build(
+            settings,
+            clock.clone(),
+            Arc::new(latchkey::random::OsRandom),
+        )
+        .await
+        .expect("build state");
         let app = Application::with_listener(state, listener).expect("build app");
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
@@ -212,7 +216,14 @@ impl TestApp {
         let pool = self.state.pool.clone();
         let method = method.map(str::to_owned);
         let (registered, _) = tokio::task::spawn_blocking(move || {
-            admin::clients::add_with(&mut pool.get().unwrap(), new, method.as_deref(), None, NOW)
+            admin::clients::add_with(
+                &mut pool.get().unwrap(),
+                &latchkey::random::OsRandom,
+                new,
+                method.as_deref(),
+                None,
+                NOW,
+            )
         })
         .await
         .unwrap()
@@ -248,7 +259,8 @@ impl TestApp {
             password: Some(SecretString::from(password.to_owned())),
         };
         tokio::task::spawn_blocking(move || {
-            let prepared = admin::users::prepare(&passwords, new, NOW)?;
+            let prepared =
+                admin::users::prepare(&passwords, &latchkey::random::OsRandom, new, NOW)?;
             admin::users::add(&mut pool.get().unwrap(), prepared)
         })
         .await
@@ -421,7 +433,12 @@ impl TestApp {
             id_token_signed_response_alg: None,
         };
         let registered = tokio::task::spawn_blocking(move || {
-            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+            admin::clients::add(
+                &mut pool.get().unwrap(),
+                &latchkey::random::OsRandom,
+                new,
+                NOW,
+            )
         })
         .await
         .unwrap()

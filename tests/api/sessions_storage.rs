@@ -274,9 +274,10 @@ async fn hsts_is_sent_on_an_https_issuer_only(backend: Backend) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let clock = Arc::new(latchkey::clock::ManualClock::new(crate::helpers::NOW));
-    let state = latchkey::state::AppState::build(settings, clock)
-        .await
-        .unwrap();
+    let state =
+        latchkey::state::AppState::build(settings, clock, Arc::new(latchkey::random::OsRandom))
+            .await
+            .unwrap();
     let server = latchkey::startup::Application::with_listener(state, listener).unwrap();
     tokio::spawn(server.run_until_stopped());
     let secure = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
