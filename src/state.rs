@@ -64,7 +64,7 @@ impl AppState {
         random: Arc<dyn Random>,
     ) -> anyhow::Result<Self> {
         let backend = Backend::from_url(&settings.database.url).map_err(anyhow::Error::msg)?;
-        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true)?;
+        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true, &*random)?;
         match &source {
             Source::Environment => tracing::info!("master key read from LATCHKEY_MASTER_KEY"),
             Source::File(path) => {
@@ -188,9 +188,9 @@ impl AppState {
         let pool = self.pool.clone();
         let settings = self.settings.clone();
         let master = self.master_key.clone();
-        let now = self.clock.now();
+        let (now, random) = (self.clock.now(), self.random.clone());
         tokio::task::spawn_blocking(move || {
-            admin::keys::rotate_if_due(&pool, &settings, &master, now)
+            admin::keys::rotate_if_due(&pool, &settings, &master, &*random, now)
         })
         .await??;
         self.refresh_keys().await

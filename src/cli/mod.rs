@@ -157,9 +157,16 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Keys(KeysCommand::Rotate { alg, immediately }) => {
             let pool = open(&settings)?;
-            let (master, _) = MasterKey::load(&settings.keys.master_key_file, true)?;
-            let changes =
-                admin::keys::force_rotation(&pool, &settings, &master, alg, immediately, now())?;
+            let (master, _) = MasterKey::load(&settings.keys.master_key_file, true, &OsRandom)?;
+            let changes = admin::keys::force_rotation(
+                &pool,
+                &settings,
+                &master,
+                &OsRandom,
+                alg,
+                immediately,
+                now(),
+            )?;
             output(json, &changes, || {
                 for kid in &changes.published {
                     println!("published new key {kid}");
@@ -240,7 +247,7 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
     // A missing key file is fine (`serve` creates it); one that exists must be usable.
     let from_env = std::env::var_os(crate::crypto::master_key::ENV_VAR).is_some();
     if from_env || settings.keys.master_key_file.exists() {
-        MasterKey::load(&settings.keys.master_key_file, false)
+        MasterKey::load(&settings.keys.master_key_file, false, &OsRandom)
             .map_err(|e| anyhow::anyhow!("invalid value for `keys.master_key_file`: {e}"))?;
     }
     let redacted = settings.redacted();

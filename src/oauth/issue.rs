@@ -150,3 +150,47 @@ pub fn issue(
         jti,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{self, state};
+    use crate::crypto::master_key::MasterKey;
+    use crate::random::{OsRandom, SeededRandom};
+
+    #[test]
+    fn an_injected_seeded_source_makes_the_jti_reproducible() {
+        let settings = Settings::defaults().unwrap();
+        let master = MasterKey::from_bytes([7; 32]);
+        let row = keys::generate(
+            SigningAlg::ES256,
+            2048,
+            &master,
+            &OsRandom,
+            state::ACTIVE,
+            1_000,
+        )
+        .unwrap();
+        let set = KeySet::build(std::slice::from_ref(&row), &master).unwrap();
+        let scope = Scope::parse("openid").unwrap();
+        let grant = Grant {
+            subject: "user-1",
+            client_id: "client-1",
+            scope: &scope,
+            auth_time: None,
+            nonce: None,
+            sid: None,
+            algs: TokenAlgs {
+                access_token: SigningAlg::ES256,
+                id_token: SigningAlg::ES256,
+            },
+        };
+        let jti = |seed| {
+            issue(&settings, &set, &SeededRandom::new(seed), 1_000, &grant)
+                .unwrap()
+                .jti
+        };
+        assert_eq!(jti(1), jti(1));
+        assert_ne!(jti(1), jti(2));
+    }
+}

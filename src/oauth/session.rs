@@ -100,3 +100,48 @@ pub fn end(conn: &mut DbConnection, cookie: Option<&str>) -> Result<(), OAuthErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, RunQueryDsl};
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::random::SeededRandom;
+
+    fn alice() -> User {
+        User {
+            id: "user-1".into(),
+            username: "alice".into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            updated_at: 0,
+            is_admin: false,
+        }
+    }
+
+    #[test]
+    fn an_injected_seeded_source_makes_the_session_cookie_and_sid_reproducible() {
+        let settings = Settings::defaults().unwrap();
+        let made: Vec<(String, String)> = (0..2)
+            .map(|_| {
+                let mut lite = diesel::SqliteConnection::establish(":memory:").unwrap();
+                // Only the session row matters here, not the user it points to.
+                diesel::sql_query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut lite)
+                    .unwrap();
+                let mut conn = DbConnection::Sqlite(lite);
+                db::migrate(&mut conn).unwrap();
+                let (cookie, session) =
+                    create(&mut conn, &settings, &SeededRandom::new(3), &alice(), 1_000).unwrap();
+                (cookie.expose_secret().to_owned(), session.sid)
+            })
+            .collect();
+        assert_eq!(made[0], made[1]);
+        let sid = uuid::Uuid::parse_str(&made[0].1).unwrap();
+        assert_eq!(sid.get_version_num(), 4);
+    }
+}

@@ -15,6 +15,7 @@ pub use self::alg::SigningAlg;
 pub use self::material::thumbprint;
 use super::master_key::{MasterKey, MasterKeyError};
 use crate::db::models::SigningKeyRow;
+use crate::random::Random;
 
 /// The lifecycle states of a signing key.
 pub mod state {
@@ -42,11 +43,12 @@ pub fn generate(
     alg: SigningAlg,
     rsa_bits: usize,
     master: &MasterKey,
+    random: &dyn Random,
     state: &str,
     now: i64,
 ) -> Result<SigningKeyRow, KeyError> {
-    let key = material::generate(alg, rsa_bits)?;
-    let private_key = master.encrypt(key.der.as_slice(), key.kid.as_bytes())?;
+    let key = material::generate(alg, rsa_bits, random)?;
+    let private_key = master.encrypt(random, key.der.as_slice(), key.kid.as_bytes())?;
     Ok(SigningKeyRow {
         kid: key.kid,
         alg: alg.as_str().into(),

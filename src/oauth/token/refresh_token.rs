@@ -200,7 +200,11 @@ fn rotate(
     let successor_hash = SecretHash::of(&successor).as_bytes().to_vec();
     let sealed = ctx
         .master_key
-        .encrypt(successor.expose_secret().as_bytes(), &successor_hash)
+        .encrypt(
+            ctx.random,
+            successor.expose_secret().as_bytes(),
+            &successor_hash,
+        )
         .map_err(|e| OAuthError::internal("sealing a refresh token", &e))?;
     if !db::refresh_tokens::rotate(conn, &row.token_hash, now, &successor_hash, &sealed)? {
         return Ok(Step::AlreadyRotated);
