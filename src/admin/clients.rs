@@ -7,11 +7,11 @@ use serde::Serialize;
 pub use super::client_input::NewClient;
 use super::client_input::{auth_method, to_row};
 use super::AdminError;
-use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::secret::{self, SecretHash};
+use crate::domain::signing_alg::SigningAlg;
 use crate::random::Random;
 
 /// What an admin sees of a client; never its secret hash.

@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::AdminError;
 use crate::config::Settings;
-use crate::crypto::keys::{self, alg, state, SigningAlg};
+use crate::crypto::keys::{self, state};
 use crate::crypto::master_key::MasterKey;
 use crate::db::models::SigningKeyRow;
 use crate::db::{self, DbConnection, Pool};
+use crate::domain::signing_alg::{self as alg, SigningAlg};
 use crate::random::Random;
 
 /// A key's public facts and lifecycle dates.

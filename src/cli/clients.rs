@@ -6,8 +6,8 @@ use secrecy::ExposeSecret;
 use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
-use crate::crypto::keys::SigningAlg;
 use crate::domain::client::GrantType;
+use crate::domain::signing_alg::SigningAlg;
 use crate::random::OsRandom;
 
 #[derive(Args)]

@@ -65,7 +65,7 @@ pub struct KeySettings {
     #[serde(deserialize_with = "parse::rsa_bits")]
     pub rsa_bits: usize,
     /// One chain of signing keys per algorithm; RS256 always among them.
-    pub algorithms: Vec<crate::crypto::keys::SigningAlg>,
+    pub algorithms: Vec<crate::domain::signing_alg::SigningAlg>,
     #[serde(deserialize_with = "parse::at_most_a_day")]
     pub jwks_max_age_secs: u64,
     #[serde(deserialize_with = "parse::lifetime")]
@@ -85,7 +85,7 @@ pub struct TokenSettings {
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
     /// `alg` of access tokens for clients without their own choice; one of `keys.algorithms`.
-    pub access_token_alg: crate::crypto::keys::SigningAlg,
+    pub access_token_alg: crate::domain::signing_alg::SigningAlg,
     #[serde(deserialize_with = "parse::lifetime")]
     pub authorization_code_ttl_secs: i64,
     #[serde(deserialize_with = "parse::lifetime")]

@@ -16,7 +16,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::crypto::keys::SigningAlg;
+use crate::domain::signing_alg::SigningAlg;
 
 /// Metadata fields the openidconnect crate does not model (RFC 8414 §2).
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256, Sha512};
 use super::error::OAuthError;
 use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
-use crate::crypto::keys::{ActiveKey, KeySet, SigningAlg};
+use crate::crypto::keys::{ActiveKey, KeySet};
 use crate::domain::client::TokenAlgs;
 use crate::domain::scope::Scope;
+use crate::domain::signing_alg::SigningAlg;
 use crate::random::Random;
 
 /// RFC 9068 §2.2 claims.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use latchkey::admin;
 use latchkey::admin::keys::Changes;
 use latchkey::config::Settings;
-use latchkey::crypto::keys::SigningAlg;
 use latchkey::domain::client::GrantType;
+use latchkey::domain::signing_alg::SigningAlg;
 use serde_json::{json, Value};
 
 use crate::backend_tests;

@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::alg::SigningAlg;
 use super::KeyError;
 use crate::db::models::SigningKeyRow;
+use crate::domain::signing_alg::SigningAlg;
 use crate::random::Random;
 
 /// A freshly generated key: its public parts as stored, and the PKCS#8 DER of the private key.
