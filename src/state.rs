@@ -92,8 +92,7 @@ impl AppState {
                     .with_context(|| format!("cannot read {}", path.display()))?,
             )
         };
-        let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
-            .unwrap_or(std::num::NonZeroU32::MIN);
+        let per_hour = settings.registration.open_per_hour;
         let poll = Duration::from_millis(settings.database.change_poll_interval_ms);
         let state = Self {
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),

@@ -77,7 +77,7 @@ pub fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 pub fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings {
     let mut settings = Settings::defaults().expect("defaults are valid");
     settings.database.url = fresh_database(backend, dir);
-    settings.database.pool_size = 4;
+    settings.database.pool_size = std::num::NonZeroU32::new(4).unwrap();
     settings.keys.master_key_file = dir.join("master.key");
     settings.server.workers = 1;
     settings.passwords.memory_kib = 1024;
@@ -132,7 +132,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let address = format!("http://127.0.0.1:{port}");
-        settings.issuer = address.clone();
+        settings.issuer = address.parse().unwrap();
         settings.validate().expect("test settings are valid");
         let clock = Arc::new(ManualClock::new(NOW));
         let state = AppState::build(

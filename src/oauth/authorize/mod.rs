@@ -121,7 +121,7 @@ pub fn error_redirect(
             ("error", Some(error.code.as_str())),
             ("error_description", Some(&error.description)),
             ("state", state),
-            ("iss", Some(&settings.issuer)),
+            ("iss", Some(settings.issuer.as_str())),
         ],
     )
 }
@@ -274,7 +274,7 @@ pub fn issue_code(
         &[
             ("code", Some(code.expose_secret())),
             ("state", request.state.as_deref()),
-            ("iss", Some(&settings.issuer)),
+            ("iss", Some(settings.issuer.as_str())),
         ],
     ))
 }
