@@ -15,6 +15,7 @@ pub mod domain;
 pub mod limits;
 pub mod metrics;
 pub mod oauth;
+pub mod random;
 pub mod routes;
 pub mod startup;
 pub mod state;

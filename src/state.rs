@@ -23,6 +23,7 @@ use crate::oauth::client_cache::ClientCache;
 use crate::oauth::discovery;
 use crate::oauth::token;
 use crate::oauth::OAuthError;
+use crate::random::Random;
 use crate::views::{self, Brand};
 
 /// Everything a request may need; shared through `web::Data`, no globals.
@@ -33,6 +34,8 @@ pub struct AppState {
     /// The current key snapshot, swapped whole when the stored set changes.
     pub keys: ArcSwap<KeySet>,
     pub clock: Arc<dyn Clock>,
+    /// Every random value a request makes; the OS CSPRNG outside tests.
+    pub random: Arc<dyn Random>,
     pub passwords: Passwords,
     /// The discovery document, serialised once.
     pub discovery: bytes::Bytes,
@@ -55,9 +58,13 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database, applies migrations, loads (or creates) the master and signing keys.
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> anyhow::Result<Self> {
         let backend = Backend::from_url(&settings.database.url).map_err(anyhow::Error::msg)?;
-        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true)?;
+        let (master_key, source) = MasterKey::load(&settings.keys.master_key_file, true, &*random)?;
         match &source {
             Source::Environment => tracing::info!("master key read from LATCHKEY_MASTER_KEY"),
             Source::File(path) => {
@@ -85,8 +92,7 @@ impl AppState {
                     .with_context(|| format!("cannot read {}", path.display()))?,
             )
         };
-        let per_hour = std::num::NonZeroU32::new(settings.registration.open_per_hour)
-            .unwrap_or(std::num::NonZeroU32::MIN);
+        let per_hour = settings.registration.open_per_hour;
         let poll = Duration::from_millis(settings.database.change_poll_interval_ms);
         let passwords = Passwords::new(&settings.passwords)?;
         let metrics = Metrics::new(&pool, &passwords)?;
@@ -109,6 +115,7 @@ impl AppState {
             pool,
             master_key,
             clock,
+            random,
         };
         // The first rotation pass creates the first signing key.
         state.rotate_keys().await?;
@@ -171,6 +178,7 @@ impl AppState {
             settings: &self.settings,
             keys,
             master_key: &self.master_key,
+            random: &*self.random,
             now: self.clock.now(),
         }
     }
@@ -181,9 +189,9 @@ impl AppState {
         let pool = self.pool.clone();
         let settings = self.settings.clone();
         let master = self.master_key.clone();
-        let now = self.clock.now();
+        let (now, random) = (self.clock.now(), self.random.clone());
         tokio::task::spawn_blocking(move || {
-            admin::keys::rotate_if_due(&pool, &settings, &master, now)
+            admin::keys::rotate_if_due(&pool, &settings, &master, &*random, now)
         })
         .await??;
         self.refresh_keys().await

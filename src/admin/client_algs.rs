@@ -4,9 +4,9 @@
 
 use super::clients::{ClientView, NewClient, CONSOLE_ID};
 use super::AdminError;
-use crate::crypto::keys::{alg, SigningAlg};
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
+use crate::domain::signing_alg::{self as alg, SigningAlg};
 
 impl NewClient {
     /// Refuses a signing algorithm that `keys.algorithms` does not configure.

@@ -2,11 +2,11 @@
 //! the client rules (`domain::metadata`) and turned into the row that stores it.
 
 use super::AdminError;
-use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::domain::client::{GrantType, RedirectUri};
 use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
+use crate::domain::signing_alg::SigningAlg;
 
 /// A client to register.
 #[derive(Debug, Clone)]

@@ -7,11 +7,12 @@ use serde::Serialize;
 pub use super::client_input::NewClient;
 use super::client_input::{auth_method, to_row};
 use super::AdminError;
-use crate::crypto::keys::SigningAlg;
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::secret::{self, SecretHash};
+use crate::domain::signing_alg::SigningAlg;
+use crate::random::Random;
 
 /// What an admin sees of a client; never its secret hash.
 #[derive(Debug, Serialize)]
@@ -68,32 +69,32 @@ pub struct Registered {
 }
 
 /// Registers a client.
-pub fn add(conn: &mut DbConnection, new: NewClient, now: i64) -> Result<Registered, AdminError> {
-    add_with(conn, new, None, None, now).map(|(registered, _)| registered)
+pub fn add(
+    conn: &mut DbConnection,
+    random: &dyn Random,
+    new: NewClient,
+    now: i64,
+) -> Result<Registered, AdminError> {
+    add_with(conn, random, new, None, None, now).map(|(registered, _)| registered)
 }
 
 /// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
 /// `token_endpoint_auth_method`, and a registration access token (RFC 7592), shown once.
 pub fn add_with(
     conn: &mut DbConnection,
+    random: &dyn Random,
     new: NewClient,
     requested_method: Option<&str>,
     registered_by: Option<&str>,
     now: i64,
 ) -> Result<(Registered, SecretString), AdminError> {
     let method = auth_method(&new, requested_method)?;
-    let client_secret = (!new.public).then(secret::generate);
-    let registration_token = secret::generate();
+    let client_secret = (!new.public).then(|| secret::generate(random));
+    let registration_token = secret::generate(random);
     let secret_hash = client_secret
         .as_ref()
         .map(|s| SecretHash::of(s).as_bytes().to_vec());
-    let mut row = to_row(
-        uuid::Uuid::new_v4().to_string(),
-        &new,
-        method,
-        secret_hash,
-        now,
-    )?;
+    let mut row = to_row(random.uuid(), &new, method, secret_hash, now)?;
     row.registered_by = registered_by.map(str::to_owned);
     if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
@@ -136,13 +137,14 @@ pub fn find_by_registration_token(
 /// between public and confidential; `requested_method = None` keeps the registered method.
 pub fn update(
     conn: &mut DbConnection,
+    random: &dyn Random,
     id: &str,
     new: NewClient,
     requested_method: Option<&str>,
     rotate_registration_token: bool,
     now: i64,
 ) -> Result<(ClientView, Option<SecretString>), AdminError> {
-    let registration_token = rotate_registration_token.then(secret::generate);
+    let registration_token = rotate_registration_token.then(|| secret::generate(random));
     let client = db::write_tx(conn, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
@@ -206,11 +208,12 @@ pub fn show(conn: &mut DbConnection, id: &str) -> Result<ClientView, AdminError>
 /// `revoke_tokens`, every refresh token issued to the client is revoked too.
 pub fn rotate_secret(
     conn: &mut DbConnection,
+    random: &dyn Random,
     id: &str,
     revoke_tokens: bool,
     now: i64,
 ) -> Result<SecretString, AdminError> {
-    let secret = secret::generate();
+    let secret = secret::generate(random);
     let hash = SecretHash::of(&secret);
     db::write_tx(conn, |conn| {
         let client = find(conn, id)?;
@@ -268,7 +271,11 @@ pub const ADMIN_SCOPE: &str = "latchkey:admin";
 
 /// Creates the admin client (client_credentials, scope `latchkey:admin`) unless it exists;
 /// `Ok(None)` when it already does, so running it twice never prints a second secret.
-pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>, AdminError> {
+pub fn bootstrap(
+    conn: &mut DbConnection,
+    random: &dyn Random,
+    now: i64,
+) -> Result<Option<Registered>, AdminError> {
     let exists = list(conn)?
         .iter()
         .any(|c| c.name == BOOTSTRAP_NAME && c.scope.split(' ').any(|s| s == ADMIN_SCOPE));
@@ -277,6 +284,7 @@ pub fn bootstrap(conn: &mut DbConnection, now: i64) -> Result<Option<Registered>
     }
     add(
         conn,
+        random,
         NewClient {
             name: BOOTSTRAP_NAME.into(),
             grant_types: vec![GrantType::ClientCredentials],

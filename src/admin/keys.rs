@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use super::AdminError;
 use crate::config::Settings;
-use crate::crypto::keys::{self, alg, state, SigningAlg};
+use crate::crypto::keys::{self, state};
 use crate::crypto::master_key::MasterKey;
 use crate::db::models::SigningKeyRow;
 use crate::db::{self, DbConnection, Pool};
+use crate::domain::signing_alg::{self as alg, SigningAlg};
+use crate::random::Random;
 
 /// A key's public facts and lifecycle dates.
 #[derive(Debug, Serialize)]
@@ -98,6 +100,7 @@ pub fn rotate_if_due(
     pool: &Pool,
     settings: &Settings,
     master: &MasterKey,
+    random: &dyn Random,
     now: i64,
 ) -> Result<Changes, AdminError> {
     let rows = {
@@ -108,7 +111,7 @@ pub fn rotate_if_due(
     let mut candidates = Vec::new();
     for &alg in &settings.keys.algorithms {
         if needs_new_key(settings, &of_alg(&rows, alg), now) {
-            candidates.push(generate(settings, master, alg, now)?);
+            candidates.push(generate(settings, master, random, alg, now)?);
         }
     }
     db::transaction(pool, |conn| {
@@ -120,11 +123,19 @@ pub fn rotate_if_due(
 fn generate(
     settings: &Settings,
     master: &MasterKey,
+    random: &dyn Random,
     alg: SigningAlg,
     now: i64,
 ) -> Result<SigningKeyRow, AdminError> {
-    keys::generate(alg, settings.keys.rsa_bits, master, state::NEXT, now)
-        .map_err(|e| AdminError::internal("signing key generation", e))
+    keys::generate(
+        alg,
+        settings.keys.rsa_bits,
+        master,
+        random,
+        state::NEXT,
+        now,
+    )
+    .map_err(|e| AdminError::internal("signing key generation", e))
 }
 
 fn apply(
@@ -216,6 +227,7 @@ pub fn force_rotation(
     pool: &Pool,
     settings: &Settings,
     master: &MasterKey,
+    random: &dyn Random,
     only: Option<SigningAlg>,
     immediately: bool,
     now: i64,
@@ -229,7 +241,7 @@ pub fn force_rotation(
     };
     let candidates = algs
         .iter()
-        .map(|&a| generate(settings, master, a, now))
+        .map(|&a| generate(settings, master, random, a, now))
         .collect::<Result<Vec<_>, _>>()?;
     db::transaction(pool, |conn| {
         db::lock_for_key_change(conn)?;

@@ -8,6 +8,7 @@ use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
 use crate::db::{self, DbConnection};
 use crate::domain::user::{login_key, Username};
+use crate::random::Random;
 
 /// What an admin sees of a user; never the password hash.
 #[derive(Debug, Serialize)]
@@ -93,7 +94,12 @@ pub struct PreparedUser {
 }
 
 /// Checks a new user and hashes their password (in a password slot; no connection).
-pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<PreparedUser, AdminError> {
+pub fn prepare(
+    passwords: &Passwords,
+    random: &dyn Random,
+    new: NewUser,
+    now: i64,
+) -> Result<PreparedUser, AdminError> {
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
     if let Some(email) = &new.email {
         check_email(email)?;
@@ -107,7 +113,7 @@ pub fn prepare(passwords: &Passwords, new: NewUser, now: i64) -> Result<Prepared
     };
     Ok(PreparedUser {
         row: UserRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: random.uuid(),
             username: username.as_str().to_owned(),
             email: new.email,
             email_verified: false,

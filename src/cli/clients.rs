@@ -6,8 +6,9 @@ use secrecy::ExposeSecret;
 use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
-use crate::crypto::keys::SigningAlg;
 use crate::domain::client::GrantType;
+use crate::domain::signing_alg::SigningAlg;
+use crate::random::OsRandom;
 
 #[derive(Args)]
 pub(super) struct ClientAdd {
@@ -123,6 +124,7 @@ pub(super) fn client(
             new.check_algs(&settings.keys.algorithms)?;
             let (registered, _unused_registration_token) = admin::clients::add_with(
                 &mut *pool.get()?,
+                &OsRandom,
                 new,
                 add.token_endpoint_auth_method.as_deref(),
                 None,
@@ -198,8 +200,13 @@ pub(super) fn client(
             client_id,
             revoke_tokens,
         } => {
-            let secret =
-                admin::clients::rotate_secret(&mut *pool.get()?, &client_id, revoke_tokens, now())?;
+            let secret = admin::clients::rotate_secret(
+                &mut *pool.get()?,
+                &OsRandom,
+                &client_id,
+                revoke_tokens,
+                now(),
+            )?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
                 println!("client_secret: {}", secret.expose_secret());

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use crate::admin;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::crypto::keys::SigningAlg;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, Backend, Pool};
+use crate::domain::signing_alg::SigningAlg;
+use crate::random::OsRandom;
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::telemetry;
@@ -124,7 +125,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => clients::client(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&mut *pool.get()?, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -156,9 +157,16 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Keys(KeysCommand::Rotate { alg, immediately }) => {
             let pool = open(&settings)?;
-            let (master, _) = MasterKey::load(&settings.keys.master_key_file, true)?;
-            let changes =
-                admin::keys::force_rotation(&pool, &settings, &master, alg, immediately, now())?;
+            let (master, _) = MasterKey::load(&settings.keys.master_key_file, true, &OsRandom)?;
+            let changes = admin::keys::force_rotation(
+                &pool,
+                &settings,
+                &master,
+                &OsRandom,
+                alg,
+                immediately,
+                now(),
+            )?;
             output(json, &changes, || {
                 for kid in &changes.published {
                     println!("published new key {kid}");
@@ -227,7 +235,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         let issuer = settings.issuer.clone();
         let data = describe(&settings);
-        let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+        let state = AppState::build(settings, Arc::new(SystemClock), Arc::new(OsRandom)).await?;
         let app = Application::build(state)?;
         tracing::info!(issuer = %issuer, data = %data, bind = %app.state().settings.server.bind, "latchkey is serving");
         app.run_until_stopped().await?;
@@ -239,7 +247,7 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
     // A missing key file is fine (`serve` creates it); one that exists must be usable.
     let from_env = std::env::var_os(crate::crypto::master_key::ENV_VAR).is_some();
     if from_env || settings.keys.master_key_file.exists() {
-        MasterKey::load(&settings.keys.master_key_file, false)
+        MasterKey::load(&settings.keys.master_key_file, false, &OsRandom)
             .map_err(|e| anyhow::anyhow!("invalid value for `keys.master_key_file`: {e}"))?;
     }
     let redacted = settings.redacted();

@@ -9,6 +9,7 @@ use super::{done, now, open, output};
 use crate::admin::{self, users::NewUser};
 use crate::config::Settings;
 use crate::crypto::password::Passwords;
+use crate::random::OsRandom;
 
 #[derive(Subcommand)]
 pub(super) enum UserCommand {
@@ -88,6 +89,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             let password = read_password(password_stdin, false)?;
             let prepared = admin::users::prepare(
                 &passwords()?,
+                &OsRandom,
                 NewUser {
                     username,
                     email,

@@ -15,7 +15,7 @@ impl Settings {
     /// Checks the rules between keys, in the order of `config/default.toml`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check_key_schedule()?;
-        crate::crypto::keys::alg::check_settings(
+        crate::domain::signing_alg::check_settings(
             &self.keys.algorithms,
             self.tokens.access_token_alg,
         )

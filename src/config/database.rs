@@ -2,6 +2,7 @@
 //! `Debug` that masks the URL's password.
 
 use std::fmt;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -12,10 +13,10 @@ use url::Url;
 pub struct DatabaseSettings {
     #[serde(deserialize_with = "super::parse::database_url")]
     pub url: String,
-    #[serde(deserialize_with = "super::parse::positive")]
-    pub pool_size: u32,
-    #[serde(deserialize_with = "super::parse::positive")]
-    pub connect_timeout_secs: u64,
+    #[serde(deserialize_with = "super::parse::non_zero_u32")]
+    pub pool_size: NonZeroU32,
+    #[serde(deserialize_with = "super::parse::non_zero_u64")]
+    pub connect_timeout_secs: NonZeroU64,
     #[serde(deserialize_with = "super::parse::poll_interval_ms")]
     pub change_poll_interval_ms: u64,
 }

@@ -5,11 +5,13 @@
 
 mod checks;
 mod database;
+mod issuer;
 mod operations;
 mod parse;
 mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use issuer::Issuer;
 pub use operations::{MetricsSettings, TlsSettings};
 pub use parse::AccentColor;
 pub use throttle::LoginThrottleSettings;
@@ -20,7 +22,6 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 /// The longest lifetime any setting may give a token, session or key: 10 years. Keeps every
 /// `now + lifetime` far from overflow.
@@ -34,7 +35,7 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     #[serde(deserialize_with = "parse::issuer")]
-    pub issuer: String,
+    pub issuer: Issuer,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub keys: KeySettings,
@@ -76,7 +77,7 @@ pub struct KeySettings {
     #[serde(deserialize_with = "parse::rsa_bits")]
     pub rsa_bits: usize,
     /// One chain of signing keys per algorithm; RS256 always among them.
-    pub algorithms: Vec<crate::crypto::keys::SigningAlg>,
+    pub algorithms: Vec<crate::domain::signing_alg::SigningAlg>,
     #[serde(deserialize_with = "parse::at_most_a_day")]
     pub jwks_max_age_secs: u64,
     #[serde(deserialize_with = "parse::lifetime")]
@@ -96,7 +97,7 @@ pub struct TokenSettings {
     pub id_token_ttl_secs: i64,
     pub access_token_audience: String,
     /// `alg` of access tokens for clients without their own choice; one of `keys.algorithms`.
-    pub access_token_alg: crate::crypto::keys::SigningAlg,
+    pub access_token_alg: crate::domain::signing_alg::SigningAlg,
     #[serde(deserialize_with = "parse::lifetime")]
     pub authorization_code_ttl_secs: i64,
     #[serde(deserialize_with = "parse::lifetime")]
@@ -122,8 +123,8 @@ pub struct SessionSettings {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSettings {
     pub open: bool,
-    #[serde(deserialize_with = "parse::positive")]
-    pub open_per_hour: u32,
+    #[serde(deserialize_with = "parse::non_zero_u32")]
+    pub open_per_hour: std::num::NonZeroU32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -241,7 +242,7 @@ impl Settings {
     /// `aud` of access tokens.
     pub fn access_token_audience(&self) -> &str {
         if self.tokens.access_token_audience.is_empty() {
-            &self.issuer
+            self.issuer.as_str()
         } else {
             &self.tokens.access_token_audience
         }
@@ -257,13 +258,11 @@ impl Settings {
     /// Development conveniences in force, each worth a loud warning at start.
     pub fn development_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if let Ok(url) = Url::parse(&self.issuer) {
-            if url.scheme() == "http" {
-                warnings.push(format!(
-                    "issuer {} uses plain http: tokens and passwords travel unencrypted; use https in production",
-                    self.issuer
-                ));
-            }
+        if self.issuer.url().scheme() == "http" {
+            warnings.push(format!(
+                "issuer {} uses plain http: tokens and passwords travel unencrypted; use https in production",
+                self.issuer
+            ));
         }
         if self.database.url.starts_with("sqlite:") {
             warnings.push(
@@ -278,7 +277,7 @@ impl Settings {
     /// endpoints nobody answers on (say `server.bind` was moved to another port and `issuer` was
     /// left at its default). A non-loopback issuer is left alone: a proxy may sit in between.
     pub fn issuer_port_mismatch(&self) -> Option<String> {
-        let issuer = Url::parse(&self.issuer).ok()?;
+        let issuer = self.issuer.url();
         let loopback = match issuer.host()? {
             url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
             url::Host::Ipv4(ip) => ip.is_loopback(),
@@ -332,15 +331,15 @@ mod tests {
                  (LATCHKEY__ISSUER) to match"
             )
         );
-        settings.issuer = "http://localhost:9090".into();
+        settings.issuer = "http://localhost:9090".parse().unwrap();
         assert_eq!(settings.issuer_port_mismatch(), None);
-        settings.issuer = "https://id.example.com".into();
+        settings.issuer = "https://id.example.com".parse().unwrap();
         assert_eq!(
             settings.issuer_port_mismatch(),
             None,
             "a proxy may sit in between"
         );
-        settings.issuer = "http://[::1]".into();
+        settings.issuer = "http://[::1]".parse().unwrap();
         assert!(
             settings.issuer_port_mismatch().is_some(),
             "port 80 is not 9090"

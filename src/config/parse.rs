@@ -4,12 +4,13 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64};
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
-use super::{Backend, MAX_LIFETIME_SECS};
+use super::{Backend, Issuer, MAX_LIFETIME_SECS};
 
 /// A number greater than zero.
 pub fn positive<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -23,6 +24,16 @@ where
     } else {
         Err(D::Error::custom("must be positive"))
     }
+}
+
+/// A count greater than zero (`database.pool_size`, `registration.open_per_hour`).
+pub fn non_zero_u32<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU32, D::Error> {
+    NonZeroU32::new(u32::deserialize(d)?).ok_or_else(|| D::Error::custom("must be positive"))
+}
+
+/// A duration greater than zero (`database.connect_timeout_secs`).
+pub fn non_zero_u64<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU64, D::Error> {
+    NonZeroU64::new(u64::deserialize(d)?).ok_or_else(|| D::Error::custom("must be positive"))
 }
 
 /// A lifetime in seconds: from 1 second to 10 years, which keeps every `now + lifetime` far
@@ -99,20 +110,8 @@ pub fn poll_interval_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error
     }
 }
 
-pub fn issuer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let raw = String::deserialize(d)?;
-    let url =
-        Url::parse(&raw).map_err(|e| D::Error::custom(format!("not an absolute URL ({e})")))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(D::Error::custom("must use https (or http for development)"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(D::Error::custom("must not have a query or fragment"));
-    }
-    if url.host_str().is_none() || !url.username().is_empty() {
-        return Err(D::Error::custom("must have a host and no user information"));
-    }
-    Ok(raw)
+pub fn issuer<'de, D: Deserializer<'de>>(d: D) -> Result<Issuer, D::Error> {
+    Issuer::parse(&String::deserialize(d)?).map_err(D::Error::custom)
 }
 
 /// `database.url`: a URL whose scheme names a [`Backend`].

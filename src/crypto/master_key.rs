@@ -9,8 +9,9 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::random::Random;
 
 /// The environment variable that carries the master key.
 pub const ENV_VAR: &str = "LATCHKEY_MASTER_KEY";
@@ -76,9 +77,13 @@ impl MasterKey {
         Self(bytes)
     }
 
-    /// Loads the key from the environment, else the file; creates the file when missing and
-    /// `create` is true.
-    pub fn load(file: &Path, create: bool) -> Result<(Self, Source), MasterKeyError> {
+    /// Loads the key from the environment, else the file; creates the file (a new key from
+    /// `random`) when missing and `create` is true.
+    pub fn load(
+        file: &Path,
+        create: bool,
+        random: &dyn Random,
+    ) -> Result<(Self, Source), MasterKeyError> {
         if let Ok(value) = std::env::var(ENV_VAR) {
             let key = decode(&value).ok_or(MasterKeyError::BadEnvironment)?;
             return Ok((Self(key), Source::Environment));
@@ -89,7 +94,7 @@ impl MasterKey {
                 Ok((Self(key), Source::File(file.into())))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let key = Self::create_file(file)?;
+                let key = Self::create_file(file, random)?;
                 Ok((key, Source::Generated(file.into())))
             }
             Err(source) => Err(MasterKeyError::Read {
@@ -99,7 +104,7 @@ impl MasterKey {
         }
     }
 
-    fn create_file(path: &Path) -> Result<Self, MasterKeyError> {
+    fn create_file(path: &Path, random: &dyn Random) -> Result<Self, MasterKeyError> {
         let err = |source| MasterKeyError::Create {
             path: path.into(),
             source,
@@ -108,7 +113,7 @@ impl MasterKey {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
         let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        random.fill(&mut bytes);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -126,12 +131,17 @@ impl MasterKey {
         Ok(Self(bytes))
     }
 
-    /// Encrypts `plaintext`, binding it to `context` (the key id) as associated data.
-    /// Output: nonce (12 bytes) ‖ ciphertext ‖ tag.
-    pub fn encrypt(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
+    /// Encrypts `plaintext`, binding it to `context` (the key id) as associated data, under a
+    /// fresh 96-bit nonce from `random`. Output: nonce (12 bytes) ‖ ciphertext ‖ tag.
+    pub fn encrypt(
+        &self,
+        random: &dyn Random,
+        plaintext: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, MasterKeyError> {
         let cipher = Aes256Gcm::new((&self.0).into());
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        random.fill(&mut nonce);
         let sealed = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -168,11 +178,12 @@ impl MasterKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::OsRandom;
 
     #[test]
     fn round_trip_and_tamper_detection() {
         let key = MasterKey::from_bytes([7; 32]);
-        let sealed = key.encrypt(b"private key", b"kid-1").unwrap();
+        let sealed = key.encrypt(&OsRandom, b"private key", b"kid-1").unwrap();
         assert_eq!(key.decrypt(&sealed, b"kid-1").unwrap(), b"private key");
         assert!(key.decrypt(&sealed, b"kid-2").is_err());
         assert!(MasterKey::from_bytes([8; 32])
@@ -182,10 +193,22 @@ mod tests {
     }
 
     #[test]
+    fn an_injected_seeded_source_makes_the_nonce_and_the_sealed_bytes_reproducible() {
+        use crate::random::SeededRandom;
+        let key = MasterKey::from_bytes([7; 32]);
+        let seal = |seed| {
+            key.encrypt(&SeededRandom::new(seed), b"secret", b"kid")
+                .unwrap()
+        };
+        assert_eq!(seal(1), seal(1));
+        assert_ne!(seal(1)[..NONCE_LEN], seal(2)[..NONCE_LEN]);
+    }
+
+    #[test]
     fn created_file_is_private_and_reloads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/master.key");
-        let (first, source) = MasterKey::load(&path, true).unwrap();
+        let (first, source) = MasterKey::load(&path, true, &OsRandom).unwrap();
         assert_eq!(source, Source::Generated(path.clone()));
         #[cfg(unix)]
         {
@@ -193,7 +216,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (second, source) = MasterKey::load(&path, true).unwrap();
+        let (second, source) = MasterKey::load(&path, true, &OsRandom).unwrap();
         assert_eq!(source, Source::File(path));
         assert_eq!(first.0, second.0);
     }

@@ -121,6 +121,9 @@ impl Passwords {
     /// Hashes a password on the current thread (CLI, or inside [`Passwords::run`]).
     pub fn hash_blocking(&self, password: &SecretString) -> Result<String, PasswordError> {
         let argon2 = |e: argon2::password_hash::Error| PasswordError::Argon2(e.to_string());
+        // Salts stay on the OS CSPRNG rather than the injected `Random`: a PHC string is only
+        // ever verified, never compared with a fixed value, so a reproducible salt would make
+        // nothing testable, and this runs in the password slots, which carry no `AppState`.
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let mut salt_bytes = [0u8; 64];
         let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(argon2)?;

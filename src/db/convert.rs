@@ -2,10 +2,10 @@
 //! the database knows the domain, never the other way round.
 
 use super::models::{ClientRow, UserRow};
-use crate::crypto::keys::SigningAlg;
 use crate::domain::client::{Client, CorruptClient, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
+use crate::domain::signing_alg::SigningAlg;
 use crate::domain::user::User;
 
 impl TryFrom<ClientRow> for Client {

@@ -233,7 +233,7 @@ impl Pool {
 /// global state at exit, under the thread's feet), so nothing is opened ahead of need.
 pub fn cli_pool(settings: &DatabaseSettings) -> Result<Pool, DbError> {
     let single = DatabaseSettings {
-        pool_size: 1,
+        pool_size: std::num::NonZeroU32::MIN,
         ..settings.clone()
     };
     build_pool(&single, Some(0))
@@ -250,11 +250,11 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
     if let Backend::Sqlite(path) = &backend {
         super::sqlite_file::prepare(path)?;
     }
-    let wait = Duration::from_secs(settings.connect_timeout_secs);
+    let wait = Duration::from_secs(settings.connect_timeout_secs.get());
     let counters = Counters::default();
     let measured = instruments::new().map_err(|e| DbError::Migration(e.to_string()))?;
     let inner = r2d2::Pool::builder()
-        .max_size(settings.pool_size)
+        .max_size(settings.pool_size.get())
         .min_idle(min_idle)
         .connection_timeout(wait)
         .test_on_check_out(false)
@@ -265,7 +265,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
     Ok(Pool {
         inner,
         shared: Arc::new(Shared {
-            permits: Arc::new(Semaphore::new(settings.pool_size as usize)),
+            permits: Arc::new(Semaphore::new(settings.pool_size.get() as usize)),
             wait,
             counters,
             backend,

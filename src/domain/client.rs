@@ -8,7 +8,7 @@ use url::Url;
 
 use super::scope::Scope;
 use super::secret::SecretHash;
-use crate::crypto::keys::SigningAlg;
+use crate::domain::signing_alg::SigningAlg;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,4 +5,5 @@ pub mod metadata;
 pub mod pkce;
 pub mod scope;
 pub mod secret;
+pub mod signing_alg;
 pub mod user;

@@ -1,20 +1,15 @@
 //! High-entropy secrets (client secrets, codes, refresh tokens, session ids) and their hashes.
 //! The value is shown once; only its SHA-256 is stored and compared in constant time (DESIGN.md §5).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A freshly generated 256-bit random value, base64url without padding (43 characters).
-pub fn generate() -> SecretString {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let value = URL_SAFE_NO_PAD.encode(bytes);
-    zeroize::Zeroize::zeroize(&mut bytes);
-    SecretString::from(value)
+use crate::random::Random;
+
+/// A freshly generated 256-bit value from `random`, base64url without padding (43 characters).
+pub fn generate(random: &dyn Random) -> SecretString {
+    random.secret()
 }
 
 /// The stored form of a secret: its SHA-256 digest.
@@ -55,18 +50,29 @@ impl std::fmt::Debug for SecretHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::{OsRandom, SeededRandom};
 
     #[test]
     fn generated_values_are_256_bit_and_distinct() {
-        let a = generate();
-        let b = generate();
+        let a = generate(&OsRandom);
+        let b = generate(&OsRandom);
         assert_eq!(a.expose_secret().len(), 43);
         assert_ne!(a.expose_secret(), b.expose_secret());
     }
 
     #[test]
+    fn an_injected_seeded_source_makes_generated_secrets_reproducible() {
+        let (first, second) = (SeededRandom::new(42), SeededRandom::new(42));
+        let a = [generate(&first), generate(&first)];
+        let b = [generate(&second), generate(&second)];
+        assert_eq!(a[0].expose_secret(), b[0].expose_secret());
+        assert_eq!(a[1].expose_secret(), b[1].expose_secret());
+        assert_ne!(a[0].expose_secret(), a[1].expose_secret());
+    }
+
+    #[test]
     fn hash_matches_only_its_secret() {
-        let secret = generate();
+        let secret = generate(&OsRandom);
         let hash = SecretHash::of(&secret);
         assert!(hash.matches(secret.expose_secret()));
         assert!(!hash.matches("something else"));

@@ -46,7 +46,7 @@ pub fn decode(settings: &Settings, keys: &KeySet, token: &str) -> Result<AccessC
         .map_err(|_| invalid_token("The access token is invalid"))?;
     let claims: AccessClaims = serde_json::from_slice(&payload)
         .map_err(|_| invalid_token("The access token is invalid"))?;
-    if claims.iss != settings.issuer || claims.aud != settings.access_token_audience() {
+    if claims.iss != settings.issuer.as_str() || claims.aud != settings.access_token_audience() {
         return Err(invalid_token("The access token is invalid"));
     }
     Ok(claims)

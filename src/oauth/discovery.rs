@@ -16,7 +16,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::crypto::keys::SigningAlg;
+use crate::domain::signing_alg::SigningAlg;
 
 /// Metadata fields the openidconnect crate does not model (RFC 8414 §2).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -92,7 +92,7 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
     let base = settings.base_url();
     let err = |e: openidconnect::url::ParseError| DiscoveryError(e.to_string());
     let metadata = Metadata::new(
-        IssuerUrl::new(settings.issuer.clone()).map_err(err)?,
+        IssuerUrl::new(settings.issuer.to_string()).map_err(err)?,
         AuthUrl::new(format!("{base}/authorize")).map_err(err)?,
         JsonWebKeySetUrl::new(format!("{base}/jwks")).map_err(err)?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],

@@ -13,6 +13,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::random::Random;
 
 /// Why a login or consent form cannot go on; shown as an error page.
 #[derive(Debug)]
@@ -81,9 +82,10 @@ pub fn load(
 /// A fresh CSRF token for the form about to be rendered; older ones stop working.
 pub fn new_csrf(
     conn: &mut DbConnection,
+    random: &dyn Random,
     pending: &Pending,
 ) -> Result<SecretString, InteractionError> {
-    let token = secret::generate();
+    let token = secret::generate(random);
     db::requests::set_csrf(conn, &pending.row.id, SecretHash::of(&token).as_bytes())?;
     Ok(token)
 }
@@ -117,11 +119,12 @@ pub fn login_prepare(
 pub fn login_complete(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     pending: Pending,
     user: &User,
 ) -> Result<(SecretString, Next), InteractionError> {
-    let (cookie, session) = session::create(conn, settings, user, now)?;
+    let (cookie, session) = session::create(conn, settings, random, user, now)?;
     // Single use: of two submissions of one form, only the first gets past this line.
     if db::requests::delete(conn, &pending.row.id)? != 1 {
         return Err(InteractionError::Expired);
@@ -130,6 +133,7 @@ pub fn login_complete(
     let next = authorize::continue_as(
         conn,
         settings,
+        random,
         now,
         pending.request,
         &session,
@@ -157,23 +161,29 @@ pub fn consent_load(
     Ok(pending)
 }
 
+/// What the consent form sent back: its CSRF token and the person's choice.
+pub struct ConsentAnswer<'a> {
+    pub csrf: Option<&'a str>,
+    pub approve: bool,
+}
+
 /// The consent answer: approval is remembered and the code issued; denial is `access_denied`.
 pub fn consent_decide(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     pending: Pending,
-    csrf: Option<&str>,
     session: &Session,
-    approve: bool,
+    answer: ConsentAnswer<'_>,
 ) -> Result<String, InteractionError> {
-    check_csrf(&pending.row, csrf)?;
+    check_csrf(&pending.row, answer.csrf)?;
     // Single use: of two submissions of one form, only the first gets past this line.
     if db::requests::delete(conn, &pending.row.id)? != 1 {
         return Err(InteractionError::Expired);
     }
     let request = pending.request;
-    if !approve {
+    if !answer.approve {
         tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);
         let denied = OAuthError::new(ErrorCode::AccessDenied, "The user denied the request");
         return Ok(authorize::error_redirect(
@@ -200,7 +210,7 @@ pub fn consent_decide(
     )?;
     tracing::info!(target: "audit", event = "consent_given", sub = %session.user.id, client_id = %request.client.id);
     Ok(authorize::issue_code(
-        conn, settings, now, &request, session,
+        conn, settings, random, now, &request, session,
     )?)
 }
 

@@ -4,16 +4,17 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::error::OAuthError;
 use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
-use crate::crypto::keys::{ActiveKey, KeySet, SigningAlg};
+use crate::crypto::keys::{ActiveKey, KeySet};
 use crate::domain::client::TokenAlgs;
 use crate::domain::scope::Scope;
+use crate::domain::signing_alg::SigningAlg;
+use crate::random::Random;
 
 /// RFC 9068 §2.2 claims.
 #[derive(Serialize)]
@@ -72,12 +73,6 @@ pub struct Issued {
     pub jti: String,
 }
 
-fn new_jti() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token that goes with
 /// the ID token's `alg`, base64url: SHA-256 for RS256 and ES256, SHA-512 for EdDSA over Ed25519
 /// (as relying-party libraries compute it).
@@ -106,12 +101,13 @@ fn signing_key(keys: &KeySet, alg: SigningAlg) -> Result<&ActiveKey, OAuthError>
 pub fn issue(
     settings: &Settings,
     keys: &KeySet,
+    random: &dyn Random,
     now: i64,
     grant: &Grant<'_>,
 ) -> Result<Issued, OAuthError> {
     let key = signing_key(keys, grant.algs.access_token)?;
     let scope_text = grant.scope.to_string();
-    let jti = new_jti();
+    let jti = random.jti();
     let ttl = settings.tokens.access_token_ttl_secs;
     let claims = AccessTokenClaims {
         iss: &settings.issuer,
@@ -154,4 +150,48 @@ pub fn issue(
         id_token,
         jti,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{self, state};
+    use crate::crypto::master_key::MasterKey;
+    use crate::random::{OsRandom, SeededRandom};
+
+    #[test]
+    fn an_injected_seeded_source_makes_the_jti_reproducible() {
+        let settings = Settings::defaults().unwrap();
+        let master = MasterKey::from_bytes([7; 32]);
+        let row = keys::generate(
+            SigningAlg::ES256,
+            2048,
+            &master,
+            &OsRandom,
+            state::ACTIVE,
+            1_000,
+        )
+        .unwrap();
+        let set = KeySet::build(std::slice::from_ref(&row), &master).unwrap();
+        let scope = Scope::parse("openid").unwrap();
+        let grant = Grant {
+            subject: "user-1",
+            client_id: "client-1",
+            scope: &scope,
+            auth_time: None,
+            nonce: None,
+            sid: None,
+            algs: TokenAlgs {
+                access_token: SigningAlg::ES256,
+                id_token: SigningAlg::ES256,
+            },
+        };
+        let jti = |seed| {
+            issue(&settings, &set, &SeededRandom::new(seed), 1_000, &grant)
+                .unwrap()
+                .jti
+        };
+        assert_eq!(jti(1), jti(1));
+        assert_ne!(jti(1), jti(2));
+    }
 }

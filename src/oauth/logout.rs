@@ -39,7 +39,7 @@ pub struct Logout {
 fn verify_hint(settings: &Settings, keys: &KeySet, hint: &str) -> Option<HintClaims> {
     let payload = jwt::verify(keys, hint, TYP_JWT).ok()?;
     let claims: HintClaims = serde_json::from_slice(&payload).ok()?;
-    (claims.iss == settings.issuer).then_some(claims)
+    (claims.iss == settings.issuer.as_str()).then_some(claims)
 }
 
 /// Checks the request. Errors are shown as pages: a bad logout request never redirects.

@@ -13,17 +13,19 @@ use crate::db::{self, DbConnection};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
+use crate::random::Random;
 
 /// Stores the request for the login or consent page; returns its id.
 pub fn store(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     request: &AuthorizationRequest,
     browser_hash: &[u8],
     session: Option<&Session>,
 ) -> Result<String, OAuthError> {
-    let id = secret::generate().expose_secret().to_owned();
+    let id = secret::generate(random).expose_secret().to_owned();
     db::requests::insert(
         conn,
         &AuthorizationRequestRow {

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
-use crate::crypto::keys::{alg, SigningAlg};
 use crate::domain::client::{GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
+use crate::domain::signing_alg::{self as alg, SigningAlg};
 
 /// The metadata a client may send (RFC 7591 §2).
 #[derive(Debug, Default, Deserialize)]

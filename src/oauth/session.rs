@@ -9,6 +9,7 @@ use crate::db::models::SessionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::random::Random;
 
 /// A live session and its user.
 #[derive(Debug, Clone)]
@@ -62,12 +63,13 @@ pub fn current(
 pub fn create(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     user: &User,
     now: i64,
 ) -> Result<(SecretString, Session), OAuthError> {
-    let cookie = secret::generate();
+    let cookie = secret::generate(random);
     let id_hash = SecretHash::of(&cookie).as_bytes().to_vec();
-    let sid = uuid::Uuid::new_v4().to_string();
+    let sid = random.uuid();
     db::sessions::insert(
         conn,
         &SessionRow {
@@ -97,4 +99,49 @@ pub fn end(conn: &mut DbConnection, cookie: Option<&str>) -> Result<(), OAuthErr
         db::sessions::delete(conn, SecretHash::of_str(cookie).as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, RunQueryDsl};
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::random::SeededRandom;
+
+    fn alice() -> User {
+        User {
+            id: "user-1".into(),
+            username: "alice".into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            updated_at: 0,
+            is_admin: false,
+        }
+    }
+
+    #[test]
+    fn an_injected_seeded_source_makes_the_session_cookie_and_sid_reproducible() {
+        let settings = Settings::defaults().unwrap();
+        let made: Vec<(String, String)> = (0..2)
+            .map(|_| {
+                let mut lite = diesel::SqliteConnection::establish(":memory:").unwrap();
+                // Only the session row matters here, not the user it points to.
+                diesel::sql_query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut lite)
+                    .unwrap();
+                let mut conn = DbConnection::Sqlite(lite);
+                db::migrate(&mut conn).unwrap();
+                let (cookie, session) =
+                    create(&mut conn, &settings, &SeededRandom::new(3), &alice(), 1_000).unwrap();
+                (cookie.expose_secret().to_owned(), session.sid)
+            })
+            .collect();
+        assert_eq!(made[0], made[1]);
+        let sid = uuid::Uuid::parse_str(&made[0].1).unwrap();
+        assert_eq!(sid.get_version_num(), 4);
+    }
 }

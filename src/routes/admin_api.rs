@@ -196,9 +196,11 @@ pub async fn create(
         name: string_field(&body, "name")?,
         password: string_field(&body, "password")?.map(SecretString::from),
     };
-    let now = state.clock.now();
-    let prepared =
-        admin::with_passwords(&state.passwords, move |p| users::prepare(p, new, now)).await?;
+    let (now, random) = (state.clock.now(), state.random.clone());
+    let prepared = admin::with_passwords(&state.passwords, move |p| {
+        users::prepare(p, &*random, new, now)
+    })
+    .await?;
     let user = run(&state, move |conn| users::add(conn, prepared)).await?;
     tracing::info!(target: "audit", event = "user_created", sub = %user.id, via = "admin_api");
     Ok(ok(StatusCode::CREATED, json!(user)))

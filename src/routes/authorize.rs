@@ -52,7 +52,7 @@ async fn handle(
     let fresh_browser = existing.is_none();
     let browser = existing
         .map(SecretString::from)
-        .unwrap_or_else(secret::generate);
+        .unwrap_or_else(|| secret::generate(&*state.random));
     let browser_hash = interaction::browser_hash(&browser);
     let now = state.clock.now();
     let shared = state.clone();
@@ -62,6 +62,7 @@ async fn handle(
         authorize::decide(
             conn,
             &shared.settings,
+            &*shared.random,
             now,
             request,
             session.as_ref(),

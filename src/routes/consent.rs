@@ -32,7 +32,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             session.as_ref(),
             now,
         )?;
-        let csrf = interaction::new_csrf(conn, &pending)?;
+        let csrf = interaction::new_csrf(conn, &*shared.random, &pending)?;
         let username = session.map(|s| s.user.username).unwrap_or_default();
         Ok::<_, InteractionError>((pending, csrf, username))
     })
@@ -82,11 +82,14 @@ pub async fn post(
         interaction::consent_decide(
             conn,
             &shared.settings,
+            &*shared.random,
             now,
             pending,
-            csrf.as_deref(),
             &session,
-            approve,
+            interaction::ConsentAnswer {
+                csrf: csrf.as_deref(),
+                approve,
+            },
         )
     })
     .await;

@@ -55,8 +55,9 @@ enum Again {
 
 /// The form again, with a fresh CSRF token and a generic message.
 async fn again(state: &AppState, pending: Pending, username: &str, why: Again) -> HttpResponse {
+    let random = state.random.clone();
     let renewed = db::run(&state.pool, move |conn| {
-        let csrf = interaction::new_csrf(conn, &pending)?;
+        let csrf = interaction::new_csrf(conn, &*random, &pending)?;
         Ok::<_, InteractionError>((pending, csrf))
     })
     .await;
@@ -123,10 +124,10 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     };
     let id = params.get("request").map(str::to_owned);
     let browser = pages::read_cookie(&req, &state, INTERACTION);
-    let now = state.clock.now();
+    let (now, random) = (state.clock.now(), state.random.clone());
     let result = db::run(&state.pool, move |conn| {
         let pending = interaction::load(conn, id.as_deref(), browser.as_deref(), now)?;
-        let csrf = interaction::new_csrf(conn, &pending)?;
+        let csrf = interaction::new_csrf(conn, &*random, &pending)?;
         Ok::<_, InteractionError>((pending, csrf))
     })
     .await;
@@ -217,7 +218,7 @@ pub async fn post(
     let previous = pages::read_cookie(&req, &state, SESSION);
     let completed = db::run_tx(&state.pool, move |conn| {
         session::end(conn, previous.as_deref())?;
-        interaction::login_complete(conn, &shared.settings, now, pending, &user)
+        interaction::login_complete(conn, &shared.settings, &*shared.random, now, pending, &user)
     })
     .await;
     match completed {

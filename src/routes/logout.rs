@@ -108,7 +108,7 @@ fn finished(state: &AppState, logout: &Logout) -> HttpResponse {
 }
 
 fn confirm(state: &AppState, logout: &Logout) -> HttpResponse {
-    let csrf = secret::generate();
+    let csrf = secret::generate(&*state.random);
     let mut response = pages::render(
         StatusCode::OK,
         &LogoutPage {

@@ -141,9 +141,16 @@ pub async fn post(
     let (new, method) =
         registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
     let pool = state.pool.clone();
-    let now = state.clock.now();
+    let (now, random) = (state.clock.now(), state.random.clone());
     let (registered, token) = db::run(&pool, move |conn| {
-        admin::clients::add_with(conn, new, Some(&method), Some(registrar.as_str()), now)
+        admin::clients::add_with(
+            conn,
+            &*random,
+            new,
+            Some(&method),
+            Some(registrar.as_str()),
+            now,
+        )
     })
     .await
     .map_err(admin_error)?;
@@ -228,9 +235,9 @@ pub async fn put(
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();
-    let now = state.clock.now();
+    let (now, random) = (state.clock.now(), state.random.clone());
     let (view, token) = db::run(&pool, move |conn| {
-        admin::clients::update(conn, &id, new, Some(&method), true, now)
+        admin::clients::update(conn, &*random, &id, new, Some(&method), true, now)
     })
     .await
     .map_err(admin_error)?;

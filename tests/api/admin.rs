@@ -25,7 +25,11 @@ backend_tests!(
 async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            NOW,
+        )
     })
     .await
     .unwrap()
@@ -33,7 +37,11 @@ async fn admin_token(app: &TestApp) -> (TestClient, String) {
     .expect("a new admin client");
     let pool = app.state.pool.clone();
     let again = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            NOW,
+        )
     })
     .await
     .unwrap()
@@ -376,7 +384,7 @@ async fn open_registration_accepts_only_public_loopback_clients_and_is_rate_limi
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(backend, dir.path());
     settings.registration.open = true;
-    settings.registration.open_per_hour = 3;
+    settings.registration.open_per_hour = std::num::NonZeroU32::new(3).unwrap();
     let app = TestApp::spawn_with(dir, settings).await;
     let public = json!({
         "client_name": "CLI tool",

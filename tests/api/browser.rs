@@ -193,7 +193,12 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        admin::clients::add(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            new,
+            NOW,
+        )
     })
     .await
     .unwrap()

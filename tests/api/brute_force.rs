@@ -171,7 +171,11 @@ async fn password_spraying_from_one_address_is_throttled(backend: Backend) {
 pub(crate) async fn admin_token(app: &TestApp) -> String {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), crate::helpers::NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            crate::helpers::NOW,
+        )
     })
     .await
     .unwrap()

@@ -30,7 +30,7 @@ async fn a_full_sqlite_disk_answers_503_with_retry_after_not_500() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(Backend::Sqlite, dir.path());
     settings.registration.open = true;
-    settings.registration.open_per_hour = 10_000;
+    settings.registration.open_per_hour = std::num::NonZeroU32::new(10_000).unwrap();
     let app = TestApp::spawn_with(dir, settings).await;
     let register = || async {
         app.http

@@ -72,7 +72,11 @@ async fn a_registered_client_cannot_grant_itself_latchkey_admin(backend: Backend
     let app = TestApp::spawn(backend).await;
     let pool = app.state.pool.clone();
     let admin = tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::bootstrap(&mut pool.get().unwrap(), NOW)
+        latchkey::admin::clients::bootstrap(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            NOW,
+        )
     })
     .await
     .unwrap()
@@ -185,7 +189,13 @@ async fn revoking_a_users_sessions_or_a_clients_tokens_denies_their_access_token
     assert_eq!(userinfo_status(&app, &fresh).await, 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::rotate_secret(&mut pool.get().unwrap(), &id, true, NOW)
+        latchkey::admin::clients::rotate_secret(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            &id,
+            true,
+            NOW,
+        )
     })
     .await
     .unwrap()

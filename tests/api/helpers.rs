@@ -77,7 +77,7 @@ pub fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 pub fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings {
     let mut settings = Settings::defaults().expect("defaults are valid");
     settings.database.url = fresh_database(backend, dir);
-    settings.database.pool_size = 4;
+    settings.database.pool_size = std::num::NonZeroU32::new(4).unwrap();
     settings.keys.master_key_file = dir.join("master.key");
     settings.server.workers = 1;
     settings.passwords.memory_kib = 1024;
@@ -134,12 +134,16 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let address = format!("http://127.0.0.1:{port}");
-        settings.issuer = address.clone();
+        settings.issuer = address.parse().unwrap();
         settings.validate().expect("test settings are valid");
         let clock = Arc::new(ManualClock::new(NOW));
-        let state = AppState::build(settings, clock.clone())
-            .await
-            .expect("build state");
+        let state = AppState::build(
+            settings,
+            clock.clone(),
+            Arc::new(latchkey::random::OsRandom),
+        )
+        .await
+        .expect("build state");
         let app = Application::with_listener(state, listener).expect("build app");
         let state = app.state();
         let metrics_port = app.metrics_port();
@@ -216,7 +220,14 @@ impl TestApp {
         let pool = self.state.pool.clone();
         let method = method.map(str::to_owned);
         let (registered, _) = tokio::task::spawn_blocking(move || {
-            admin::clients::add_with(&mut pool.get().unwrap(), new, method.as_deref(), None, NOW)
+            admin::clients::add_with(
+                &mut pool.get().unwrap(),
+                &latchkey::random::OsRandom,
+                new,
+                method.as_deref(),
+                None,
+                NOW,
+            )
         })
         .await
         .unwrap()
@@ -252,7 +263,8 @@ impl TestApp {
             password: Some(SecretString::from(password.to_owned())),
         };
         tokio::task::spawn_blocking(move || {
-            let prepared = admin::users::prepare(&passwords, new, NOW)?;
+            let prepared =
+                admin::users::prepare(&passwords, &latchkey::random::OsRandom, new, NOW)?;
             admin::users::add(&mut pool.get().unwrap(), prepared)
         })
         .await
@@ -425,7 +437,12 @@ impl TestApp {
             id_token_signed_response_alg: None,
         };
         let registered = tokio::task::spawn_blocking(move || {
-            admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+            admin::clients::add(
+                &mut pool.get().unwrap(),
+                &latchkey::random::OsRandom,
+                new,
+                NOW,
+            )
         })
         .await
         .unwrap()

@@ -18,9 +18,13 @@ backend_tests!(
 async fn a_restart_reuses_the_same_signing_key(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let first = app.state.keys.load().active().unwrap().kid.clone();
-    let again = AppState::build(app.state.settings.clone(), Arc::new(ManualClock::new(NOW)))
-        .await
-        .unwrap();
+    let again = AppState::build(
+        app.state.settings.clone(),
+        Arc::new(ManualClock::new(NOW)),
+        Arc::new(latchkey::random::OsRandom),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.keys.load().active().unwrap().kid, first);
     let pool = app.state.pool.clone();
     let settings = app.state.settings.clone();
@@ -69,10 +73,14 @@ async fn a_wrong_master_key_stops_the_start_instead_of_replacing_keys(backend: B
     let other = app.dir.path().join("other.key");
     std::fs::write(&other, "ab".repeat(32)).unwrap();
     settings.keys.master_key_file = other;
-    let error = AppState::build(settings, Arc::new(ManualClock::new(NOW)))
-        .await
-        .err()
-        .expect("start must fail");
+    let error = AppState::build(
+        settings,
+        Arc::new(ManualClock::new(NOW)),
+        Arc::new(latchkey::random::OsRandom),
+    )
+    .await
+    .err()
+    .expect("start must fail");
     assert_eq!(
         error.to_string(),
         "a signing key could not be decrypted: wrong master key or corrupt data"

@@ -80,7 +80,7 @@ async fn limited_app(backend: Backend, trusted: &[&str]) -> TestApp {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut settings = crate::helpers::test_settings(backend, dir.path());
     settings.registration.open = true;
-    settings.registration.open_per_hour = 1;
+    settings.registration.open_per_hour = std::num::NonZeroU32::MIN;
     settings.server.trusted_proxies = trusted.iter().map(|n| n.parse().unwrap()).collect();
     TestApp::spawn_with(dir, settings).await
 }

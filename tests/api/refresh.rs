@@ -96,7 +96,12 @@ async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>)
         id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        admin::clients::add(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            new,
+            NOW,
+        )
     })
     .await
     .unwrap()
@@ -474,7 +479,13 @@ async fn rotating_a_client_secret_with_revoke_tokens_revokes_its_refresh_tokens(
         let id = client.id.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                admin::clients::rotate_secret(&mut pool.get().unwrap(), &id, revoke_tokens, NOW)
+                admin::clients::rotate_secret(
+                    &mut pool.get().unwrap(),
+                    &latchkey::random::OsRandom,
+                    &id,
+                    revoke_tokens,
+                    NOW,
+                )
             })
             .await
             .unwrap()

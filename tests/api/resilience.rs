@@ -19,7 +19,8 @@ pub fn admin_sql(sql: &str) {
 pub async fn postgres_app(connect_timeout_secs: u64) -> (TestApp, String, TestClient) {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(Backend::Postgres, dir.path());
-    settings.database.connect_timeout_secs = connect_timeout_secs;
+    settings.database.connect_timeout_secs =
+        std::num::NonZeroU64::new(connect_timeout_secs).expect("a positive timeout");
     let database = settings.database.url.rsplit('/').next().unwrap().to_owned();
     let app = TestApp::spawn_with(dir, settings).await;
     let client = app.service_client().await;

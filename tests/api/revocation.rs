@@ -45,7 +45,12 @@ async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool
         id_token_signed_response_alg: None,
     };
     let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(&mut pool.get().unwrap(), new, NOW)
+        admin::clients::add(
+            &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
+            new,
+            NOW,
+        )
     })
     .await
     .unwrap()

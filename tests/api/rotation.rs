@@ -152,7 +152,15 @@ async fn force(app: &TestApp, immediately: bool) -> Changes {
     let master = app.state.master_key.clone();
     let now = app.clock_now();
     tokio::task::spawn_blocking(move || {
-        admin::keys::force_rotation(&pool, &settings, &master, None, immediately, now)
+        admin::keys::force_rotation(
+            &pool,
+            &settings,
+            &master,
+            &latchkey::random::OsRandom,
+            None,
+            immediately,
+            now,
+        )
     })
     .await
     .unwrap()

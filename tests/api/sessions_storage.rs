@@ -270,13 +270,14 @@ async fn hsts_is_sent_on_an_https_issuer_only(backend: Backend) {
     // The same server with an https issuer (TLS ends at a proxy in front of it).
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(backend, dir.path());
-    settings.issuer = "https://id.example.com".into();
+    settings.issuer = "https://id.example.com".parse().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let clock = Arc::new(latchkey::clock::ManualClock::new(crate::helpers::NOW));
-    let state = latchkey::state::AppState::build(settings, clock)
-        .await
-        .unwrap();
+    let state =
+        latchkey::state::AppState::build(settings, clock, Arc::new(latchkey::random::OsRandom))
+            .await
+            .unwrap();
     let server = latchkey::startup::Application::with_listener(state, listener).unwrap();
     tokio::spawn(server.run_until_stopped());
     let secure = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey::admin;
-use latchkey::crypto::keys::SigningAlg;
 use latchkey::domain::client::GrantType;
+use latchkey::domain::signing_alg::SigningAlg;
 use openidconnect::core::{
     CoreClient, CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };

@@ -1,8 +1,8 @@
 //! A client's token algorithms on the admin pages: shown, saved, and refused when not configured.
 
 use latchkey::admin;
-use latchkey::crypto::keys::SigningAlg;
 use latchkey::domain::client::GrantType;
+use latchkey::domain::signing_alg::SigningAlg;
 
 use crate::admin_pages::sign_in;
 use crate::backend_tests;

@@ -1,7 +1,7 @@
 //! Signing algorithms from the CLI: `client add|update --access-token-alg`, `keys rotate --alg`,
 //! `keys list` with each key's algorithm.
 
-use latchkey::crypto::keys::SigningAlg;
+use latchkey::domain::signing_alg::SigningAlg;
 use serde_json::{json, Value};
 
 use crate::backend_tests;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use latchkey::admin;
 use latchkey::admin::keys::Changes;
 use latchkey::config::Settings;
-use latchkey::crypto::keys::SigningAlg;
 use latchkey::domain::client::GrantType;
+use latchkey::domain::signing_alg::SigningAlg;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
@@ -52,7 +52,15 @@ async fn force(app: &TestApp, settings: &Settings, alg: Option<SigningAlg>) -> C
     let (pool, settings) = (app.state.pool.clone(), settings.clone());
     let (master, now) = (app.state.master_key.clone(), app.clock_now());
     tokio::task::spawn_blocking(move || {
-        admin::keys::force_rotation(&pool, &settings, &master, alg, true, now)
+        admin::keys::force_rotation(
+            &pool,
+            &settings,
+            &master,
+            &latchkey::random::OsRandom,
+            alg,
+            true,
+            now,
+        )
     })
     .await
     .unwrap()
@@ -63,10 +71,12 @@ async fn force(app: &TestApp, settings: &Settings, alg: Option<SigningAlg>) -> C
 async fn pass(app: &TestApp, settings: &Settings) {
     let (pool, settings) = (app.state.pool.clone(), settings.clone());
     let (master, now) = (app.state.master_key.clone(), app.clock_now());
-    tokio::task::spawn_blocking(move || admin::keys::rotate_if_due(&pool, &settings, &master, now))
-        .await
-        .unwrap()
-        .expect("rotation pass");
+    tokio::task::spawn_blocking(move || {
+        admin::keys::rotate_if_due(&pool, &settings, &master, &latchkey::random::OsRandom, now)
+    })
+    .await
+    .unwrap()
+    .expect("rotation pass");
     app.state.refresh_keys().await.unwrap();
 }
 

@@ -116,7 +116,7 @@ async fn https_is_served_with_the_configured_certificate(backend: Backend) {
 #[test]
 fn a_plain_http_issuer_outside_loopback_is_refused_unless_overridden() {
     let mut settings = latchkey::config::Settings::defaults().unwrap();
-    settings.issuer = "http://id.example.com".into();
+    settings.issuer = "http://id.example.com".parse().unwrap();
     assert_eq!(
         settings.validate().unwrap_err().to_string(),
         "invalid value for `issuer`: must use https outside loopback (set \
@@ -131,7 +131,7 @@ fn a_plain_http_issuer_outside_loopback_is_refused_unless_overridden() {
         "http://127.0.0.1:8080",
         "http://[::1]:8080",
     ] {
-        settings.issuer = ok.into();
+        settings.issuer = ok.parse().unwrap();
         assert!(settings.validate().is_ok(), "{ok}");
     }
 }

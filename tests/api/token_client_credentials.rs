@@ -244,6 +244,7 @@ async fn a_rotated_secret_stops_the_old_one(backend: Backend) {
     let new_secret = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::rotate_secret(
             &mut pool.get().unwrap(),
+            &latchkey::random::OsRandom,
             &id,
             false,
             crate::helpers::NOW,

@@ -203,6 +203,7 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
     tokio::task::spawn_blocking(move || {
         let prepared = latchkey::admin::users::prepare(
             &old,
+            &latchkey::random::OsRandom,
             latchkey::admin::users::NewUser {
                 username: "grace".into(),
                 email: None,

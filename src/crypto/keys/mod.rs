@@ -3,7 +3,6 @@
 //! snapshot that serves the JWKS (RFC 7517) from pre-serialised bytes and signs without parsing a
 //! key per request.
 
-pub mod alg;
 pub mod material;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,10 +10,11 @@ use base64::Engine;
 use josekit::jws::{JwsSigner, JwsVerifier};
 use sha2::{Digest, Sha256};
 
-pub use self::alg::SigningAlg;
 pub use self::material::thumbprint;
 use super::master_key::{MasterKey, MasterKeyError};
 use crate::db::models::SigningKeyRow;
+use crate::domain::signing_alg::SigningAlg;
+use crate::random::Random;
 
 /// The lifecycle states of a signing key.
 pub mod state {
@@ -42,11 +42,12 @@ pub fn generate(
     alg: SigningAlg,
     rsa_bits: usize,
     master: &MasterKey,
+    random: &dyn Random,
     state: &str,
     now: i64,
 ) -> Result<SigningKeyRow, KeyError> {
-    let key = material::generate(alg, rsa_bits)?;
-    let private_key = master.encrypt(key.der.as_slice(), key.kid.as_bytes())?;
+    let key = material::generate(alg, rsa_bits, random)?;
+    let private_key = master.encrypt(random, key.der.as_slice(), key.kid.as_bytes())?;
     Ok(SigningKeyRow {
         kid: key.kid,
         alg: alg.as_str().into(),

@@ -5,6 +5,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::random::OsRandom;
 
 #[test]
 fn thumbprint_matches_rfc7638_example() {
@@ -24,6 +25,7 @@ fn key_set_publishes_public_parts_only_and_signs() {
         SigningAlg::RS256,
         2048,
         &master,
+        &OsRandom,
         state::ACTIVE,
         1_700_000_000,
     )
@@ -60,7 +62,7 @@ fn ec_and_okp_kids_are_rfc7638_thumbprints_of_the_published_key() {
             &["crv", "kty", "x"][..],
         ),
     ] {
-        let row = generate(alg, 2048, &master, state::ACTIVE, 1_700_000_000).unwrap();
+        let row = generate(alg, 2048, &master, &OsRandom, state::ACTIVE, 1_700_000_000).unwrap();
         assert!(row.public_n.is_empty() && row.public_e.is_empty());
         let set = KeySet::build(std::slice::from_ref(&row), &master).unwrap();
         let jwks: serde_json::Value = serde_json::from_slice(set.jwks()).unwrap();
@@ -92,7 +94,7 @@ fn ec_and_okp_kids_are_rfc7638_thumbprints_of_the_published_key() {
 #[test]
 fn a_key_stored_under_another_algorithm_is_refused() {
     let master = MasterKey::from_bytes([6; 32]);
-    let mut row = generate(SigningAlg::ES256, 2048, &master, state::NEXT, 1).unwrap();
+    let mut row = generate(SigningAlg::ES256, 2048, &master, &OsRandom, state::NEXT, 1).unwrap();
     row.alg = "EdDSA".into();
     let err = KeySet::build(&[row], &master).unwrap_err().to_string();
     assert!(err.ends_with("the stored key is not an EdDSA key"), "{err}");

@@ -19,6 +19,7 @@ use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
+use crate::random::Random;
 use checks::Refusal;
 
 /// How an authorization error reaches the user: the two channels of RFC 6749 §4.1.2.1.
@@ -120,7 +121,7 @@ pub fn error_redirect(
             ("error", Some(error.code.as_str())),
             ("error_description", Some(&error.description)),
             ("state", state),
-            ("iss", Some(&settings.issuer)),
+            ("iss", Some(settings.issuer.as_str())),
         ],
     )
 }
@@ -162,6 +163,7 @@ pub fn validate(
 pub fn decide(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     request: AuthorizationRequest,
     session: Option<&Session>,
@@ -177,16 +179,17 @@ pub fn decide(
                 "The user is not logged in",
             ));
         }
-        let id = pending::store(conn, settings, now, &request, browser_hash, None)?;
+        let id = pending::store(conn, settings, random, now, &request, browser_hash, None)?;
         return Ok(Next::Login(id));
     };
-    continue_as(conn, settings, now, request, session, browser_hash)
+    continue_as(conn, settings, random, now, request, session, browser_hash)
 }
 
 /// After authentication: ask for consent when needed, else issue the code.
 pub fn continue_as(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     request: AuthorizationRequest,
     session: &Session,
@@ -200,10 +203,18 @@ pub fn continue_as(
                 "The user has not consented",
             ));
         }
-        let id = pending::store(conn, settings, now, &request, browser_hash, Some(session))?;
+        let id = pending::store(
+            conn,
+            settings,
+            random,
+            now,
+            &request,
+            browser_hash,
+            Some(session),
+        )?;
         return Ok(Next::Consent(id));
     }
-    issue_code(conn, settings, now, &request, session).map(Next::Redirect)
+    issue_code(conn, settings, random, now, &request, session).map(Next::Redirect)
 }
 
 fn has_consent(
@@ -228,16 +239,17 @@ fn has_consent(
 pub fn issue_code(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     now: i64,
     request: &AuthorizationRequest,
     session: &Session,
 ) -> Result<String, AuthorizeError> {
-    let code = secret::generate();
+    let code = secret::generate(random);
     db::codes::insert(
         conn,
         &AuthorizationCodeRow {
             code_hash: SecretHash::of(&code).as_bytes().to_vec(),
-            family_id: uuid::Uuid::new_v4().to_string(),
+            family_id: random.uuid(),
             client_id: request.client.id.clone(),
             user_id: session.user.id.clone(),
             redirect_uri: request.redirect_uri.clone(),
@@ -262,7 +274,7 @@ pub fn issue_code(
         &[
             ("code", Some(code.expose_secret())),
             ("state", request.state.as_deref()),
-            ("iss", Some(&settings.issuer)),
+            ("iss", Some(settings.issuer.as_str())),
         ],
     ))
 }

@@ -172,6 +172,7 @@ fn redeem(
     let refresh_token = refresh_token::issue_first(
         conn,
         ctx.settings,
+        ctx.random,
         client,
         &Family {
             family_id: &row.family_id,

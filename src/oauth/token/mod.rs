@@ -19,20 +19,23 @@ use crate::crypto::keys::KeySet;
 use crate::crypto::master_key::MasterKey;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
+use crate::random::Random;
 
 /// What every grant may need besides its request: settings, the key snapshot, the master key
-/// (which seals rotated refresh tokens for the reuse grace window) and the current time.
+/// (which seals rotated refresh tokens for the reuse grace window), the source of random values
+/// and the current time.
 pub struct Context<'a> {
     pub settings: &'a Settings,
     pub keys: &'a KeySet,
     pub master_key: &'a MasterKey,
+    pub random: &'a dyn Random,
     pub now: i64,
 }
 
 impl Context<'_> {
     /// Signs the tokens of `grant` with the active key.
     pub fn issue(&self, grant: &Grant<'_>) -> Result<Issued, OAuthError> {
-        issue::issue(self.settings, self.keys, self.now, grant)
+        issue::issue(self.settings, self.keys, self.random, self.now, grant)
     }
 }
 

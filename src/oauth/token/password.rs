@@ -94,7 +94,7 @@ pub fn grant(
     })?;
     let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
     {
-        let family_id = uuid::Uuid::new_v4().to_string();
+        let family_id = ctx.random.uuid();
         let family = Family {
             family_id: &family_id,
             user_id: &user.id,
@@ -102,7 +102,8 @@ pub fn grant(
             auth_time: ctx.now,
             sid: None,
         };
-        let token = refresh_token::issue_first(conn, ctx.settings, client, &family, ctx.now)?;
+        let token =
+            refresh_token::issue_first(conn, ctx.settings, ctx.random, client, &family, ctx.now)?;
         db::refresh_tokens::record_family_access_token(
             conn,
             &db::refresh_tokens::IssuedAccessToken {

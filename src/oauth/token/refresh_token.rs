@@ -19,6 +19,7 @@ use crate::domain::user::User;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::random::Random;
 
 pub struct Request {
     pub refresh_token: SecretString,
@@ -67,6 +68,7 @@ fn lifetimes(settings: &Settings, client: &Client) -> (i64, i64) {
 pub fn issue_first(
     conn: &mut DbConnection,
     settings: &Settings,
+    random: &dyn Random,
     client: &Client,
     family: &Family<'_>,
     now: i64,
@@ -75,7 +77,7 @@ pub fn issue_first(
         return Ok(None);
     }
     let (idle, absolute) = lifetimes(settings, client);
-    let token = secret::generate();
+    let token = secret::generate(random);
     db::refresh_tokens::insert(
         conn,
         &RefreshTokenRow {
@@ -194,11 +196,15 @@ fn rotate(
 ) -> Result<Step, OAuthError> {
     let now = ctx.now;
     let scope = narrowed(row, requested)?;
-    let successor = secret::generate();
+    let successor = secret::generate(ctx.random);
     let successor_hash = SecretHash::of(&successor).as_bytes().to_vec();
     let sealed = ctx
         .master_key
-        .encrypt(successor.expose_secret().as_bytes(), &successor_hash)
+        .encrypt(
+            ctx.random,
+            successor.expose_secret().as_bytes(),
+            &successor_hash,
+        )
         .map_err(|e| OAuthError::internal("sealing a refresh token", &e))?;
     if !db::refresh_tokens::rotate(conn, &row.token_hash, now, &successor_hash, &sealed)? {
         return Ok(Step::AlreadyRotated);

@@ -9,9 +9,9 @@ use super::{form, outcome, render_with_csrf, PageError, PageResult};
 use crate::admin::client_algs;
 use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
 use crate::admin::{self, AdminError};
-use crate::crypto::keys::SigningAlg;
 use crate::db;
 use crate::domain::client::GrantType;
+use crate::domain::signing_alg::SigningAlg;
 use crate::oauth::params::Params;
 use crate::routes::pages;
 use crate::state::AppState;
@@ -97,7 +97,13 @@ pub async fn create(
         &state.settings.keys.algorithms,
     );
     let result = match new {
-        Ok(new) => db::run(&pool, move |conn| admin::clients::add(conn, new, now)).await,
+        Ok(new) => {
+            let random = state.random.clone();
+            db::run(&pool, move |conn| {
+                admin::clients::add(conn, &*random, new, now)
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -197,10 +203,11 @@ pub async fn save(
         state.clock.now(),
         existing.client_id.clone(),
     );
+    let random = state.random.clone();
     let result = match new {
         Ok(new) => {
             db::run(&pool, move |conn| {
-                admin::clients::update(conn, &id, new, None, false, now)
+                admin::clients::update(conn, &*random, &id, new, None, false, now)
             })
             .await
         }
@@ -231,8 +238,9 @@ pub async fn rotate_secret(
         state.clock.now(),
         client.client_id.clone(),
     );
+    let random = state.random.clone();
     let result = db::run(&pool, move |conn| {
-        admin::clients::rotate_secret(conn, &id, revoke, now)
+        admin::clients::rotate_secret(conn, &*random, &id, revoke, now)
     })
     .await;
     match result {

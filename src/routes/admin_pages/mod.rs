@@ -157,7 +157,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
 
 /// The login page of the built-in console client, with a fresh PKCE challenge.
 fn sign_in(state: &AppState) -> PageError {
-    let verifier = secret::generate();
+    let verifier = secret::generate(&*state.random);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
     let callback: String = url::form_urlencoded::byte_serialize(
         format!("{}/admin/callback", state.settings.base_url()).as_bytes(),

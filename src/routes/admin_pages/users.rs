@@ -42,9 +42,9 @@ pub async fn create(
         name: optional("name"),
         password: optional("password").map(SecretString::from),
     };
-    let now = state.clock.now();
+    let (now, random) = (state.clock.now(), state.random.clone());
     let result = match admin::with_passwords(&state.passwords, move |p| {
-        admin::users::prepare(p, new, now)
+        admin::users::prepare(p, &*random, new, now)
     })
     .await
     {

@@ -1,5 +1,7 @@
 //! The JWS algorithms Latchkey signs with (RFC 7518 §3.3 RS256, §3.4 ES256; RFC 8037 §3.1 EdDSA
-//! over Ed25519), as one closed enum used by the configuration, client metadata and the key set.
+//! over Ed25519), as one closed enum used by the configuration, client metadata and the key set,
+//! with the rules that tie them to the configuration. Names and rules only: no cryptography, so
+//! that `config` and `db` can use it without depending on `crypto`.
 
 use std::fmt;
 use std::str::FromStr;
