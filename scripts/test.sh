@@ -98,6 +98,8 @@ log "$("$CHROMEDRIVER" --version | head -n 1) for $("$CHROMIUM" --version 2>/dev
 # --- checks and tests ----------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
+log "no import cycle between modules (scripts/module-cycles.py)"
+python3 scripts/module-cycles.py || die "import cycles between modules (see above)"
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 log "cargo test (unit tests, and integration tests on SQLite and PostgreSQL)"

@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod gauge;
 pub mod limits;
 pub mod metrics;
 pub mod oauth;

@@ -306,7 +306,14 @@ pub fn revoke_consent(
 pub fn unlock(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize, AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
-        let cleared = crate::oauth::throttle::unlock(conn, &user.username)?;
+        // Every counter of the account: its lockout and its per-address back-offs.
+        let cleared = match login_key(&user.username) {
+            Some(key) => db::login_throttle::delete_for_account(
+                conn,
+                &crate::domain::user::throttle_account_hash(&key),
+            )?,
+            None => 0,
+        };
         tracing::info!(target: "audit", event = "account_unlocked", sub = %user.id, counters = cleared, via);
         Ok(cleared)
     })

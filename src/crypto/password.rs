@@ -199,7 +199,7 @@ impl Passwords {
             queue
                 .wait_seconds
                 .observe(submitted.elapsed().as_secs_f64());
-            let _running = crate::metrics::Holding::new(&queue.busy);
+            let _running = crate::gauge::Holding::new(&queue.busy);
             let _ = done.send(f(&this));
         }));
         if submitted_job.is_err() {

@@ -167,7 +167,7 @@ struct Shared {
     counters: Counters,
     backend: Backend,
     /// Tasks waiting in [`run`] for a permit or a connection, time spent waiting, and time spent
-    /// holding a connection; registered by [`crate::metrics::Metrics`].
+    /// holding a connection; registered by the metrics registry (`Metrics`).
     waiting: prometheus::IntGauge,
     wait_seconds: prometheus::Histogram,
     query_seconds: prometheus::Histogram,
@@ -290,7 +290,7 @@ where
     pool.shared.outage.admit().map_err(E::from)?;
     let permits = Arc::clone(&pool.shared.permits);
     let started = std::time::Instant::now();
-    let waiting = crate::metrics::Holding::new(&pool.shared.waiting);
+    let waiting = crate::gauge::Holding::new(&pool.shared.waiting);
     let permit = match tokio::time::timeout(pool.shared.wait, permits.acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         Ok(Err(_)) | Err(_) => return Err(E::from(DbError::Saturated)),

@@ -42,6 +42,14 @@ pub fn login_key(raw: &str) -> Option<String> {
     Username::parse(&folded).ok().map(|name| name.0)
 }
 
+/// The key under which login throttling counts an account's failures: SHA-256 of its login key
+/// ([`login_key`]), so `Alice` and `alice` share one counter and no username is stored.
+pub fn throttle_account_hash(login_key: &str) -> Vec<u8> {
+    super::secret::SecretHash::of_str(&format!("account\0{login_key}"))
+        .as_bytes()
+        .to_vec()
+}
+
 /// A person as the protocol core sees them. `id` is the stable, opaque `sub`.
 #[derive(Clone)]
 pub struct User {

@@ -16,22 +16,7 @@ use crate::crypto::keys::KeySet;
 use crate::crypto::password::Passwords;
 use crate::db::Pool;
 
-/// Keeps a gauge one higher for as long as it lives: the count of waiters stays right even when a
-/// waiting request is dropped.
-pub struct Holding<'a>(&'a IntGauge);
-
-impl<'a> Holding<'a> {
-    pub fn new(gauge: &'a IntGauge) -> Self {
-        gauge.inc();
-        Self(gauge)
-    }
-}
-
-impl Drop for Holding<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
+pub use crate::gauge::Holding;
 
 /// Outcomes of a login attempt (the `outcome` label of `latchkey_login_attempts_total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -228,17 +228,6 @@ pub async fn check_password(
     checked
 }
 
-/// Clears every counter of an account (its lockout and its per-address back-offs).
-pub fn unlock(conn: &mut DbConnection, username: &str) -> Result<usize, db::DbError> {
-    let Some(account) = account(username) else {
-        return Ok(0);
-    };
-    Ok(db::login_throttle::delete_for_account(
-        conn,
-        &account_hash(&account),
-    )?)
-}
-
 /// The password grant's answer to a throttled attempt: 429, `Retry-After`, nothing about why.
 pub fn refusal_error(refusal: Refusal) -> OAuthError {
     let retry_after = match refusal {

@@ -1,7 +1,7 @@
 //! The password queue's Prometheus instruments: jobs waiting for a worker, how long they waited,
-//! and jobs running; registered by [`crate::metrics::Metrics`].
+//! and jobs running; registered by the metrics registry (`Metrics`).
 
-/// The password queue's instruments, registered by [`crate::metrics::Metrics`]: checks waiting
+/// The password queue's instruments, registered by the metrics registry (`Metrics`): checks waiting
 /// for a slot, and how long they waited.
 #[derive(Clone)]
 pub struct Queue {

@@ -1,5 +1,5 @@
 //! The pool's Prometheus instruments (waiting tasks, wait and hold latency), created with the pool
-//! and registered by [`crate::metrics::Metrics`].
+//! and registered by the metrics registry (`Metrics`).
 
 /// The pool's own instruments, for `/metrics`.
 pub struct PoolInstruments {

@@ -46,7 +46,7 @@ pub(super) fn account(username: &str) -> Option<String> {
 }
 
 pub(super) fn account_hash(account: &str) -> Vec<u8> {
-    hash(&["account", account])
+    crate::domain::user::throttle_account_hash(account)
 }
 
 /// An address as counted: IPv4 (or IPv4-mapped IPv6) whole, other IPv6 by its /64, since one
