@@ -17,7 +17,7 @@ use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
-use crate::helpers::{query, Backend, TestApp, TestClient, NOW};
+use crate::helpers::{query, Backend, TestApp, TestClient};
 
 backend_tests!(a_person_logs_in_through_the_hosted_page_in_chromium);
 
@@ -178,7 +178,6 @@ async fn callback_listener() -> String {
 
 /// A first-party public client (no consent page, PKCE required) redirecting to `redirect_uri`.
 async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
-    let pool = app.state.pool.clone();
     let new = admin::clients::NewClient {
         name: CLIENT_NAME.into(),
         grant_types: vec![GrantType::AuthorizationCode],
@@ -192,21 +191,7 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(
-            &mut pool.get().unwrap(),
-            &latchkey::random::OsRandom,
-            new,
-            NOW,
-        )
-    })
-    .await
-    .unwrap()
-    .expect("register the browser client");
-    TestClient {
-        id: registered.client.client_id,
-        secret: None,
-    }
+    app.register(new).await
 }
 
 /// An authorization URL with an S256 challenge; returns (url, verifier).

@@ -422,7 +422,6 @@ impl TestApp {
 
     /// Registers a client for the authorization-code flow.
     pub async fn web_client(&self, first_party: bool, public: bool) -> TestClient {
-        let pool = self.state.pool.clone();
         let new = admin::clients::NewClient {
             name: "Web App".into(),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
@@ -436,23 +435,7 @@ impl TestApp {
             access_token_alg: None,
             id_token_signed_response_alg: None,
         };
-        let registered = tokio::task::spawn_blocking(move || {
-            admin::clients::add(
-                &mut pool.get().unwrap(),
-                &latchkey::random::OsRandom,
-                new,
-                NOW,
-            )
-        })
-        .await
-        .unwrap()
-        .expect("register client");
-        TestClient {
-            id: registered.client.client_id,
-            secret: registered
-                .client_secret
-                .map(|s| s.expose_secret().to_owned()),
-        }
+        self.register(new).await
     }
 }
 

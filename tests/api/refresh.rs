@@ -81,7 +81,6 @@ pub(crate) async fn code_flow(
 
 /// A confidential client allowed password + refresh_token, with optional lifetime overrides.
 async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>) -> TestClient {
-    let pool = app.state.pool.clone();
     let new = admin::clients::NewClient {
         name: "Refreshing App".into(),
         grant_types: vec![GrantType::Password, GrantType::RefreshToken],
@@ -95,23 +94,7 @@ async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>)
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(
-            &mut pool.get().unwrap(),
-            &latchkey::random::OsRandom,
-            new,
-            NOW,
-        )
-    })
-    .await
-    .unwrap()
-    .expect("register client");
-    TestClient {
-        id: registered.client.client_id,
-        secret: registered
-            .client_secret
-            .map(|s| s.expose_secret().to_owned()),
-    }
+    app.register(new).await
 }
 
 /// Tokens for alice through the password grant (no browser session: the family is offline).

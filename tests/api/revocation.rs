@@ -1,6 +1,5 @@
 //! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662).
 
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
@@ -26,7 +25,6 @@ const PASSWORD: &str = "alice's password";
 const FULL: &str = "openid profile email offline_access";
 
 async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool) -> TestClient {
-    let pool = app.state.pool.clone();
     let new = admin::clients::NewClient {
         name: "Revoking App".into(),
         grant_types: grants.to_vec(),
@@ -44,23 +42,7 @@ async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool
         access_token_alg: None,
         id_token_signed_response_alg: None,
     };
-    let registered = tokio::task::spawn_blocking(move || {
-        admin::clients::add(
-            &mut pool.get().unwrap(),
-            &latchkey::random::OsRandom,
-            new,
-            NOW,
-        )
-    })
-    .await
-    .unwrap()
-    .expect("register client");
-    TestClient {
-        id: registered.client.client_id,
-        secret: registered
-            .client_secret
-            .map(|s| s.expose_secret().to_owned()),
-    }
+    app.register(new).await
 }
 
 /// A confidential client allowed password + refresh_token.
