@@ -118,6 +118,29 @@ pub struct Client {
 }
 
 impl Client {
+    /// A public client `id` with nothing registered, for unit tests to fill in.
+    #[cfg(test)]
+    pub(crate) fn fixture(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: "App".into(),
+            secret_hash: None,
+            grant_types: vec![],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scope: Scope::empty(),
+            first_party: false,
+            disabled: false,
+            created_at: 0,
+            refresh_token_ttl_secs: None,
+            refresh_token_absolute_ttl_secs: None,
+            token_endpoint_auth_method: "none".into(),
+            registered_by: None,
+            access_token_alg: None,
+            id_token_signed_response_alg: None,
+        }
+    }
+
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
     }

@@ -141,27 +141,9 @@ impl ClientCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::scope::Scope;
 
     fn client(id: &str) -> Arc<Client> {
-        Arc::new(Client {
-            id: id.into(),
-            name: "App".into(),
-            secret_hash: None,
-            grant_types: vec![],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scope: Scope::empty(),
-            first_party: false,
-            disabled: false,
-            created_at: 0,
-            refresh_token_ttl_secs: None,
-            refresh_token_absolute_ttl_secs: None,
-            token_endpoint_auth_method: "none".into(),
-            registered_by: None,
-            access_token_alg: None,
-            id_token_signed_response_alg: None,
-        })
+        Arc::new(Client::fixture(id))
     }
 
     #[test]

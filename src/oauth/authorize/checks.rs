@@ -186,22 +186,11 @@ mod tests {
 
     fn client(public: bool) -> Client {
         Client {
-            id: "c".into(),
-            name: "App".into(),
             secret_hash: (!public).then(|| crate::domain::secret::SecretHash::of_str("s")),
             grant_types: vec![GrantType::AuthorizationCode],
             redirect_uris: vec!["https://app.example/cb".into()],
-            post_logout_redirect_uris: vec![],
             scope: Scope::parse("openid profile").unwrap(),
-            first_party: false,
-            disabled: false,
-            created_at: 0,
-            refresh_token_ttl_secs: None,
-            refresh_token_absolute_ttl_secs: None,
-            token_endpoint_auth_method: "none".into(),
-            registered_by: None,
-            access_token_alg: None,
-            id_token_signed_response_alg: None,
+            ..Client::fixture("c")
         }
     }
 

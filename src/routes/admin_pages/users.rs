@@ -107,131 +107,66 @@ async fn change(
     outcome(&req, &state, &session, result, change.done, forms).await
 }
 
-/// `POST /admin/users/{username}/disable`: also ends their sessions and refresh tokens.
-pub async fn disable(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> PageResult {
-    let apply = |conn: &mut DbConnection, name: &str, now| {
-        admin::users::set_disabled(conn, name, true, now)
+/// Every route of a role or status change: the same checked form, one [`Change`] each.
+macro_rules! change_route {
+    ($(#[$doc:meta])* $name:ident => $change:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            req: HttpRequest,
+            path: web::Path<String>,
+            payload: web::Payload,
+            state: web::Data<AppState>,
+        ) -> PageResult {
+            change(req, path, payload, state, $change).await
+        }
     };
-    let never_on_oneself = Some("disable");
-    let done = "user-disabled";
-    change(
-        req,
-        path,
-        payload,
-        state,
-        Change {
-            never_on_oneself,
-            apply,
-            done,
-        },
-    )
-    .await
 }
 
-/// `POST /admin/users/{username}/enable`.
-pub async fn enable(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> PageResult {
-    let apply = |conn: &mut DbConnection, name: &str, now| {
-        admin::users::set_disabled(conn, name, false, now)
-    };
-    let done = "user-enabled";
-    change(
-        req,
-        path,
-        payload,
-        state,
-        Change {
-            never_on_oneself: None,
-            apply,
-            done,
-        },
-    )
-    .await
-}
+change_route!(
+    /// `POST /admin/users/{username}/disable`: also ends their sessions and refresh tokens.
+    disable => Change {
+        never_on_oneself: Some("disable"),
+        apply: |conn, name, now| admin::users::set_disabled(conn, name, true, now),
+        done: "user-disabled",
+    }
+);
 
-/// `POST /admin/users/{username}/unlock`: forgets the user's failed logins (lockout and
-/// per-address back-offs).
-pub async fn unlock(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> PageResult {
-    let apply = |conn: &mut DbConnection, name: &str, _now| {
-        admin::users::unlock(conn, name, "admin_pages").map(drop)
-    };
-    let done = "user-unlocked";
-    change(
-        req,
-        path,
-        payload,
-        state,
-        Change {
-            never_on_oneself: None,
-            apply,
-            done,
-        },
-    )
-    .await
-}
+change_route!(
+    /// `POST /admin/users/{username}/enable`.
+    enable => Change {
+        never_on_oneself: None,
+        apply: |conn, name, now| admin::users::set_disabled(conn, name, false, now),
+        done: "user-enabled",
+    }
+);
 
-/// `POST /admin/users/{username}/grant-admin`.
-pub async fn grant_admin(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> PageResult {
-    let apply =
-        |conn: &mut DbConnection, name: &str, now| admin::users::set_admin(conn, name, true, now);
-    let done = "admin-granted";
-    change(
-        req,
-        path,
-        payload,
-        state,
-        Change {
-            never_on_oneself: None,
-            apply,
-            done,
-        },
-    )
-    .await
-}
+change_route!(
+    /// `POST /admin/users/{username}/unlock`: forgets the user's failed logins (lockout and
+    /// per-address back-offs).
+    unlock => Change {
+        never_on_oneself: None,
+        apply: |conn, name, _now| admin::users::unlock(conn, name, "admin_pages").map(drop),
+        done: "user-unlocked",
+    }
+);
 
-/// `POST /admin/users/{username}/revoke-admin`: never one's own role.
-pub async fn revoke_admin(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> PageResult {
-    let apply =
-        |conn: &mut DbConnection, name: &str, now| admin::users::set_admin(conn, name, false, now);
-    let never_on_oneself = Some("demote");
-    let done = "admin-revoked";
-    change(
-        req,
-        path,
-        payload,
-        state,
-        Change {
-            never_on_oneself,
-            apply,
-            done,
-        },
-    )
-    .await
-}
+change_route!(
+    /// `POST /admin/users/{username}/grant-admin`.
+    grant_admin => Change {
+        never_on_oneself: None,
+        apply: |conn, name, now| admin::users::set_admin(conn, name, true, now),
+        done: "admin-granted",
+    }
+);
+
+change_route!(
+    /// `POST /admin/users/{username}/revoke-admin`: never one's own role.
+    revoke_admin => Change {
+        never_on_oneself: Some("demote"),
+        apply: |conn, name, now| admin::users::set_admin(conn, name, false, now),
+        done: "admin-revoked",
+    }
+);
 
 /// `POST /admin/users/{username}/password`.
 pub async fn set_password(
