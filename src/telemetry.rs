@@ -10,6 +10,16 @@ pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    install(settings, filter);
+}
+
+/// The CLI's logging: warnings, and the audit events of what the command changed, on stderr in
+/// the configured format (stdout carries the command's results).
+pub fn init_cli(settings: &LogSettings) {
+    install(settings, EnvFilter::new("warn,audit=info"));
+}
+
+fn install(settings: &LogSettings, filter: EnvFilter) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
-use super::{done, now, open, output, parse_alg, WithSecret};
+use super::{done, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
 use crate::domain::client::GrantType;
@@ -106,6 +106,7 @@ pub(super) fn client(
     json: bool,
 ) -> anyhow::Result<()> {
     let pool = open(settings)?;
+    let by = &super::by(settings);
     match command {
         ClientCommand::Add(add) => {
             let new = NewClient {
@@ -124,11 +125,11 @@ pub(super) fn client(
             new.check_algs(&settings.keys.algorithms)?;
             let (registered, _unused_registration_token) = admin::clients::add_with(
                 &mut *pool.get()?,
+                by,
                 &OsRandom,
                 new,
                 add.token_endpoint_auth_method.as_deref(),
                 None,
-                now(),
             )?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
             let shown = WithSecret {
@@ -153,11 +154,11 @@ pub(super) fn client(
         } => {
             let c = admin::client_algs::set(
                 &mut *pool.get()?,
+                by,
                 &settings.keys.algorithms,
                 &client_id,
                 access_token_alg.map(|a| a.0),
                 id_token_signed_response_alg.map(|a| a.0),
-                now(),
             )?;
             output(json, &c, || {
                 println!("client {} updated", c.client_id);
@@ -202,10 +203,10 @@ pub(super) fn client(
         } => {
             let secret = admin::clients::rotate_secret(
                 &mut *pool.get()?,
+                by,
                 &OsRandom,
                 &client_id,
                 revoke_tokens,
-                now(),
             )?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
@@ -214,15 +215,15 @@ pub(super) fn client(
             })
         }
         ClientCommand::Disable { client_id } => {
-            admin::clients::set_disabled(&mut *pool.get()?, &client_id, true, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, by, &client_id, true)?;
             done(json, &format!("client {client_id} disabled"))
         }
         ClientCommand::Enable { client_id } => {
-            admin::clients::set_disabled(&mut *pool.get()?, &client_id, false, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, by, &client_id, false)?;
             done(json, &format!("client {client_id} enabled"))
         }
         ClientCommand::Remove { client_id } => {
-            admin::clients::remove(&mut *pool.get()?, &client_id)?;
+            admin::clients::remove(&mut *pool.get()?, by, &client_id)?;
             done(json, &format!("client {client_id} removed"))
         }
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::admin;
+use crate::audit;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::master_key::MasterKey;
@@ -112,6 +113,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     let json = cli.json;
+    if !matches!(cli.command, Command::Serve) {
+        // Results go to stdout; warnings and the audit events of the change go to stderr.
+        telemetry::init_cli(&settings.log);
+    }
     match cli.command {
         Command::Serve => serve(settings),
         Command::Config(ConfigCommand::Check) => config_check(&settings, json),
@@ -125,7 +130,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => clients::client(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, &by(&settings), &OsRandom)? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -165,7 +170,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 &OsRandom,
                 alg,
                 immediately,
-                now(),
+                &by(&settings),
             )?;
             output(json, &changes, || {
                 for kid in &changes.published {
@@ -265,10 +270,7 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
 
 /// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people reading the CLI.
 fn date(unix: Option<i64>) -> String {
-    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
-    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "-".to_owned())
+    unix.map_or_else(|| "-".to_owned(), crate::clock::rfc3339)
 }
 
 /// Opens an existing database and applies pending migrations. Refuses to create a SQLite file: a
@@ -308,6 +310,11 @@ fn output<T: Serialize + ?Sized>(json: bool, value: &T, text: impl FnOnce()) -> 
         text();
     }
     Ok(())
+}
+
+/// The CLI as the actor of an admin operation, now.
+fn by(settings: &Settings) -> audit::By {
+    audit::By::new(audit::Actor::Cli, settings.audit.store, now())
 }
 
 fn now() -> i64 {

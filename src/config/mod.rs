@@ -12,7 +12,7 @@ mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
 pub use issuer::Issuer;
-pub use operations::{MetricsSettings, TlsSettings};
+pub use operations::{AuditSettings, MetricsSettings, TelemetrySettings, TlsSettings};
 pub use parse::AccentColor;
 pub use throttle::LoginThrottleSettings;
 
@@ -47,6 +47,8 @@ pub struct Settings {
     pub login_throttle: LoginThrottleSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub audit: AuditSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

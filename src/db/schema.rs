@@ -174,7 +174,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        event -> Text,
+        actor -> Text,
+        subject -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        address -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
     change_generations,
     login_throttle,
     family_access_tokens,

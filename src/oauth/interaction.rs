@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use super::authorize::{self, AuthorizationRequest, AuthorizeError, Next};
 use super::error::{ErrorCode, OAuthError};
 use super::session::{self, Session};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::db::models::{AuthorizationRequestRow, ConsentRow};
 use crate::db::{self, DbConnection};
@@ -129,7 +130,11 @@ pub fn login_complete(
     if db::requests::delete(conn, &pending.row.id)? != 1 {
         return Err(InteractionError::Expired);
     }
-    tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id);
+    let login = Event::new(Kind::LoginSucceeded, Actor::User(user.id.clone()))
+        .subject(&user.id)
+        .client(&pending.request.client.id)
+        .account(&user.username);
+    audit::record(conn, settings.audit.store, now, &login)?;
     let next = authorize::continue_as(
         conn,
         settings,
@@ -184,7 +189,10 @@ pub fn consent_decide(
     }
     let request = pending.request;
     if !answer.approve {
-        tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);
+        let denied = Event::new(Kind::ConsentDenied, Actor::User(session.user.id.clone()))
+            .subject(&session.user.id)
+            .client(&request.client.id);
+        audit::record(conn, settings.audit.store, now, &denied)?;
         let denied = OAuthError::new(ErrorCode::AccessDenied, "The user denied the request");
         return Ok(authorize::error_redirect(
             settings,
@@ -208,7 +216,10 @@ pub fn consent_decide(
             created_at: now,
         },
     )?;
-    tracing::info!(target: "audit", event = "consent_given", sub = %session.user.id, client_id = %request.client.id);
+    let given = Event::new(Kind::ConsentGiven, Actor::User(session.user.id.clone()))
+        .subject(&session.user.id)
+        .client(&request.client.id);
+    audit::record(conn, settings.audit.store, now, &given)?;
     Ok(authorize::issue_code(
         conn, settings, random, now, &request, session,
     )?)

@@ -14,10 +14,11 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use keys::{account, account_hash, address, backoff, counters, Counter, Kind};
+use keys::{account, account_hash, backoff, counters, Counter, Kind};
 
 use super::credentials;
 use super::error::{ErrorCode, OAuthError};
+use crate::audit::{self, Actor, Event};
 use crate::config::LoginThrottleSettings;
 use crate::crypto::password::Passwords;
 use crate::db::models::LoginThrottleRow;
@@ -35,15 +36,25 @@ pub struct Source<'a> {
     pub request: Option<&'a str>,
     /// For the audit log.
     pub client_id: &'a str,
+    /// `audit.store`: whether lockouts and back-offs are stored too.
+    pub audit_store: bool,
 }
 
 /// Why an attempt is refused before any password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// Too many failures: retry after this many seconds.
-    Throttled { retry_after_secs: i64 },
+    /// Too many failures: retry after this many seconds. `locked` when the account itself is
+    /// locked (from every address), not just this address or pair.
+    Throttled { retry_after_secs: i64, locked: bool },
     /// This pending login had its share of failures; the person starts again.
     RequestExhausted,
+}
+
+impl Refusal {
+    /// True when the account itself is locked.
+    pub fn locked(self) -> bool {
+        matches!(self, Self::Throttled { locked: true, .. })
+    }
 }
 
 /// An attempt that was counted; after a successful check, [`check_password`] clears it.
@@ -101,14 +112,13 @@ fn refusal(
     source: &Source<'_>,
     now: i64,
 ) -> Option<Refusal> {
-    let address = source.address.map(address).unwrap_or_default();
     let exhausted = live.iter().any(|row| {
         counters.iter().any(|c| {
             c.key == row.key_hash && c.kind == Kind::Request && row.failures >= c.threshold
         })
     });
     if exhausted {
-        tracing::info!(target: "audit", event = "login_throttled", scope = "request", %address, client_id = %source.client_id);
+        throttled(source, "request_exhausted").log();
         return Some(Refusal::RequestExhausted);
     }
     let until = live
@@ -116,10 +126,27 @@ fn refusal(
         .map(|r| r.blocked_until)
         .max()
         .filter(|u| *u > now)?;
-    tracing::info!(target: "audit", event = "login_throttled", scope = "backoff", %address, client_id = %source.client_id, retry_after_secs = until - now);
+    let locked = live.iter().any(|row| {
+        row.blocked_until > now
+            && counters
+                .iter()
+                .any(|c| c.key == row.key_hash && c.kind == Kind::Account)
+    });
+    let reason = if locked { "account_locked" } else { "backoff" };
+    throttled(source, reason).wait_secs(until - now).log();
     Some(Refusal::Throttled {
         retry_after_secs: until - now,
+        locked,
     })
+}
+
+/// The audit event of an attempt refused unchecked (logged only: a flood of refused attempts
+/// writes nothing).
+fn throttled(source: &Source<'_>, reason: &'static str) -> Event {
+    Event::new(audit::Kind::LoginThrottled, Actor::Anonymous)
+        .client(source.client_id)
+        .account(source.username)
+        .reason(reason)
 }
 
 /// Adds the attempt to each of its counters.
@@ -161,14 +188,18 @@ fn back_off(
     let over = row.failures - counter.threshold;
     let wait = backoff(counter.backoff_secs, over, settings.max_backoff_secs);
     db::login_throttle::block(conn, &row.key_hash, now.saturating_add(wait))?;
-    let event = if counter.kind == Kind::Account {
-        "account_locked"
+    let kind = if counter.kind == Kind::Account {
+        audit::Kind::AccountLocked
     } else {
-        "login_backoff"
+        audit::Kind::LoginBackoff
     };
-    let username = account(source.username).unwrap_or_default();
-    let address = source.address.map(address).unwrap_or_default();
-    tracing::warn!(target: "audit", event, scope = counter.kind.as_str(), %username, %address, failures = row.failures, wait_secs = wait, client_id = %source.client_id);
+    let event = Event::new(kind, Actor::Anonymous)
+        .client(source.client_id)
+        .account(source.username)
+        .reason(counter.kind.as_str())
+        .count(usize::try_from(row.failures).unwrap_or_default())
+        .wait_secs(wait);
+    audit::record(conn, source.audit_store, now, &event)?;
     Ok(())
 }
 
@@ -231,7 +262,9 @@ pub async fn check_password(
 /// The password grant's answer to a throttled attempt: 429, `Retry-After`, nothing about why.
 pub fn refusal_error(refusal: Refusal) -> OAuthError {
     let retry_after = match refusal {
-        Refusal::Throttled { retry_after_secs } => retry_after_secs,
+        Refusal::Throttled {
+            retry_after_secs, ..
+        } => retry_after_secs,
         Refusal::RequestExhausted => 1,
     };
     OAuthError::invalid_grant("Too many failed attempts; retry later")

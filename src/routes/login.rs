@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db;
 use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
@@ -94,9 +95,9 @@ async fn refused(
     refusal: Refusal,
 ) -> HttpResponse {
     match refusal {
-        Refusal::Throttled { retry_after_secs } => {
-            again(state, pending, username, Again::Throttled(retry_after_secs)).await
-        }
+        Refusal::Throttled {
+            retry_after_secs, ..
+        } => again(state, pending, username, Again::Throttled(retry_after_secs)).await,
         Refusal::RequestExhausted => {
             let id = pending.row.id;
             let ended = db::run(&state.pool, move |conn| {
@@ -158,7 +159,10 @@ pub async fn post(
     let now = state.clock.now();
     let name = username.clone();
     let address = Some(super::ClientAddr::of(&req).0);
-    let throttling = state.settings.login_throttle.clone();
+    let (throttling, audit_store) = (
+        state.settings.login_throttle.clone(),
+        state.settings.audit.store,
+    );
     let prepared = db::run(&state.pool, move |conn| {
         let (pending, user) = interaction::login_prepare(
             conn,
@@ -173,6 +177,7 @@ pub async fn post(
             address,
             request: Some(&pending.row.id),
             client_id: &pending.request.client.id,
+            audit_store,
         };
         let attempt = throttle::begin(conn, &throttling, &source, now)?;
         Ok::<_, InteractionError>((pending, user, attempt))
@@ -184,9 +189,13 @@ pub async fn post(
     };
     let attempt = match attempt {
         Ok(attempt) => attempt,
-        Err(refusal) => return refused(&state, pending, &username, refusal).await,
+        Err(refusal) => {
+            state.metrics.login(LoginOutcome::refused(refusal.locked()));
+            return refused(&state, pending, &username, refusal).await;
+        }
     };
     let last_try = attempt.last_try;
+    let reason = credentials::failure_reason(user.as_ref());
     let user = match throttle::check_password(
         &state.passwords,
         &state.pool,
@@ -205,7 +214,11 @@ pub async fn post(
     };
     let Some(user) = user else {
         state.metrics.login(LoginOutcome::Failure);
-        tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
+        let failed = Event::new(Kind::LoginFailed, Actor::Anonymous)
+            .client(&pending.request.client.id)
+            .account(&username)
+            .reason(reason);
+        audit::record_apart(&state.pool, audit_store, now, failed).await;
         if last_try {
             return refused(&state, pending, &username, Refusal::RequestExhausted).await;
         }

@@ -11,6 +11,7 @@ mod admin_csrf;
 mod admin_page_actions;
 mod admin_pages;
 mod audit_log;
+mod audit_trail;
 mod authorization;
 mod bad_input;
 mod browser;

@@ -14,6 +14,7 @@ use super::params::Params;
 use super::pending;
 pub use super::request::{AuthorizationRequest, Prompt};
 use super::session::Session;
+use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
@@ -268,7 +269,10 @@ pub fn issue_code(
             access_token_expires_at: None,
         },
     )?;
-    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client.id, sub = %session.user.id);
+    let issued = Event::new(Kind::CodeIssued, Actor::User(session.user.id.clone()))
+        .subject(&session.user.id)
+        .client(&request.client.id);
+    audit::record(conn, settings.audit.store, now, &issued)?;
     Ok(redirect_with(
         &request.redirect_uri,
         &[
