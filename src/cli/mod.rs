@@ -227,11 +227,12 @@ fn describe(settings: &Settings) -> String {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    telemetry::init(&settings.log);
+    // Before the runtime: the trace exporter's HTTP client is a blocking one.
+    let traces = telemetry::init(&settings.log, &settings.telemetry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         for warning in settings.development_warnings() {
             tracing::warn!("DEVELOPMENT CONVENIENCE: {warning}");
         }
@@ -245,7 +246,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(issuer = %issuer, data = %data, bind = %app.state().settings.server.bind, "latchkey is serving");
         app.run_until_stopped().await?;
         Ok(())
-    })
+    });
+    drop(runtime);
+    // Sends the spans of the last requests.
+    traces.shutdown();
+    served
 }
 
 fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {

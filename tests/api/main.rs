@@ -41,6 +41,7 @@ mod signing_algs_admin;
 mod signing_algs_cli;
 mod signing_algs_rotation;
 mod slow_clients;
+mod telemetry;
 mod tls;
 mod token_client_credentials;
 mod token_password;
