@@ -64,7 +64,8 @@ async fn handle(
         );
     }
     let shared = state.clone();
-    let checked = db::run(&state.pool, move |conn| {
+    // One transaction: the session ends and its audit event is stored together.
+    let checked = db::run_tx(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
         let logout = logout::check(
             conn,
