@@ -24,9 +24,6 @@ pub struct RegistrationSettings {
     /// Openly registered clients that may exist at once, across every replica.
     #[serde(deserialize_with = "super::parse::non_zero_u32")]
     pub open_max_clients: NonZeroU32,
-    /// Open registrations per hour, from every address together, across every replica.
-    #[serde(deserialize_with = "super::parse::non_zero_u32")]
-    pub open_max_per_hour: NonZeroU32,
     /// An openly registered client that no person has signed in to this long after its
     /// registration is deleted.
     #[serde(deserialize_with = "super::parse::lifetime")]

@@ -102,25 +102,12 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<usi
     .execute(conn)
 }
 
-/// Openly registered clients that exist, and those registered at or after `since`.
-pub fn count_open(conn: &mut DbConnection, since: i64) -> QueryResult<(i64, i64)> {
-    let open = clients::table.filter(clients::registered_by.eq(OPEN));
-    let live = open.count().get_result(conn)?;
-    let recent = open
-        .filter(clients::created_at.ge(since))
-        .count()
-        .get_result(conn)?;
-    Ok((live, recent))
-}
-
-/// The earliest registration time among openly registered clients registered at or after
-/// `since` (when the hourly window frees a place).
-pub fn first_open_since(conn: &mut DbConnection, since: i64) -> QueryResult<Option<i64>> {
+/// How many openly registered clients exist.
+pub fn count_open(conn: &mut DbConnection) -> QueryResult<i64> {
     clients::table
         .filter(clients::registered_by.eq(OPEN))
-        .filter(clients::created_at.ge(since))
-        .select(diesel::dsl::min(clients::created_at))
-        .first(conn)
+        .count()
+        .get_result(conn)
 }
 
 /// Up to `limit` openly registered clients registered before `before` that nobody ever signed

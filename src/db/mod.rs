@@ -133,8 +133,8 @@ pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
     transaction_lock(conn, MIGRATION_LOCK + 1)
 }
 
-/// Like [`lock_for_key_change`], for open client registrations, so that their global caps
-/// (`registration.open_max_clients`, `open_max_per_hour`) hold across replicas.
+/// Like [`lock_for_key_change`], for open client registrations, so that their global cap
+/// (`registration.open_max_clients`) holds across replicas.
 pub fn lock_for_open_registration(conn: &mut DbConnection) -> Result<(), DbError> {
     transaction_lock(conn, MIGRATION_LOCK + 2)
 }

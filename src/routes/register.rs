@@ -160,20 +160,16 @@ fn validate(
     })
 }
 
-/// Inside the registration's transaction: room under open registration's global caps.
+/// Inside the registration's transaction: room under open registration's global cap.
 fn open_room(
     conn: &mut db::DbConnection,
     policy: &crate::config::RegistrationSettings,
-    now: i64,
 ) -> Result<(), Error> {
     db::lock_for_open_registration(conn)?;
-    match open::room(conn, policy, now)? {
+    match open::room(conn, policy)? {
         Room::Free => Ok(()),
-        Room::Full {
-            cap,
-            retry_after_secs,
-        } => {
-            tracing::info!(target: "audit", event = "client_registration_refused", registrar = "open", reason = cap);
+        Room::Full { retry_after_secs } => {
+            tracing::info!(target: "audit", event = "client_registration_refused", registrar = "open", reason = "registration.open_max_clients");
             Err(OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "Open registration is at capacity; retry later",
@@ -196,7 +192,7 @@ pub async fn post(
     let now = state.clock.now();
     let (registered, token) = db::run_tx(&state.pool, move |conn| {
         if registrar == Registrar::Open {
-            open_room(conn, &shared.settings.registration, now)?;
+            open_room(conn, &shared.settings.registration)?;
         }
         admin::clients::add_with(
             conn,

@@ -30,6 +30,7 @@ mod pages;
 mod password_flood;
 mod readme;
 mod refresh;
+mod registration_policy;
 mod resilience;
 mod revocation;
 mod rotation;

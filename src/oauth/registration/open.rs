@@ -1,7 +1,8 @@
-//! Open registration's global bounds, shared by every replica through the database: at most
-//! `registration.open_max_clients` openly registered clients at once and
-//! `open_max_per_hour` new ones an hour; and the expiry of openly registered clients nobody
-//! ever signed in to (`open_unused_ttl_secs`), which the background purge runs in small batches.
+//! Open registration's global bound, shared by every replica through the database: at most
+//! `registration.open_max_clients` openly registered clients at once (on top of the
+//! per-address rate, `open_per_hour`); and the expiry of openly registered clients nobody ever
+//! signed in to (`open_unused_ttl_secs`), which the background purge runs in small batches
+//! and which frees places under the cap.
 
 use crate::config::RegistrationSettings;
 use crate::db::{self, DbConnection, DbError};
@@ -14,37 +15,24 @@ const BATCHES_PER_PASS: usize = 50;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Room {
     Free,
-    /// A cap is reached; a place may free up in `retry_after_secs`.
+    /// `open_max_clients` is reached. Places free up as unused clients expire, which the
+    /// hourly purge does: retry after `retry_after_secs`.
     Full {
-        cap: &'static str,
         retry_after_secs: i64,
     },
 }
 
-/// Checks the global caps. Call inside the registration's write transaction, after
+/// Checks the global cap. Call inside the registration's write transaction, after
 /// [`db::lock_for_open_registration`], so that concurrent registrations count each other.
-pub fn room(
-    conn: &mut DbConnection,
-    policy: &RegistrationSettings,
-    now: i64,
-) -> Result<Room, DbError> {
-    let hour_ago = now - 3600;
-    let (live, recent) = db::clients::count_open(conn, hour_ago + 1)?;
-    if live >= i64::from(policy.open_max_clients.get()) {
-        // Places free up as unused clients expire, which the hourly purge does.
-        return Ok(Room::Full {
-            cap: "registration.open_max_clients",
+pub fn room(conn: &mut DbConnection, policy: &RegistrationSettings) -> Result<Room, DbError> {
+    let live = db::clients::count_open(conn)?;
+    Ok(if live >= i64::from(policy.open_max_clients.get()) {
+        Room::Full {
             retry_after_secs: 3600,
-        });
-    }
-    if recent >= i64::from(policy.open_max_per_hour.get()) {
-        let first = db::clients::first_open_since(conn, hour_ago + 1)?.unwrap_or(now);
-        return Ok(Room::Full {
-            cap: "registration.open_max_per_hour",
-            retry_after_secs: (first + 3600 - now).max(1),
-        });
-    }
-    Ok(Room::Free)
+        }
+    } else {
+        Room::Free
+    })
 }
 
 /// Deletes openly registered clients that nobody signed in to (no authorization code was ever
