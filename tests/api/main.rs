@@ -15,6 +15,7 @@ mod authorization;
 mod bad_input;
 mod browser;
 mod browser_admin;
+mod browser_open_client;
 mod brute_force;
 mod cli;
 mod client_cache;
