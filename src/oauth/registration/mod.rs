@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+mod fields;
 pub mod open;
 pub mod policy;
 
@@ -16,7 +17,8 @@ use crate::config::RegistrationSettings;
 use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
-use crate::domain::signing_alg::{self as alg, SigningAlg};
+use crate::domain::signing_alg::SigningAlg;
+use fields::{auth_method, grant_types, id_token_alg};
 use policy::Rights;
 
 /// The metadata a client may send (RFC 7591 §2).
@@ -118,80 +120,6 @@ pub struct Bounds<'a> {
     pub algorithms: &'a [SigningAlg],
     /// In an RFC 7592 update, the client as it is: what it holds may be kept.
     pub held: Option<&'a Client>,
-}
-
-/// `id_token_signed_response_alg`, which must be a configured algorithm.
-fn id_token_alg(
-    meta: &Metadata,
-    configured: &[SigningAlg],
-) -> Result<Option<SigningAlg>, RegistrationError> {
-    let Some(raw) = meta.id_token_signed_response_alg.as_deref() else {
-        return Ok(None);
-    };
-    let chosen: SigningAlg = raw
-        .parse()
-        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
-    alg::require_configured(configured, chosen)
-        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
-    Ok(Some(chosen))
-}
-
-/// `token_endpoint_auth_method`, `client_secret_basic` when absent.
-fn auth_method(meta: &Metadata, registrar: Registrar) -> Result<String, RegistrationError> {
-    let method = meta
-        .token_endpoint_auth_method
-        .clone()
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !matches!(
-        method.as_str(),
-        "client_secret_basic" | "client_secret_post" | "none"
-    ) {
-        return Err(invalid_metadata(format!(
-            "token_endpoint_auth_method `{method}` is not supported"
-        )));
-    }
-    if registrar == Registrar::Open && method != "none" {
-        return Err(invalid_metadata(
-            "Open registration accepts only public clients (token_endpoint_auth_method none)",
-        ));
-    }
-    Ok(method)
-}
-
-/// `grant_types` (default `authorization_code`) and their `response_types` (RFC 7591 §2.1).
-fn grant_types(meta: &Metadata) -> Result<Vec<GrantType>, RegistrationError> {
-    let names = meta
-        .grant_types
-        .clone()
-        .unwrap_or_else(|| vec!["authorization_code".into()]);
-    let mut grants = Vec::new();
-    for name in &names {
-        let grant: GrantType = name
-            .parse()
-            .map_err(|_| invalid_metadata(format!("grant type `{name}` is not supported")))?;
-        if !grants.contains(&grant) {
-            grants.push(grant);
-        }
-    }
-    let code_flow = grants.contains(&GrantType::AuthorizationCode);
-    let response_types = meta.response_types.clone().unwrap_or_else(|| {
-        if code_flow {
-            vec!["code".into()]
-        } else {
-            vec![]
-        }
-    });
-    if response_types.iter().any(|r| r != "code") {
-        return Err(invalid_metadata(
-            "Only the response type `code` is supported",
-        ));
-    }
-    if code_flow != response_types.iter().any(|r| r == "code") {
-        return Err(invalid_metadata(
-            "response_types `code` and grant_types `authorization_code` go together (RFC 7591 §2.1)",
-        ));
-    }
-    Ok(grants)
 }
 
 /// The scope asked for, or the default within the bound; checked with the grants against the
