@@ -116,6 +116,10 @@ pub struct AdminForms {
     pub id_token_signed_response_alg: String,
     pub public: bool,
     pub first_party: bool,
+    /// CORS web origins, space-separated.
+    pub web_origins: String,
+    /// The ID-token claims switch was set off.
+    pub id_token_claims_off: bool,
 }
 
 impl Default for AdminForms {
@@ -132,6 +136,8 @@ impl Default for AdminForms {
             id_token_signed_response_alg: String::new(),
             public: false,
             first_party: false,
+            web_origins: String::new(),
+            id_token_claims_off: false,
         }
     }
 }

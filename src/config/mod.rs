@@ -5,12 +5,14 @@
 
 mod checks;
 mod database;
+mod identity;
 mod issuer;
 mod operations;
 mod parse;
 mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
 pub use operations::{MetricsSettings, TlsSettings};
 pub use parse::AccentColor;
@@ -45,6 +47,8 @@ pub struct Settings {
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
     pub login_throttle: LoginThrottleSettings,
+    pub login: LoginSettings,
+    pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
 }

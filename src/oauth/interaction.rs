@@ -107,11 +107,12 @@ pub fn login_prepare(
     browser: Option<&str>,
     csrf: Option<&str>,
     username: &str,
+    by_email: bool,
     now: i64,
 ) -> Result<(Pending, Option<User>), InteractionError> {
     let pending = load(conn, id, browser, now)?;
     check_csrf(&pending.row, csrf)?;
-    let user = super::credentials::find_user(conn, username)?;
+    let user = super::credentials::find_user(conn, username, by_email)?;
     Ok((pending, user))
 }
 

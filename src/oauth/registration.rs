@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
+use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, ADMIN_SCOPE};
 use crate::domain::client::{GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
@@ -28,6 +28,10 @@ pub struct Metadata {
     pub client_id: Option<String>,
     /// OIDC Registration §2: `alg` of the client's ID tokens; RS256 when absent.
     pub id_token_signed_response_alg: Option<String>,
+    /// Latchkey extension: origins whose browser code may call the token, userinfo and
+    /// revocation endpoints (CORS), as `scheme://host[:port]`.
+    #[serde(default)]
+    pub web_origins: Vec<String>,
 }
 
 /// An RFC 7591 §3.2.2 error.
@@ -217,6 +221,8 @@ pub fn validate(
         }
     };
     let id_token_signed_response_alg = id_token_alg(meta, configured)?;
+    let web_origins = crate::domain::origin::parse_all(&meta.web_origins)
+        .map_err(|e| invalid_metadata(format!("web_origins: {e}")))?;
     let name = meta
         .client_name
         .clone()
@@ -241,6 +247,10 @@ pub fn validate(
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg,
+            claims_and_origins: ClaimsAndOrigins {
+                id_token_claims: true,
+                web_origins,
+            },
         },
         method,
     ))
@@ -265,6 +275,7 @@ pub fn response(
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg.unwrap_or(SigningAlg::RS256),
         "registration_client_uri": format!("{base_url}/register/{}", client.client_id),
+        "web_origins": client.web_origins,
     });
     if let Some(secret) = client_secret {
         out["client_secret"] = json!(secret);
