@@ -224,6 +224,7 @@ pub fn describe_scope(scope: &Scope) -> Vec<String> {
             "profile" => "See your name and username".to_owned(),
             "email" => "See your email address".to_owned(),
             "offline_access" => "Keep access while you are not using it".to_owned(),
+            "groups" => "See which groups you belong to".to_owned(),
             other => format!("Use the permission “{other}”"),
         })
         .collect()

@@ -16,6 +16,7 @@ mod bad_input;
 mod browser;
 mod browser_admin;
 mod brute_force;
+mod claims;
 mod cli;
 mod client_cache;
 mod discovery;
