@@ -101,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::admin_pages::clients::confirm_delete))
             .route(web::post().to(routes::admin_pages::clients::delete)),
     )
+    .configure(admin_page_groups)
     .service(
         web::scope("/admin/api")
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -161,6 +162,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)));
+}
+
+/// The admin pages' groups and user pages (`routes::admin_pages::groups`).
+fn admin_page_groups(cfg: &mut web::ServiceConfig) {
+    use routes::admin_pages::groups;
+    cfg.service(
+        web::resource("/admin/groups")
+            .route(web::get().to(groups::list))
+            .route(web::post().to(groups::create)),
+    )
+    .service(web::resource("/admin/groups/{name}/delete").route(web::post().to(groups::delete)))
+    .service(
+        web::resource("/admin/groups/{name}/members").route(web::post().to(groups::add_member)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/members/{username}/remove")
+            .route(web::post().to(groups::remove_member)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/scopes").route(web::post().to(groups::allow_scope)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/scopes/remove")
+            .route(web::post().to(groups::disallow_scope)),
+    )
+    .service(web::resource("/admin/users/{username}").route(web::get().to(groups::user)))
+    .service(
+        web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
+    )
+    .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
 }
 
 /// The admin API's group endpoints (`routes::admin_api::groups`), inside `/admin/api`.

@@ -181,6 +181,28 @@ pub struct ClientEditPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "admin_groups.html")]
+pub struct GroupsPage<'a> {
+    pub brand: &'a Brand,
+    pub groups: &'a [crate::admin::groups::GroupView],
+    pub csrf: &'a str,
+    pub error: Option<Vec<Span<'a>>>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+pub struct UserPage<'a> {
+    pub brand: &'a Brand,
+    pub user: &'a crate::admin::users::UserView,
+    /// The names of the user's groups.
+    pub groups: &'a [String],
+    /// The groups the user could join.
+    pub joinable: &'a [String],
+    pub csrf: &'a str,
+    pub error: Option<Vec<Span<'a>>>,
+}
+
+#[derive(Template)]
 #[template(path = "admin_delete.html")]
 pub struct ClientDeletePage<'a> {
     pub brand: &'a Brand,

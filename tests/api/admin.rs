@@ -22,7 +22,7 @@ backend_tests!(
 );
 
 /// Bootstraps the admin client and returns it with an access token carrying `latchkey:admin`.
-async fn admin_token(app: &TestApp) -> (TestClient, String) {
+pub(crate) async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(

@@ -8,6 +8,7 @@ mod hardening;
 
 mod admin;
 mod admin_csrf;
+mod admin_groups;
 mod admin_page_actions;
 mod admin_pages;
 mod audit_log;
