@@ -72,7 +72,11 @@ pub(crate) async fn admin_token(app: &TestApp) -> (TestClient, String) {
     (client, token)
 }
 
-async fn register(app: &TestApp, token: Option<&str>, metadata: Value) -> reqwest::Response {
+pub(crate) async fn register(
+    app: &TestApp,
+    token: Option<&str>,
+    metadata: Value,
+) -> reqwest::Response {
     let mut request = app.http.post(app.url("/register")).json(&metadata);
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -14,6 +14,7 @@ backend_tests!(
     cors_preflight_for_an_allowed_origin,
     cors_refuses_an_unregistered_origin,
     discovery_and_jwks_allow_any_origin,
+    web_origins_are_registration_metadata,
 );
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
@@ -220,5 +221,38 @@ async fn discovery_and_jwks_allow_any_origin(backend: Backend) {
         assert_eq!(response.status(), 200);
         assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
         assert!(header(&response, "access-control-allow-credentials").is_none());
+    }
+}
+
+async fn web_origins_are_registration_metadata(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, token) = crate::admin::admin_token(&app).await;
+    let metadata = serde_json::json!({
+        "client_name": "SPA",
+        "redirect_uris": ["https://app.example/callback"],
+        "token_endpoint_auth_method": "none",
+        "web_origins": ["https://App.example:443", "https://app.example"],
+    });
+    let response = crate::admin::register(&app, Some(&token), metadata).await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["web_origins"],
+        serde_json::json!(["https://app.example"])
+    );
+    let preflight = preflight(&app, "/token", "https://app.example", "POST").await;
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    for bad in ["https://app.example/path", "http://app.example", "*"] {
+        let metadata = serde_json::json!({
+            "redirect_uris": ["https://app.example/callback"],
+            "web_origins": [bad],
+        });
+        let response = crate::admin::register(&app, Some(&token), metadata).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client_metadata", "{bad}");
     }
 }
