@@ -66,6 +66,12 @@ pub struct Detail {
     /// Seconds a throttled login must wait.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_secs: Option<i64>,
+    /// The group of a membership change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The scope a group is allowed or no longer allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Detail {
@@ -76,6 +82,8 @@ impl Detail {
             && self.jti.is_none()
             && self.count.is_none()
             && self.wait_secs.is_none()
+            && self.group.is_none()
+            && self.scope.is_none()
     }
 }
 
@@ -161,6 +169,16 @@ impl Event {
         self
     }
 
+    pub fn group(mut self, group: &str) -> Self {
+        self.detail.group = Some(group.to_owned());
+        self
+    }
+
+    pub fn scope(mut self, scope: &str) -> Self {
+        self.detail.scope = Some(scope.to_owned());
+        self
+    }
+
     /// Writes the event to the log (target `audit`), with the address and request id of the
     /// request being served, if any.
     pub fn log(&self) {
@@ -185,6 +203,8 @@ impl Event {
                     jti = self.detail.jti.as_deref(),
                     count = self.detail.count,
                     wait_secs = self.detail.wait_secs,
+                    group = self.detail.group.as_deref(),
+                    scope = self.detail.scope.as_deref(),
                 )
             };
         }

@@ -163,6 +163,7 @@ pub async fn post(
         state.settings.login_throttle.clone(),
         state.settings.audit.store,
     );
+    let by_email = state.settings.login.by_email;
     let prepared = db::run(&state.pool, move |conn| {
         let (pending, user) = interaction::login_prepare(
             conn,
@@ -170,10 +171,13 @@ pub async fn post(
             browser.as_deref(),
             csrf.as_deref(),
             &name,
+            by_email,
             now,
         )?;
+        // Failures count against the account the name resolved to (by username or email alike).
+        let account = user.as_ref().map_or(name.as_str(), |u| u.username.as_str());
         let source = throttle::Source {
-            username: &name,
+            username: account,
             address,
             request: Some(&pending.row.id),
             client_id: &pending.request.client.id,

@@ -10,7 +10,10 @@ use crate::audit::{Actor, By, Event, Kind};
 use crate::db;
 use crate::oauth::access_token;
 use crate::oauth::bearer;
-use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
+use crate::oauth::registration::open::{self, Room};
+use crate::oauth::registration::{
+    self, invalid_metadata, Bounds, Metadata, Registrar, RegistrationError,
+};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -25,6 +28,12 @@ pub enum Error {
 
 impl From<crate::db::DbError> for Error {
     fn from(e: crate::db::DbError) -> Self {
+        Self::OAuth(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
         Self::OAuth(e.into())
     }
 }
@@ -142,6 +151,51 @@ fn json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
+/// The metadata checked against the bounds of whoever registers; a refusal is audited.
+fn validate(
+    state: &AppState,
+    metadata: &Metadata,
+    registrar: Registrar,
+    held: Option<&crate::domain::client::Client>,
+    actor: &Actor,
+) -> Result<(admin::clients::NewClient, String), Error> {
+    let bounds = Bounds {
+        registrar,
+        policy: &state.settings.registration,
+        algorithms: &state.settings.keys.algorithms,
+        held,
+    };
+    registration::validate(metadata, &bounds).map_err(|e| {
+        let mut refused = Event::new(Kind::ClientRegistrationRefused, actor.clone());
+        refused.subject = held.map(|c| c.id.clone());
+        refused.client = held.map(|c| c.id.clone());
+        refused.reason(e.error).log();
+        e.into()
+    })
+}
+
+/// Inside the registration's transaction: room under open registration's global cap.
+fn open_room(
+    conn: &mut db::DbConnection,
+    policy: &crate::config::RegistrationSettings,
+) -> Result<(), Error> {
+    db::lock_for_open_registration(conn)?;
+    match open::room(conn, policy)? {
+        Room::Free => Ok(()),
+        Room::Full { retry_after_secs } => {
+            Event::new(Kind::ClientRegistrationRefused, Actor::Anonymous)
+                .reason("open_max_clients")
+                .log();
+            Err(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Open registration is at capacity; retry later",
+            )
+            .with_retry_after(retry_after_secs)
+            .into())
+        }
+    }
+}
+
 pub async fn post(
     req: HttpRequest,
     payload: web::Payload,
@@ -149,22 +203,24 @@ pub async fn post(
 ) -> Result<HttpResponse, Error> {
     let (registrar, actor) = registrar(&req, &state).await?;
     let metadata = read_metadata(&req, payload, &state).await?;
-    let (new, method) =
-        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
-    let pool = state.pool.clone();
-    let (by, random) = (by(&state, actor), state.random.clone());
-    let (registered, token) = db::run(&pool, move |conn| {
+    let (new, method) = validate(&state, &metadata, registrar, None, &actor)?;
+    let shared = state.clone();
+    let by = by(&state, actor);
+    let (registered, token) = db::run_tx(&state.pool, move |conn| {
+        if registrar == Registrar::Open {
+            open_room(conn, &shared.settings.registration)?;
+        }
         admin::clients::add_with(
             conn,
             &by,
-            &*random,
+            &*shared.random,
             new,
             Some(&method),
             Some(registrar.as_str()),
         )
+        .map_err(admin_error)
     })
-    .await
-    .map_err(admin_error)?;
+    .await?;
     let secret = registered
         .client_secret
         .as_ref()
@@ -236,19 +292,19 @@ pub async fn put(
         )
         .into());
     }
-    // The rights of whoever registered the client bound the update, never its current scope;
-    // and the client may not add Latchkey scopes to itself.
-    let registrar = Registrar::from_stored(client.registered_by.as_deref());
-    registration::check_update_scope(&client.scope, metadata.scope.as_deref())?;
-    let (mut new, method) =
-        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
+    // The client's own token is never an admin's: whoever registered the client, the update
+    // stays within the registration policy (open registration's rules for open clients), and
+    // may only keep what the client already holds beyond it.
+    let registrar = match Registrar::from_stored(client.registered_by.as_deref()) {
+        Registrar::Open => Registrar::Open,
+        Registrar::Admin | Registrar::Registrar => Registrar::Registrar,
+    };
+    let actor = Actor::Client(client.id.clone());
+    let (mut new, method) = validate(&state, &metadata, registrar, Some(&client), &actor)?;
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();
-    let (by, random) = (
-        by(&state, Actor::Client(client.id.clone())),
-        state.random.clone(),
-    );
+    let (by, random) = (by(&state, actor), state.random.clone());
     let (view, token) = db::run(&pool, move |conn| {
         admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)
     })

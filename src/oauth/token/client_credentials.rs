@@ -51,6 +51,7 @@ pub fn grant(
         nonce: None,
         sid: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: None,
     })?;
     // Logged only, never stored: a token request does not wait on the audit table.
     Event::new(Kind::TokenIssued, Actor::Client(client.id.clone()))

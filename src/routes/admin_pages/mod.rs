@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod groups;
 mod guard;
 pub mod users;
 
