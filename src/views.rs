@@ -39,6 +39,8 @@ pub struct LoginPage<'a> {
 pub struct ConsentPage<'a> {
     pub brand: &'a Brand,
     pub client_name: &'a str,
+    /// Where an openly registered client's answer goes (its redirect URI's host).
+    pub redirect_host: Option<&'a str>,
     pub scopes: Vec<String>,
     pub username: &'a str,
     pub request_id: &'a str,
@@ -88,6 +90,8 @@ pub struct LogoutPage<'a> {
     pub brand: &'a Brand,
     pub csrf: &'a str,
     pub client_name: Option<&'a str>,
+    /// Where an openly registered client sends the person afterwards.
+    pub redirect_host: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub post_logout_redirect_uri: Option<&'a str>,
     pub state: Option<&'a str>,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::ClientRow;
 use super::schema::clients;
 use super::{note_client_write, DbConnection};
+use crate::domain::client::REGISTERED_OPENLY as OPEN;
 
 /// Records a write that changed rows.
 fn written(conn: &mut DbConnection, rows: usize) -> QueryResult<usize> {
@@ -112,4 +113,48 @@ pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
         ))
         .execute(conn)
         .and_then(|rows| written(conn, rows))
+}
+
+/// Records that a person signed in to the client: its first authorization code. Written once;
+/// nothing cached depends on it, so the client cache is left alone.
+pub fn mark_used(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::first_used_at.is_null()),
+    )
+    .set(clients::first_used_at.eq(now))
+    .execute(conn)
+}
+
+/// How many openly registered clients exist.
+pub fn count_open(conn: &mut DbConnection) -> QueryResult<i64> {
+    clients::table
+        .filter(clients::registered_by.eq(OPEN))
+        .count()
+        .get_result(conn)
+}
+
+/// Up to `limit` openly registered clients registered before `before` that nobody ever signed
+/// in to, oldest first.
+pub fn unused_open(conn: &mut DbConnection, before: i64, limit: i64) -> QueryResult<Vec<String>> {
+    clients::table
+        .filter(clients::registered_by.eq(OPEN))
+        .filter(clients::created_at.lt(before))
+        .filter(clients::first_used_at.is_null())
+        .order(clients::created_at.asc())
+        .limit(limit)
+        .select(clients::id)
+        .load(conn)
+}
+
+/// Deletes the client unless someone signed in to it meanwhile; 1 if deleted.
+pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    let rows = diesel::delete(
+        clients::table
+            .find(id)
+            .filter(clients::first_used_at.is_null()),
+    )
+    .execute(conn)?;
+    written(conn, rows)
 }

@@ -36,6 +36,7 @@ diesel::table! {
         registered_by -> Nullable<Text>,
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
+        first_used_at -> Nullable<BigInt>,
         id_token_claims -> Bool,
         web_origins -> Text,
     }

@@ -272,6 +272,10 @@ pub fn issue_code(
             access_token_expires_at: None,
         },
     )?;
+    if request.client.is_openly_registered() {
+        // A person signed in to it: the client is kept (see `registration::open`).
+        db::clients::mark_used(conn, &request.client.id, now)?;
+    }
     tracing::info!(target: "audit", event = "code_issued", client_id = %request.client.id, sub = %session.user.id);
     Ok(redirect_with(
         &request.redirect_uri,
