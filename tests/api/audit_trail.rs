@@ -22,6 +22,7 @@ backend_tests!(
     the_admin_api_records_user_changes_and_lists_them_filtered_and_paged,
     logins_consent_code_replay_and_logout_are_recorded_with_their_origin,
     registration_and_key_rotation_are_recorded_with_their_actor,
+    group_changes_are_recorded_with_the_group_and_scope,
     stored_events_past_their_retention_are_purged_in_batches,
 );
 
@@ -325,6 +326,68 @@ async fn the_admin_api_records_user_changes_and_lists_them_filtered_and_paged(ba
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+async fn group_changes_are_recorded_with_the_group_and_scope(backend: Backend) {
+    use reqwest::Method;
+    let app = storing(backend).await;
+    let token = admin_token(&app).await;
+    let frank = app.user("frank", "frank's long password").await;
+    let body = Some(json!({ "name": "finance" }));
+    let steps = [
+        (Method::POST, "/admin/api/groups", body),
+        (Method::PUT, "/admin/api/groups/finance/members/frank", None),
+        (
+            Method::PUT,
+            "/admin/api/groups/finance/scopes/invoices:write",
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/admin/api/groups/finance/scopes/invoices:write",
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/admin/api/groups/finance/members/frank",
+            None,
+        ),
+        (Method::DELETE, "/admin/api/groups/finance", None),
+    ];
+    for (method, path, body) in steps {
+        let response = api(&app, &token, method, path, body).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+    let rows = stored(&app).await;
+    let groups: Vec<&AuditEventRow> = rows
+        .iter()
+        .rev()
+        .filter(|r| r.event.starts_with("group_"))
+        .collect();
+    let order: Vec<&str> = groups.iter().map(|r| r.event.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "group_created",
+            "group_member_added",
+            "group_scope_allowed",
+            "group_scope_disallowed",
+            "group_member_removed",
+            "group_removed",
+        ]
+    );
+    assert!(groups.iter().all(|r| r.actor.starts_with("client:")));
+    assert_eq!(groups[0].subject.as_deref(), Some("finance"));
+    assert_eq!(groups[1].subject.as_deref(), Some(frank.as_str()));
+    assert_eq!(groups[1].detail.as_deref(), Some(r#"{"group":"finance"}"#));
+    assert_eq!(
+        groups[2].detail.as_deref(),
+        Some(r#"{"scope":"invoices:write"}"#)
+    );
 }
 
 async fn logins_consent_code_replay_and_logout_are_recorded_with_their_origin(backend: Backend) {
