@@ -190,6 +190,19 @@ async fn api(
     request.send().await.unwrap()
 }
 
+/// Sends each admin API request in turn; each must succeed.
+async fn run_all(
+    app: &TestApp,
+    token: &str,
+    steps: impl IntoIterator<Item = (reqwest::Method, &str, Option<Value>)>,
+) {
+    for (method, path, body) in steps {
+        let response = api(app, token, method, path, body).await;
+        let status = response.status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+}
+
 async fn listed(app: &TestApp, token: &str, query: &str) -> Value {
     let response = api(
         app,
@@ -237,14 +250,7 @@ async fn the_admin_api_records_user_changes_and_lists_them_filtered_and_paged(ba
         (Method::DELETE, "/admin/api/users/erin/sessions", None),
         (Method::DELETE, "/admin/api/users/erin", None),
     ];
-    for (method, path, body) in steps {
-        let response = api(&app, &token, method, path, body).await;
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-    }
+    run_all(&app, &token, steps).await;
     let all = listed(&app, &token, &format!("subject={id}&limit=200")).await;
     assert_eq!(all["stored"], true);
     assert_eq!(all["next"], Value::Null);
@@ -354,14 +360,7 @@ async fn group_changes_are_recorded_with_the_group_and_scope(backend: Backend) {
         ),
         (Method::DELETE, "/admin/api/groups/finance", None),
     ];
-    for (method, path, body) in steps {
-        let response = api(&app, &token, method, path, body).await;
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-    }
+    run_all(&app, &token, steps).await;
     let rows = stored(&app).await;
     let groups: Vec<&AuditEventRow> = rows
         .iter()
