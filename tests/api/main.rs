@@ -33,6 +33,7 @@ mod refresh;
 mod resilience;
 mod revocation;
 mod rotation;
+mod sealed_requests;
 mod sessions_storage;
 mod shutdown;
 mod signing_algs;
