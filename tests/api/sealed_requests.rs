@@ -16,6 +16,7 @@ backend_tests!(
     an_expired_sealed_request_is_refused,
     replaying_a_sealed_request_does_not_reset_its_failed_tries,
     concurrent_authorize_login_and_token_requests_never_answer_5xx_but_503,
+    parameters_too_long_to_seal_go_back_to_the_client,
 );
 
 /// The number of rows in every table.
@@ -124,6 +125,36 @@ async fn an_unauthenticated_authorize_writes_no_row(backend: Backend) {
     // The login page itself reads, and writes nothing either.
     let login = location(&browser.get(&url).await);
     assert_eq!(browser.get(&login).await.status(), 200);
+    assert_eq!(row_counts(&app).await, before);
+}
+
+async fn parameters_too_long_to_seal_go_back_to_the_client(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.web_client(true, false).await;
+    // Each value within its own limit, but quotes double in the sealed form: too long to carry.
+    let quotes = |n: usize| "%22".repeat(n);
+    let large = format!(
+        "state={}&nonce={}&login_hint={}",
+        quotes(4096),
+        quotes(512),
+        quotes(256)
+    );
+    let (url, _) = authorize_url(&app, &client, "");
+    let before = row_counts(&app).await;
+    let to = location(
+        &app.browser()
+            .get(&url.replace("state=st&nonce=n0", &large))
+            .await,
+    );
+    assert!(to.starts_with(REDIRECT_URI), "{to}");
+    assert_eq!(
+        crate::helpers::query(&to, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        crate::helpers::query(&to, "error_description").as_deref(),
+        Some("The request parameters are too long")
+    );
     assert_eq!(row_counts(&app).await, before);
 }
 
