@@ -145,6 +145,7 @@ pub async fn post(
     let name = username.clone();
     let address = Some(super::ClientAddr::of(&req).0);
     let shared = state.clone();
+    let by_email = state.settings.login.by_email;
     let prepared = db::run(&state.pool, move |conn| {
         let ctx = shared.authorization_context(now);
         let (pending, user) = interaction::login_prepare(
@@ -154,11 +155,14 @@ pub async fn post(
             browser.as_deref(),
             csrf.as_deref(),
             &name,
+            by_email,
         )?;
-        // The request's failures are counted by its random id: a replayed copy of the sealed
-        // value shares the count, whatever the form around it.
+        // Failures count against the account the name resolved to (by username or email alike),
+        // and against the request's random id: a replayed copy of the sealed value shares the
+        // count, whatever the form around it.
+        let account = user.as_ref().map_or(name.as_str(), |u| u.username.as_str());
         let source = throttle::Source {
-            username: &name,
+            username: account,
             address,
             request: Some(&pending.opened.id),
             client_id: &pending.request.client.id,
