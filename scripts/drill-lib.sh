@@ -48,8 +48,8 @@ drill_init() {
     log "building the $profile binary and the drill (cargo build ${flags[*]} --bin latchkey --example drill)"
     (cd "$ROOT" && cargo build "${flags[@]}" --quiet --bin latchkey --example drill)
   fi
-  LATCHKEY="$ROOT/target/$profile/latchkey"
-  DRILL="$ROOT/target/$profile/examples/drill"
+  LATCHKEY="${DRILL_LATCHKEY:-$ROOT/target/$profile/latchkey}"
+  DRILL="${DRILL_BIN:-$ROOT/target/$profile/examples/drill}"
   [[ -x "$LATCHKEY" && -x "$DRILL" ]] || die "$profile binaries missing (run without DRILL_SKIP_BUILD)"
   # One master key for every process (replicas and the CLI), never written to disk.
   LATCHKEY_MASTER_KEY="$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')"
@@ -131,9 +131,10 @@ start_server() {
   die "server $name did not start"
 }
 
-# Registers the drill's clients and users in the database $1 names; prints the setup file.
+# drill_setup DATABASE_URL NAME: registers the drill's clients and one user per client of the
+# load (--concurrency) in that database; prints the setup file.
 drill_setup() {
   local file="$WORK/setup-$2.json"
-  LATCHKEY__DATABASE__URL="$1" "$DRILL" setup --latchkey "$LATCHKEY" --out "$file"
+  LATCHKEY__DATABASE__URL="$1" "$DRILL" setup --latchkey "$LATCHKEY" --out "$file" --users "$CONCURRENCY"
   printf '%s' "$file"
 }

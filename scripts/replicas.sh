@@ -21,7 +21,7 @@
 # Usage: scripts/replicas.sh [--duration SECONDS] [--concurrency N]
 #   --duration SECONDS  length of the mixed load (default 30)
 #   --concurrency N     concurrent clients during the load (default 16)
-# Environment: DRILL_SKIP_BUILD=1, DRILL_PROFILE=debug, DRILL_KEEP=1, DRILL_LOG_LEVEL, as for scripts/soak.sh.
+# Environment: DRILL_SKIP_BUILD=1, DRILL_PROFILE=debug, DRILL_LATCHKEY, DRILL_BIN, DRILL_KEEP=1, DRILL_LOG_LEVEL, as for scripts/soak.sh.
 #
 # Everything runs on 127.0.0.1 with a private PostgreSQL cluster (see scripts/soak.sh); the load
 # has a fixed length and everything started is stopped on exit. Requires: cargo, curl, python3,

@@ -22,7 +22,8 @@
 #   --outage SECONDS    how long PostgreSQL or replica B stays down (default 3)
 #   --phases LIST       comma-separated subset of sqlite,postgres,postgres-restart,replica-kill
 # Environment: DRILL_SKIP_BUILD=1 (use the built binaries), DRILL_PROFILE=debug (build and run
-# the debug binaries instead of release: quicker to build, slower to run), DRILL_KEEP=1 (keep the
+# the debug binaries instead of release: quicker to build, slower to run), DRILL_LATCHKEY and
+# DRILL_BIN (paths of the server and drill binaries to use instead), DRILL_KEEP=1 (keep the
 # work directory with the server logs), DRILL_LOG_LEVEL (servers' log level, default warn).
 #
 # Goals (exit status 1 when one is missed): zero 5xx and zero connection errors in steady state;

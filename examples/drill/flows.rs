@@ -3,6 +3,7 @@
 //! RFC 7636), refresh (§6), introspection (RFC 7662), revocation (RFC 7009), JWKS (RFC 7517).
 //! Each step names the replica it goes to; every access token received is verified.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -81,14 +82,15 @@ impl Net {
         self.tokens("token:cc", answer).await
     }
 
-    /// The password grant; `Err(answer)` when it was refused (the lockout check reads it).
+    /// The password grant, sent from `source` when given.
     pub async fn password(
         &self,
         client: &Credentials,
         user: &User,
         replica: usize,
+        source: Option<IpAddr>,
     ) -> Option<Tokens> {
-        let answer = self.password_raw(client, user, replica, None).await;
+        let answer = self.password_raw(client, user, replica, source).await;
         self.tokens("token:password", answer).await
     }
 
@@ -106,7 +108,7 @@ impl Net {
             ("scope", "openid offline_access"),
         ];
         let call = Call::post("token:password", "/token", form(&pairs), replica).by(client);
-        match source.map(|ip| reqwest::Client::builder().local_address(ip).build()) {
+        match source.map(|ip| browser(false, Some(ip))) {
             Some(Ok(http)) => self.send_with(&http, call).await,
             _ => self.send(call).await,
         }
@@ -170,8 +172,9 @@ impl Net {
         client: &Credentials,
         user: &User,
         hops: &[usize],
+        source: Option<IpAddr>,
     ) -> Option<Tokens> {
-        let http = browser(true).ok()?;
+        let http = browser(true, source).ok()?;
         let verifier = random_token();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let state = random_token();

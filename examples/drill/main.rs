@@ -5,7 +5,7 @@
 //! independent JWT library against the served JWKS, and every refresh token accounted for.
 //!
 //! ```text
-//! drill setup    --latchkey BIN --out FILE [--victim]
+//! drill setup    --latchkey BIN --out FILE [--users N]
 //! drill soak     --setup FILE --target URL… --issuer URL --duration S [--concurrency N]
 //!                [--phase NAME] [--outage none|database|replica] [--events FILE]
 //!                [--pid-file FILE…] [--recovery-goal S]

@@ -3,6 +3,7 @@
 //! (RFC 9110 §10.2.3), and every attempt is tallied by endpoint, status and OAuth `error`.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +16,8 @@ use crate::verify::Verifier;
 
 /// A step retried this long (through an outage) is given up and counted as unexpected.
 const GIVE_UP: Duration = Duration::from_secs(30);
+/// What hyper says when a server writes on a connection with no request in flight.
+const UNSOLICITED: &str = "received unexpected message from connection";
 /// Longest wait honoured from a `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3);
 
@@ -37,6 +40,18 @@ pub enum Failure {
     Refused,
     /// The connection broke after the request was sent: it may or may not have been served.
     Broken,
+    /// A pooled connection the client had opened but not used yet was closed by the server's
+    /// request timeout (a 408 on an idle connection): the request was never sent. Happens when
+    /// the machine is too busy for the client to use a connection within 5 s of opening it.
+    Stale,
+}
+
+/// One failed attempt: when (Unix ms), on which replica, at which endpoint, what.
+pub struct Failed {
+    pub at: u64,
+    pub replica: usize,
+    pub kind: &'static str,
+    pub what: Failure,
 }
 
 /// Everything counted during a run.
@@ -45,8 +60,8 @@ pub struct Tally {
     pub requests: u64,
     /// "endpoint status error" → attempts.
     pub outcomes: BTreeMap<String, u64>,
-    /// (unix ms, replica, what) of every failed attempt.
-    pub failures: Vec<(u64, usize, Failure)>,
+    /// Every failed attempt.
+    pub failures: Vec<Failed>,
     pub unexpected: u64,
     pub samples: Vec<String>,
     pub verified: u64,
@@ -57,7 +72,7 @@ pub struct Tally {
 
 impl Tally {
     pub fn count(&self, what: Failure) -> usize {
-        self.failures.iter().filter(|f| f.2 == what).count()
+        self.failures.iter().filter(|f| f.what == what).count()
     }
 
     fn sample(&mut self, line: String) {
@@ -158,7 +173,7 @@ impl Net {
             targets,
             issuer,
             tally: Mutex::default(),
-            plain: browser(false)?,
+            plain: browser(false, None)?,
         })
     }
 
@@ -221,12 +236,15 @@ impl Net {
                     ambiguous = true;
                     tokio::time::sleep(retry_after(&answer)).await;
                 }
+                // RFC 9110 §15.5.9: the server timed out waiting for the request; repeat it.
+                Ok(answer) if answer.status == 408 => {}
                 Ok(mut answer) => {
                     answer.ambiguous = ambiguous;
                     return answer;
                 }
-                Err(refused) => {
-                    ambiguous |= !refused;
+                Err(Failure::Stale) => {}
+                Err(failure) => {
+                    ambiguous |= failure == Failure::Broken;
                     replica = (replica + 1) % self.targets.len();
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -245,17 +263,17 @@ impl Net {
         answer
     }
 
-    /// One attempt; `Err(true)` when the connection was refused, `Err(false)` when it broke.
+    /// One attempt; `Err` says how the connection failed.
     async fn attempt(
         &self,
-        kind: &str,
+        kind: &'static str,
         replica: usize,
         request: reqwest::RequestBuilder,
-    ) -> Result<Answer, bool> {
+    ) -> Result<Answer, Failure> {
         let sent = request.send().await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return Err(self.broken(kind, replica, e.is_connect())),
+            Err(e) => return Err(self.broken(kind, replica, &e)),
         };
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -266,8 +284,9 @@ impl Net {
                 .map(str::to_owned)
         };
         let (location, retry) = (header("location"), header("retry-after"));
-        let Ok(body) = response.text().await else {
-            return Err(self.broken(kind, replica, false));
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(e) => return Err(self.broken(kind, replica, &e)),
         };
         let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let error = json["error"].as_str().unwrap_or("");
@@ -284,7 +303,12 @@ impl Net {
                 .entry(format!("{kind} {status} {error}"))
                 .or_default() += 1;
             if let Some(failure) = failure {
-                t.failures.push((unix_ms(), replica, failure));
+                t.failures.push(Failed {
+                    at: unix_ms(),
+                    replica,
+                    kind,
+                    what: failure,
+                });
             }
             if failure == Some(Failure::ServerError) {
                 t.sample(format!("{kind} on replica {replica}: {status} {body:.160}"));
@@ -301,21 +325,39 @@ impl Net {
         })
     }
 
-    fn broken(&self, kind: &str, replica: usize, refused: bool) -> bool {
-        if let (true, Some(down)) = (refused, self.down.get(replica)) {
+    fn broken(&self, kind: &'static str, replica: usize, error: &reqwest::Error) -> Failure {
+        let text = chain(error);
+        let failure = if error.is_connect() {
+            Failure::Refused
+        } else if text.contains(UNSOLICITED) {
+            Failure::Stale
+        } else {
+            Failure::Broken
+        };
+        if let (Failure::Refused, Some(down)) = (failure, self.down.get(replica)) {
             down.store(true, Ordering::Relaxed);
         }
-        let (what, failure) = if refused {
-            ("connection refused", Failure::Refused)
-        } else {
-            ("connection broken", Failure::Broken)
+        let what = match failure {
+            Failure::Refused => "connection refused",
+            Failure::Stale => "unused connection timed out",
+            _ => "connection broken",
         };
         self.tally(|t| {
             t.requests += 1;
             *t.outcomes.entry(format!("{kind} {what}")).or_default() += 1;
-            t.failures.push((unix_ms(), replica, failure));
+            if failure != Failure::Stale {
+                t.failures.push(Failed {
+                    at: unix_ms(),
+                    replica,
+                    kind,
+                    what: failure,
+                });
+            }
+            if failure == Failure::Broken {
+                t.sample(format!("{kind} on replica {replica}: {text}"));
+            }
         });
-        refused
+        failure
     }
 }
 
@@ -324,14 +366,40 @@ fn retry_after(answer: &Answer) -> Duration {
     Duration::from_secs(answer.retry_after.unwrap_or(1)).min(MAX_RETRY_AFTER)
 }
 
+/// Connections idle this long are closed by the client, well before the server's keep-alive
+/// timeout (5 s), so no request is ever sent on a connection the server is closing.
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
 /// An HTTP client that never follows redirects (each step is sent by hand), with a cookie jar
-/// when it plays a browser. Cookies are kept per host, not per port, so one jar serves every
-/// replica on 127.0.0.1, as one would behind a load balancer.
-pub fn browser(cookies: bool) -> anyhow::Result<reqwest::Client> {
+/// when it plays a browser, from `source` when given (a person on a machine of their own).
+/// Cookies are kept per host, not per port, so one jar serves every replica on 127.0.0.1, as one
+/// would behind a load balancer.
+pub fn browser(cookies: bool, source: Option<IpAddr>) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .cookie_store(cookies)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(POOL_IDLE)
         .pool_max_idle_per_host(64)
+        .local_address(source)
         .build()?)
+}
+
+/// The loopback address client `id` sends its logins from: people log in from many addresses,
+/// and the login throttle counts attempts in flight per address (and per account), so 64 clients
+/// logging in at once from one address would be throttled as a guessing attack.
+pub fn worker_address(id: usize) -> IpAddr {
+    let [hi, lo] = u16::try_from(id % 60_000 + 1).unwrap_or(1).to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(127, 1, hi, lo))
+}
+
+/// An error with its causes, outermost first.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    text
 }

@@ -75,6 +75,21 @@ pub async fn run(args: &Args) -> anyhow::Result<bool> {
     let bound = Duration::from_millis(args.number("change-bound-ms", 1500)?);
     cli_change(&mut ctx, bound).await?;
     lockout(&mut ctx, args.number("lockout", 20)?).await?;
+    let checks = ctx.net.tally(std::mem::take);
+    println!(
+        "  these checks: {} requests, {} failed attempts (5xx or broken connections), {} unexpected answers, {} unverifiable tokens",
+        checks.requests,
+        checks.failures.len(),
+        checks.unexpected,
+        checks.unverifiable.len()
+    );
+    for sample in &checks.samples {
+        println!("    e.g. {sample}");
+    }
+    ctx.goals.check(
+        "the checks above met no 5xx, connection error, unexpected answer or unverifiable token",
+        checks.failures.is_empty() && checks.unexpected == 0 && checks.unverifiable.is_empty(),
+    );
     crate::rotation::run(&mut ctx, args, bound).await?;
     println!("== replicas: goals");
     Ok(ctx.goals.print())
@@ -87,7 +102,7 @@ async fn code_flows(ctx: &mut Ctx) {
     for start in 0..n {
         let hops: Vec<usize> = (0..n).map(|k| (start + k) % n).collect();
         let user = &ctx.setup.users[start % ctx.setup.users.len()];
-        let Some(tokens) = ctx.net.code_flow(&ctx.setup.web, user, &hops).await else {
+        let Some(tokens) = ctx.net.code_flow(&ctx.setup.web, user, &hops, None).await else {
             continue;
         };
         flows += usize::from(ctx.verify_everywhere(&tokens.access).await);
@@ -189,7 +204,7 @@ async fn registration(ctx: &mut Ctx) -> anyhow::Result<()> {
         secret: None,
     };
     let user = ctx.setup.users[0].clone();
-    let tokens = ctx.net.code_flow(&client, &user, &[1, 2, 0]).await;
+    let tokens = ctx.net.code_flow(&client, &user, &[1, 2, 0], None).await;
     let verified = match &tokens {
         Some(t) => ctx.verify_everywhere(&t.access).await,
         None => false,

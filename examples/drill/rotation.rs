@@ -11,7 +11,7 @@ use rand::Rng;
 
 use crate::args::Args;
 use crate::flows::Tokens;
-use crate::net::{unix_ms, Failure};
+use crate::net::{unix_ms, worker_address, Failure};
 use crate::replicas::Ctx;
 use crate::report::{self, name};
 use crate::verify::Unverified;
@@ -65,10 +65,10 @@ impl Run<'_> {
         let (net, setup) = (&self.ctx.net, &self.ctx.setup);
         let mut chain: Option<String> = None;
         let mut turn = id;
+        let (user, source) = (&setup.users[id % setup.users.len()], worker_address(id));
         while Instant::now() < self.until {
             turn += 1;
             let replica = turn % net.targets.len();
-            let user = &setup.users[turn % setup.users.len()];
             let roll = rand::thread_rng().gen_range(0..100);
             match (roll, chain.take()) {
                 (0..=39, kept) => {
@@ -94,11 +94,13 @@ impl Run<'_> {
                     chain = kept;
                     let hops: Vec<usize> =
                         (0..3).map(|k| (replica + k) % net.targets.len()).collect();
-                    let tokens = net.code_flow(&setup.web, user, &hops).await;
+                    let tokens = net.code_flow(&setup.web, user, &hops, Some(source)).await;
                     self.everywhere(tokens, hops[0]).await;
                 }
                 _ => {
-                    let tokens = net.password(&setup.password, user, replica).await;
+                    let tokens = net
+                        .password(&setup.password, user, replica, Some(source))
+                        .await;
                     chain = self
                         .everywhere(tokens, replica)
                         .await
@@ -189,8 +191,8 @@ pub async fn run(ctx: &mut Ctx, args: &Args, bound: Duration) -> anyhow::Result<
     let refused: Vec<usize> = tally
         .failures
         .iter()
-        .filter(|f| matches!(f.2, Failure::Refused | Failure::Broken))
-        .map(|f| f.1)
+        .filter(|f| matches!(f.what, Failure::Refused | Failure::Broken))
+        .map(|f| f.replica)
         .collect();
     let server_errors = tally.count(Failure::ServerError) + tally.count(Failure::Unavailable);
     println!(

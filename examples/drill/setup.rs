@@ -14,8 +14,6 @@ use crate::args::Args;
 
 /// Where the authorization-code flows are sent back: never followed, only read.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
-/// Users created for the load; each person logs in many times.
-const USERS: usize = 8;
 
 /// A registered client's credentials (`secret` is `None` for a public client).
 #[derive(Clone, Serialize, Deserialize)]
@@ -78,7 +76,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             ],
         )?,
         rotated: client(&cli, "drill-rotated", &["client_credentials"], &[])?,
-        users: (0..USERS)
+        users: (0..args.number("users", 8)?)
             .map(|n| user(&cli, &format!("drill-user-{n}")))
             .collect::<anyhow::Result<_>>()?,
         victim: user(&cli, "drill-victim")?,

@@ -4,13 +4,14 @@
 //! client revoked it (then it must be refused) or a retry the client could not tell apart from
 //! a reuse revoked it. The outage, if any, is done by the script; its events are read afterwards.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
 use crate::args::Args;
-use crate::net::{unix_ms, Failure, Net};
+use crate::net::{unix_ms, worker_address, Failed, Failure, Net};
 use crate::report::{self, Goals};
 use crate::setup::{Credentials, Setup};
 
@@ -50,15 +51,19 @@ impl Load {
         }
     }
 
-    async fn new_chain(&self, web: bool, turn: usize) -> Option<Chain> {
+    /// A new chain for client `id`, through a code flow (`web`) or the password grant.
+    async fn new_chain(&self, web: bool, id: usize, turn: usize) -> Option<Chain> {
         let users = &self.setup.users;
-        let user = &users[turn % users.len()];
+        let (user, source) = (&users[id % users.len()], Some(worker_address(id)));
         let replicas = self.net.targets.len();
         let tokens = if web {
             let hops: Vec<usize> = (0..replicas).map(|n| (turn + n) % replicas).collect();
-            self.net.code_flow(&self.setup.web, user, &hops).await?
+            self.net
+                .code_flow(&self.setup.web, user, &hops, source)
+                .await?
         } else {
-            self.net.password(&self.setup.password, user, turn).await?
+            let password = &self.setup.password;
+            self.net.password(password, user, turn, source).await?
         };
         Some(Chain {
             web,
@@ -133,8 +138,8 @@ impl Load {
                         chain.state = State::Revoked;
                     }
                 }
-                (86..=92, _) => chains.extend(self.new_chain(true, turn).await),
-                _ => chains.extend(self.new_chain(false, turn).await),
+                (86..=92, _) => chains.extend(self.new_chain(true, id, turn).await),
+                _ => chains.extend(self.new_chain(false, id, turn).await),
             }
         }
         chains
@@ -266,7 +271,7 @@ pub async fn run(args: &Args) -> anyhow::Result<bool> {
 /// (replica), and none later than the recovery goal after the script saw the server back.
 fn outage_goals(
     goals: &mut Goals,
-    failures: &[(u64, usize, crate::net::Failure)],
+    failures: &[Failed],
     events: &[(String, u64)],
     recovery_goal: Duration,
     outage: &str,
@@ -276,23 +281,31 @@ fn outage_goals(
         goals.check("the script recorded the outage (down and up events)", false);
         return;
     };
-    let allowed = |f: &(u64, usize, Failure)| match outage {
-        "database" => f.2 == Failure::Unavailable,
-        _ => matches!(f.2, Failure::Refused | Failure::Broken) && f.1 == 1,
+    let allowed = |f: &Failed| match outage {
+        "database" => f.what == Failure::Unavailable,
+        _ => matches!(f.what, Failure::Refused | Failure::Broken) && f.replica == 1,
     };
-    let stray = failures
+    let mut strays: BTreeMap<String, usize> = BTreeMap::new();
+    for f in failures
         .iter()
-        .filter(|f| !allowed(f) && f.2 != Failure::ServerError)
-        .count();
-    let last = failures.iter().map(|f| f.0).max().unwrap_or(up).max(up);
-    let first = failures.iter().map(|f| f.0).min().unwrap_or(down);
+        .filter(|f| !allowed(f) && f.what != Failure::ServerError)
+    {
+        let key = format!("{:?} on {} at {}", f.what, report::name(f.replica), f.kind);
+        *strays.entry(key).or_default() += 1;
+    }
+    let stray: usize = strays.values().sum();
+    let last = failures.iter().map(|f| f.at).max().unwrap_or(up).max(up);
+    let first = failures.iter().map(|f| f.at).min().unwrap_or(down);
     let recovery = Duration::from_millis(last - up);
     println!(
-        "  outage: down for {:.1} s; failures from +{:.1} s after down to {:.1} s after up (recovery)",
+        "  outage: down for {:.1} s; failures from {:+.1} s after it began to {:.1} s after its end (recovery)",
         (up.saturating_sub(down)) as f64 / 1000.0,
         (first as f64 - down as f64) / 1000.0,
         recovery.as_secs_f64()
     );
+    for (what, count) in &strays {
+        println!("    not the outage's own: {count} × {what}");
+    }
     goals.check(
         format!("only the outage's own failures ({stray} others)"),
         stray == 0,
@@ -300,9 +313,9 @@ fn outage_goals(
     goals.check(
         format!(
             "none before the outage began ({} early)",
-            failures.iter().filter(|f| f.0 + 500 < down).count()
+            failures.iter().filter(|f| f.at + 500 < down).count()
         ),
-        failures.iter().all(|f| f.0 + 500 >= down),
+        failures.iter().all(|f| f.at + 500 >= down),
     );
     goals.check(
         format!(
