@@ -16,11 +16,13 @@ PG_DATA=""
 PG_PORT=""
 PG_AS=()          # runs a command as the postgres OS user when we are root (initdb refuses root)
 SERVER_PIDS=()    # every server started, stopped on exit
+DRILL_PID=""      # the load generator running in the background, if any
 KEEP="${DRILL_KEEP:-0}"
 
 drill_cleanup() {
   local rc=$?
   local pid
+  if [[ -n "$DRILL_PID" ]]; then kill -TERM "$DRILL_PID" 2>/dev/null || true; fi
   for pid in "${SERVER_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
