@@ -366,12 +366,12 @@ fn retry_after(answer: &Answer) -> Duration {
     Duration::from_secs(answer.retry_after.unwrap_or(1)).min(MAX_RETRY_AFTER)
 }
 
-/// Connections idle this long are closed by the client, well before the server's keep-alive
-/// timeout (5 s), so no request is ever sent on a connection the server is closing.
-const POOL_IDLE: Duration = Duration::from_secs(2);
-
 /// An HTTP client that never follows redirects (each step is sent by hand), with a cookie jar
 /// when it plays a browser, from `source` when given (a person on a machine of their own).
+/// Every request goes on a new connection: a pooled one can be closed by the server's keep-alive
+/// or request timeout (5 s) just as the client sends on it, and on a machine busy enough for the
+/// client to stall that race would be counted as a broken connection that is no fault of the
+/// server's.
 /// Cookies are kept per host, not per port, so one jar serves every replica on 127.0.0.1, as one
 /// would behind a load balancer.
 pub fn browser(cookies: bool, source: Option<IpAddr>) -> anyhow::Result<reqwest::Client> {
@@ -379,8 +379,7 @@ pub fn browser(cookies: bool, source: Option<IpAddr>) -> anyhow::Result<reqwest:
         .cookie_store(cookies)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
-        .pool_idle_timeout(POOL_IDLE)
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(0)
         .local_address(source)
         .build()?)
 }

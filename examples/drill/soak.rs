@@ -294,11 +294,12 @@ fn outage_goals(
         *strays.entry(key).or_default() += 1;
     }
     let stray: usize = strays.values().sum();
-    let last = failures.iter().map(|f| f.at).max().unwrap_or(up).max(up);
-    let first = failures.iter().map(|f| f.at).min().unwrap_or(down);
+    let own = || failures.iter().filter(|f| allowed(f)).map(|f| f.at);
+    let last = own().max().unwrap_or(up).max(up);
+    let first = own().min().unwrap_or(down);
     let recovery = Duration::from_millis(last - up);
     println!(
-        "  outage: down for {:.1} s; failures from {:+.1} s after it began to {:.1} s after its end (recovery)",
+        "  outage: down for {:.1} s; its failures from {:+.1} s after it began to {:.1} s after its end (recovery)",
         (up.saturating_sub(down)) as f64 / 1000.0,
         (first as f64 - down as f64) / 1000.0,
         recovery.as_secs_f64()
