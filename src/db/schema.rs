@@ -36,6 +36,9 @@ diesel::table! {
         registered_by -> Nullable<Text>,
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
+        first_used_at -> Nullable<BigInt>,
+        id_token_claims -> Bool,
+        web_origins -> Text,
     }
 }
 
@@ -174,7 +177,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_scopes (group_id, scope) {
+        group_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    groups,
+    group_members,
+    group_scopes,
     change_generations,
     login_throttle,
     family_access_tokens,

@@ -16,6 +16,7 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::oauth::claims;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
@@ -277,7 +278,8 @@ fn retry_or_revoke(
     ))
 }
 
-/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family.
+/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family. The
+/// scope is narrowed again to what the user's groups allow now.
 fn respond(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
@@ -286,6 +288,12 @@ fn respond(
     scope: &Scope,
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
+    let user = db::users::find_by_id(conn, &row.user_id)?
+        .map(User::from)
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid)?;
+    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, scope)?;
+    let scope = &person.scope;
     let issued = ctx.issue(&Grant {
         subject: &row.user_id,
         client_id: &client.id,
@@ -294,6 +302,7 @@ fn respond(
         nonce: None,
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
     })?;
     db::refresh_tokens::record_family_access_token(
         conn,
