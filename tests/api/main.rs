@@ -41,6 +41,7 @@ mod registration_policy;
 mod resilience;
 mod revocation;
 mod rotation;
+mod sealed_requests;
 mod sessions_storage;
 mod shutdown;
 mod signing_algs;
