@@ -131,6 +131,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
+            )
+            .service(
+                web::resource("/resources")
+                    .route(web::get().to(routes::admin_api_resources::list))
+                    .route(web::post().to(routes::admin_api_resources::create)),
+            )
+            .service(
+                web::resource("/resources/{resource}")
+                    .route(web::get().to(routes::admin_api_resources::show))
+                    .route(web::delete().to(routes::admin_api_resources::delete)),
+            )
+            .service(
+                web::resource("/clients/{client_id}/resources")
+                    .route(web::put().to(routes::admin_api_resources::set_client)),
             ),
     )
     .service(web::resource("/revoke").route(web::post().to(routes::revocation::revoke)))

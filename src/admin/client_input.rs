@@ -151,5 +151,7 @@ pub(super) fn to_row(
         id_token_signed_response_alg: new
             .id_token_signed_response_alg
             .map(|a| a.as_str().to_owned()),
+        // Set with the client's resources (`admin::resources::set_client_access`).
+        access_token_ttl_secs: None,
     })
 }

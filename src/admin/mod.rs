@@ -8,6 +8,7 @@ pub mod client_algs;
 mod client_input;
 pub mod clients;
 pub mod keys;
+pub mod resources;
 pub mod users;
 
 use crate::crypto::password::Passwords;

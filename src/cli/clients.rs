@@ -3,9 +3,11 @@
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
+use super::resources::AccessArgs;
 use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
+use crate::db;
 use crate::domain::client::GrantType;
 use crate::domain::signing_alg::SigningAlg;
 use crate::random::OsRandom;
@@ -49,6 +51,8 @@ pub(super) struct ClientAdd {
     /// `alg` of its ID tokens, one of keys.algorithms (default: RS256).
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     id_token_signed_response_alg: Option<SigningAlg>,
+    #[command(flatten)]
+    access: AccessArgs,
 }
 
 /// An algorithm to set, or `default` to clear the client's own choice.
@@ -70,9 +74,11 @@ fn parse_grant(raw: &str) -> Result<GrantType, String> {
 pub(super) enum ClientCommand {
     /// Register a client and print its id and (once) its secret.
     Add(ClientAdd),
-    /// Change a client's token signing algorithms.
+    /// Change a client's token signing algorithms, resources and access-token lifetime.
     Update {
         client_id: String,
+        #[command(flatten)]
+        access: AccessArgs,
         /// `alg` of its access tokens, one of keys.algorithms; `default` follows
         /// tokens.access_token_alg.
         #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
@@ -122,14 +128,21 @@ pub(super) fn client(
                 id_token_signed_response_alg: add.id_token_signed_response_alg,
             };
             new.check_algs(&settings.keys.algorithms)?;
-            let (registered, _unused_registration_token) = admin::clients::add_with(
-                &mut *pool.get()?,
-                &OsRandom,
-                new,
-                add.token_endpoint_auth_method.as_deref(),
-                None,
-                now(),
-            )?;
+            let access = add.access.to_access();
+            let registered = db::transaction(&pool, |conn| {
+                let (mut registered, _unused_registration_token) = admin::clients::add_with(
+                    conn,
+                    &OsRandom,
+                    new,
+                    add.token_endpoint_auth_method.as_deref(),
+                    None,
+                    now(),
+                )?;
+                let id = registered.client.client_id.clone();
+                admin::resources::set_client_access(conn, &id, &access, false, now())?;
+                registered.client = admin::clients::show(conn, &id)?;
+                Ok::<_, admin::AdminError>(registered)
+            })?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
             let shown = WithSecret {
                 client: &registered.client,
@@ -148,17 +161,30 @@ pub(super) fn client(
         }
         ClientCommand::Update {
             client_id,
+            access,
             access_token_alg,
             id_token_signed_response_alg,
         } => {
-            let c = admin::client_algs::set(
-                &mut *pool.get()?,
-                &settings.keys.algorithms,
-                &client_id,
-                access_token_alg.map(|a| a.0),
-                id_token_signed_response_alg.map(|a| a.0),
-                now(),
-            )?;
+            let c = db::transaction(&pool, |conn| {
+                if access_token_alg.is_some() || id_token_signed_response_alg.is_some() {
+                    admin::client_algs::set(
+                        conn,
+                        &settings.keys.algorithms,
+                        &client_id,
+                        access_token_alg.map(|a| a.0),
+                        id_token_signed_response_alg.map(|a| a.0),
+                        now(),
+                    )?;
+                }
+                admin::resources::set_client_access(
+                    conn,
+                    &client_id,
+                    &access.to_access(),
+                    false,
+                    now(),
+                )?;
+                admin::clients::show(conn, &client_id)
+            })?;
             output(json, &c, || {
                 println!("client {} updated", c.client_id);
                 print_algs(settings, &c);
@@ -192,6 +218,13 @@ pub(super) fn client(
                 println!("scope:         {}", c.scope);
                 println!("redirect URIs: {}", c.redirect_uris.join(" "));
                 println!("first party:   {}", c.first_party);
+                println!("resources:     {}", c.resources.join(" "));
+                if let Some(d) = &c.default_resource {
+                    println!("default resource: {d}");
+                }
+                if let Some(ttl) = c.access_token_ttl_secs {
+                    println!("access-token TTL: {ttl} s");
+                }
                 println!("disabled:      {}", c.disabled);
                 print_algs(settings, &c);
             })

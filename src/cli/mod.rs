@@ -20,6 +20,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 mod clients;
+mod resources;
 mod users;
 
 use clients::ClientCommand;
@@ -54,6 +55,9 @@ enum Command {
     /// Manage client applications.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage API resources (RFC 8707) that access tokens are bound to.
+    #[command(subcommand)]
+    Resource(resources::ResourceCommand),
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -123,6 +127,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => users::user(command, &settings, json),
         Command::Client(command) => clients::client(command, &settings, json),
+        Command::Resource(command) => resources::resource(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
             match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {

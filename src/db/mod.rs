@@ -12,6 +12,7 @@ pub mod models;
 mod pool;
 pub mod refresh_tokens;
 pub mod requests;
+pub mod resources;
 pub mod schema;
 pub mod sessions;
 pub mod sqlite_file;

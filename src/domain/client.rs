@@ -8,6 +8,7 @@ use url::Url;
 
 use super::scope::Scope;
 use super::secret::SecretHash;
+use crate::domain::resource::ClientResources;
 use crate::domain::signing_alg::SigningAlg;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
@@ -115,6 +116,10 @@ pub struct Client {
     pub access_token_alg: Option<SigningAlg>,
     /// `alg` of its ID tokens (`id_token_signed_response_alg`); `None` means RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Access-token lifetime; `None` follows `tokens.access_token_ttl_secs`.
+    pub access_token_ttl_secs: Option<i64>,
+    /// The API resources (RFC 8707) it may ask for, loaded and cached with it.
+    pub resources: ClientResources,
 }
 
 impl Client {
@@ -138,6 +143,8 @@ impl Client {
             registered_by: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            access_token_ttl_secs: None,
+            resources: ClientResources::default(),
         }
     }
 

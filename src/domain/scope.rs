@@ -68,6 +68,11 @@ impl Scope {
         self.0.iter().all(|t| allowed.contains(t))
     }
 
+    /// The tokens of `self` that `keep` accepts, in order.
+    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Self {
+        Self(self.0.iter().filter(|t| keep(t)).cloned().collect())
+    }
+
     /// The tokens of `self` that are not user scopes (for grants without a resource owner).
     pub fn without_user_scopes(&self) -> Self {
         Self(

@@ -16,6 +16,7 @@ pub mod params;
 pub mod pending;
 pub mod registration;
 pub mod request;
+pub mod resource;
 pub mod revocation;
 pub mod session;
 pub mod throttle;

@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::models::AuthorizationRequestRow;
 use crate::db::{self, DbConnection};
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
 use crate::random::Random;
@@ -49,6 +50,7 @@ pub fn store(
             sid: session.map(|s| s.sid.clone()),
             created_at: now,
             expires_at: now + settings.sessions.login_timeout_secs,
+            resources: resource::join(&request.resources),
         },
     )?;
     Ok(id)
@@ -81,5 +83,6 @@ pub fn restore(
         prompt: Prompt::parse(row.prompt.as_deref()).unwrap_or_default(),
         max_age: row.max_age,
         login_hint: row.login_hint.clone(),
+        resources: resource::split(&row.resources),
     }))
 }

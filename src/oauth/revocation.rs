@@ -45,7 +45,7 @@ pub fn revoke(
     now: i64,
 ) -> Result<(), OAuthError> {
     if looks_like_jwt(token) {
-        if let Ok(claims) = access_token::decode(settings, keys, token) {
+        if let Ok(claims) = access_token::decode_any_audience(settings, keys, token) {
             if claims.client_id == client.id && claims.exp > now {
                 db::refresh_tokens::deny_access_token(conn, &claims.jti, claims.exp)?;
                 tracing::info!(target: "audit", event = "access_token_revoked", client_id = %client.id, jti = %claims.jti);
@@ -77,7 +77,7 @@ pub fn introspect(
     let inactive = json!({ "active": false });
     let privileged = client.scope.contains(INTROSPECT_ALL);
     if looks_like_jwt(token) {
-        let Ok(claims) = access_token::decode(settings, keys, token) else {
+        let Ok(claims) = access_token::decode_any_audience(settings, keys, token) else {
             return Ok(inactive);
         };
         if claims.exp <= now

@@ -43,7 +43,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             &ConsentPage {
                 brand: &state.brand,
                 client_name: &pending.request.client.name,
-                scopes: interaction::describe_scope(&pending.request.scope),
+                scopes: crate::oauth::resource::consent_lines(&pending.request),
                 username: &username,
                 request_id: &pending.row.id,
                 csrf: csrf.expose_secret(),

@@ -14,11 +14,10 @@ use crate::db;
 use crate::domain::client::Client;
 use crate::metrics::LoginOutcome;
 use crate::oauth::token::{
-    authorization_code, client_credentials, password, refresh_token, resolve_scope, TokenRequest,
-    TokenResponse,
+    authorization_code, client_credentials, password, refresh_token, TokenRequest, TokenResponse,
 };
 use crate::oauth::OAuthError;
-use crate::oauth::{client_auth, throttle};
+use crate::oauth::{client_auth, resource, throttle};
 use crate::state::AppState;
 
 pub async fn post(
@@ -88,7 +87,7 @@ async fn exchange(
             .await
         }
         TokenRequest::Password(mut r) => {
-            let scope = resolve_scope(&client, r.scope.take())?;
+            let granted = resource::grant(&client, &r.resources, r.scope.take())?;
             let password = std::mem::replace(&mut r.password, SecretString::from(String::new()));
             let (shared, admitted) = (Arc::clone(&state), Arc::clone(&client));
             let (user, attempt) = db::run(&pool, move |conn| {
@@ -109,7 +108,13 @@ async fn exchange(
             let user = checked.ok_or_else(|| password::refused(&client))?;
             if !client.allows(crate::domain::client::GrantType::RefreshToken) {
                 let keys = state.keys.load();
-                return password::grant(&state.token_context(&keys), None, &client, &user, &scope);
+                return password::grant(
+                    &state.token_context(&keys),
+                    None,
+                    &client,
+                    &user,
+                    &granted,
+                );
             }
             db::run_tx(&pool, move |conn| {
                 let keys = state.keys.load();
@@ -118,7 +123,7 @@ async fn exchange(
                     Some(conn),
                     &client,
                     &user,
-                    &scope,
+                    &granted,
                 )
             })
             .await

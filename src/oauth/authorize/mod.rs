@@ -140,8 +140,10 @@ pub fn validate(
         checks::response_type(params)?;
         checks::grant_allowed(&client)?;
         checks::response_mode(params)?;
+        let resources = checks::resource(params, &client)?;
         Ok(AuthorizationRequest {
-            scope: checks::scope(params, &client)?,
+            scope: checks::scope(params, &client, &resources)?,
+            resources,
             code_challenge: checks::pkce(params, &client)?,
             prompt: checks::prompt(params)?,
             max_age: checks::max_age(params)?,
@@ -266,6 +268,7 @@ pub fn issue_code(
             consumed_at: None,
             access_token_jti: None,
             access_token_expires_at: None,
+            resources: crate::domain::resource::join(&request.resources),
         },
     )?;
     tracing::info!(target: "audit", event = "code_issued", client_id = %request.client.id, sub = %session.user.id);

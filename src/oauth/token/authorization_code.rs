@@ -6,23 +6,27 @@ use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::refresh_token::{self, Family};
-use super::{Context, TokenResponse};
+use super::{parse_resources, Context, TokenResponse};
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource::{self as resources, ResourceUri};
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource::{self, Granted};
 
 pub struct Request {
     pub code: SecretString,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 `resource` values: a subset of those the code was bound to.
+    pub resources: Vec<ResourceUri>,
 }
 
 impl std::fmt::Debug for Request {
@@ -39,6 +43,7 @@ impl Request {
             code: SecretString::from(params.require("code")?.to_owned()),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
+            resources: parse_resources(params)?,
         })
     }
 }
@@ -128,11 +133,18 @@ pub fn grant(
         return Ok(Outcome::Replayed { code_hash });
     }
     check(client, &row, &request, ctx.now)?;
+    let bound = resources::split(&row.resources);
+    let chosen = resource::narrow(client, &bound, &request.resources)?;
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let granted = Granted {
+        scope: resource::limit_to(client, &scope, &chosen),
+        target: resource::target(client, chosen),
+    };
     let user = db::users::find_by_id(conn, &row.user_id)?
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_code)?;
-    conn.transaction(|conn| redeem(conn, ctx, client, &user, &row))
+    conn.transaction(|conn| redeem(conn, ctx, client, &user, &row, &granted))
 }
 
 /// Consumes the code and issues the tokens, in one transaction.
@@ -142,21 +154,26 @@ fn redeem(
     client: &Client,
     user: &User,
     row: &AuthorizationCodeRow,
+    granted: &Granted,
 ) -> Result<Outcome, OAuthError> {
     if !db::codes::consume(conn, &row.code_hash, ctx.now)? {
         return Ok(Outcome::Replayed {
             code_hash: row.code_hash.clone(),
         });
     }
-    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    // The refresh-token family keeps the code's whole scope and resources; this access token
+    // may be narrower.
+    let family_scope = Scope::parse(&row.scope).unwrap_or_default();
+    let scope = &granted.scope;
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
-        scope: &scope,
+        scope,
         auth_time: Some(row.auth_time),
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        target: &granted.target,
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(
@@ -177,9 +194,10 @@ fn redeem(
         &Family {
             family_id: &row.family_id,
             user_id: &user.id,
-            scope: &scope,
+            scope: &family_scope,
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
+            resources: &resources::split(&row.resources),
         },
         ctx.now,
     )?
@@ -187,7 +205,7 @@ fn redeem(
     tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
     Ok(Outcome::Issued(TokenResponse::new(
         issued,
-        &scope,
+        scope,
         refresh_token,
     )))
 }

@@ -5,21 +5,25 @@
 use secrecy::SecretString;
 
 use super::refresh_token::{self, Family};
-use super::{parse_scope, Context, TokenResponse};
+use super::{parse_resources, parse_scope, Context, TokenResponse};
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
 use crate::domain::user::User;
 use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource::Granted;
 use crate::oauth::throttle::{self, Attempt};
 
 pub struct Request {
     pub username: String,
     pub password: SecretString,
     pub scope: Option<Scope>,
+    /// RFC 8707 `resource` values.
+    pub resources: Vec<ResourceUri>,
     /// The peer address, for login throttling (set by the route).
     pub source: Option<std::net::IpAddr>,
 }
@@ -39,6 +43,7 @@ impl Request {
             username: params.require("username")?.to_owned(),
             password: SecretString::from(params.require("password")?.to_owned()),
             scope: parse_scope(params)?,
+            resources: parse_resources(params)?,
             source: None,
         })
     }
@@ -81,8 +86,9 @@ pub fn grant(
     conn: Option<&mut DbConnection>,
     client: &Client,
     user: &User,
-    scope: &Scope,
+    granted: &Granted,
 ) -> Result<TokenResponse, OAuthError> {
+    let scope = &granted.scope;
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
@@ -91,6 +97,7 @@ pub fn grant(
         nonce: None,
         sid: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        target: &granted.target,
     })?;
     let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
     {
@@ -101,6 +108,7 @@ pub fn grant(
             scope,
             auth_time: ctx.now,
             sid: None,
+            resources: &granted.target.audience,
         };
         let token =
             refresh_token::issue_first(conn, ctx.settings, ctx.random, client, &family, ctx.now)?;
