@@ -218,7 +218,11 @@ pub fn set_client_access(
     };
     let default = match &access.default_resource {
         Some(d) => d.as_ref().map(|r| r.trim().to_owned()),
-        None => current.default.map(|d| d.to_string()),
+        // A default the new list no longer holds goes with it.
+        None => current
+            .default
+            .map(|d| d.to_string())
+            .filter(|d| allowed.contains(d)),
     };
     let mut rows: Vec<ClientResourceRow> = Vec::new();
     for identifier in &allowed {

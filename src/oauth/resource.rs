@@ -111,29 +111,38 @@ fn definitions<'a>(client: &'a Client, uris: &[ResourceUri]) -> Vec<&'a Resource
 
 /// The scope granted for `resources`: the requested one (else the client's registered scope),
 /// which may hold the client's scopes and those the resources define, else `invalid_scope`.
-/// With resources, it is then limited to the scopes they define plus the OpenID scopes, which
-/// only shape the ID token and userinfo (RFC 8707 §2.2).
+/// With resources, a requested scope must be defined by them (or be an OpenID scope, which only
+/// shapes the ID token and userinfo); the registered scope is limited to them (RFC 8707 §2.2).
 pub fn scope(
     client: &Client,
     resources: &[ResourceUri],
     requested: Option<Scope>,
 ) -> Result<Scope, OAuthError> {
     let defined = definitions(client, resources);
-    let scope = match requested {
-        None => client.scope.clone(),
-        Some(scope) => {
-            let permitted =
-                |t: &str| client.scope.contains(t) || defined.iter().any(|r| r.defines(t));
-            if scope.iter().any(|t| !permitted(t)) {
-                return Err(OAuthError::invalid_scope(
-                    "The requested scope exceeds the scope registered for the client",
-                ));
-            }
-            scope
-        }
+    let Some(scope) = requested else {
+        return Ok(limit(&client.scope, &defined, !resources.is_empty()));
     };
-    Ok(limit(&scope, &defined, !resources.is_empty()))
+    let by_resource = |t: &str| defined.iter().any(|r| r.defines(t));
+    if scope
+        .iter()
+        .any(|t| !client.scope.contains(t) && !by_resource(t))
+    {
+        return Err(OAuthError::invalid_scope(
+            "The requested scope exceeds the scope registered for the client",
+        ));
+    }
+    if !resources.is_empty()
+        && scope
+            .iter()
+            .any(|t| !USER_SCOPES.contains(&t) && !by_resource(t))
+    {
+        return Err(OAuthError::invalid_scope(OUTSIDE_RESOURCE));
+    }
+    Ok(scope)
 }
+
+/// The description of a requested scope that the requested resources do not define.
+pub const OUTSIDE_RESOURCE: &str = "The requested scope is not defined by the requested resource";
 
 /// `scope` limited to the scopes `resources` define and the OpenID scopes, when bound.
 fn limit(scope: &Scope, defined: &[&Resource], bound: bool) -> Scope {
@@ -248,6 +257,12 @@ mod tests {
         let orders = [uri("https://orders.example/")];
         let wanted = Scope::parse("openid orders:write billing:read").ok();
         assert!(scope(&c, &orders, wanted).is_err());
+        let wanted = Scope::parse("orders:read").ok();
+        let billing_only = [uri("https://billing.example/")];
+        assert_eq!(
+            scope(&c, &billing_only, wanted).unwrap_err().description,
+            OUTSIDE_RESOURCE
+        );
         let wanted = Scope::parse("openid orders:write").ok();
         assert_eq!(
             scope(&c, &orders, wanted).unwrap().to_string(),

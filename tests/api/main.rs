@@ -31,6 +31,7 @@ mod password_flood;
 mod readme;
 mod refresh;
 mod resilience;
+mod resources;
 mod revocation;
 mod rotation;
 mod sessions_storage;

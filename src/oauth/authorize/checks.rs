@@ -128,11 +128,12 @@ pub fn scope(
         .map(Scope::parse)
         .transpose()
         .map_err(|_| (ErrorCode::InvalidScope, "The scope is malformed"))?;
-    resource::scope(client, resources, requested).map_err(|_| {
-        (
-            ErrorCode::InvalidScope,
-            "The requested scope exceeds the scope registered for the client",
-        )
+    resource::scope(client, resources, requested).map_err(|e| {
+        let text = match e.description {
+            Cow::Borrowed(resource::OUTSIDE_RESOURCE) => resource::OUTSIDE_RESOURCE,
+            _ => "The requested scope exceeds the scope registered for the client",
+        };
+        (ErrorCode::InvalidScope, text)
     })
 }
 
