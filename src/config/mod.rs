@@ -44,6 +44,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
+    pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
@@ -125,6 +126,27 @@ pub struct RegistrationSettings {
     pub open: bool,
     #[serde(deserialize_with = "parse::non_zero_u32")]
     pub open_per_hour: std::num::NonZeroU32,
+}
+
+/// Client ID metadata documents (a `client_id` that is an https URL, MCP authorization spec).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientIdMetadataSettings {
+    pub enabled: bool,
+    /// Hosts whose documents may be fetched; `*` allows any host with a public address.
+    pub allowed_hosts: Vec<String>,
+    /// Hosts that may resolve to private or loopback addresses and be fetched over plain http
+    /// (development and tests only).
+    pub allow_private_hosts: Vec<String>,
+    #[serde(deserialize_with = "parse::non_zero_u32")]
+    pub max_bytes: std::num::NonZeroU32,
+    #[serde(deserialize_with = "parse::non_zero_u32")]
+    pub timeout_ms: std::num::NonZeroU32,
+    pub min_cache_secs: u32,
+    #[serde(deserialize_with = "parse::non_zero_u32")]
+    pub max_cache_secs: std::num::NonZeroU32,
+    #[serde(deserialize_with = "parse::non_zero_u32")]
+    pub fetches_per_host_per_minute: std::num::NonZeroU32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -269,6 +291,12 @@ impl Settings {
                 "embedded SQLite database in use: fine for one instance, use PostgreSQL to run replicas"
                     .to_owned(),
             );
+        }
+        if !self.client_id_metadata.allow_private_hosts.is_empty() {
+            warnings.push(format!(
+                "client_id_metadata.allow_private_hosts = {:?}: metadata documents from these hosts may be fetched over plain http from private addresses; for development only",
+                self.client_id_metadata.allow_private_hosts
+            ));
         }
         warnings
     }

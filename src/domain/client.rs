@@ -126,6 +126,11 @@ impl Client {
     /// A public client `id` with nothing registered, for unit tests to fill in.
     #[cfg(test)]
     pub(crate) fn fixture(id: &str) -> Self {
+        Self::blank(id)
+    }
+
+    /// A public client `id` with nothing registered or allowed, to be filled in.
+    pub fn blank(id: &str) -> Self {
         Self {
             id: id.into(),
             name: "App".into(),

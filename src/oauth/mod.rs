@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod client_cache;
+pub mod client_metadata;
 pub mod credentials;
 pub mod discovery;
 pub mod error;

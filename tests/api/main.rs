@@ -18,6 +18,7 @@ mod browser_admin;
 mod brute_force;
 mod cli;
 mod client_cache;
+mod client_metadata;
 mod discovery;
 mod docs;
 mod faults;

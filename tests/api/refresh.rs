@@ -72,11 +72,14 @@ pub(crate) async fn code_flow_for(
         url.push_str(&format!("&resource={encoded}"));
     }
     let to = location(&browser.get(&url).await);
-    let callback = if to.starts_with("/login") {
+    let mut callback = if to.starts_with("/login") {
         location(&browser.log_in(&to, "alice", PASSWORD).await)
     } else {
         to
     };
+    if callback.starts_with("/consent") {
+        callback = location(&browser.consent(&callback, true).await);
+    }
     let code = query(&callback, "code").expect("code");
     let mut form = vec![
         ("grant_type", "authorization_code"),
