@@ -142,15 +142,25 @@ pub async fn post(
         registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
     let pool = state.pool.clone();
     let (now, random) = (state.clock.now(), state.random.clone());
+    let access = metadata.access();
     let (registered, token) = db::run(&pool, move |conn| {
-        admin::clients::add_with(
-            conn,
-            &*random,
-            new,
-            Some(&method),
-            Some(registrar.as_str()),
-            now,
-        )
+        db::write_tx(conn, |conn| {
+            let (mut registered, token) = admin::clients::add_with(
+                conn,
+                &*random,
+                new,
+                Some(&method),
+                Some(registrar.as_str()),
+                now,
+            )?;
+            if !access.is_empty() {
+                let id = registered.client.client_id.clone();
+                let public_only = registrar != Registrar::Admin;
+                admin::resources::set_client_access(conn, &id, &access, public_only, now)?;
+                registered.client = admin::clients::show(conn, &id)?;
+            }
+            Ok((registered, token))
+        })
     })
     .await
     .map_err(admin_error)?;

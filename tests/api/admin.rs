@@ -22,7 +22,7 @@ backend_tests!(
 );
 
 /// Bootstraps the admin client and returns it with an access token carrying `latchkey:admin`.
-async fn admin_token(app: &TestApp) -> (TestClient, String) {
+pub(crate) async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let pool = app.state.pool.clone();
     let registered = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(
@@ -72,7 +72,11 @@ async fn admin_token(app: &TestApp) -> (TestClient, String) {
     (client, token)
 }
 
-async fn register(app: &TestApp, token: Option<&str>, metadata: Value) -> reqwest::Response {
+pub(crate) async fn register(
+    app: &TestApp,
+    token: Option<&str>,
+    metadata: Value,
+) -> reqwest::Response {
     let mut request = app.http.post(app.url("/register")).json(&metadata);
     if let Some(token) = token {
         request = request.bearer_auth(token);

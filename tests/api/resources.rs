@@ -25,6 +25,8 @@ backend_tests!(
     client_credentials_with_a_resource_touches_no_database,
     the_consent_page_lists_resource_scopes_with_their_descriptions,
     resources_are_managed_with_the_cli,
+    the_admin_api_manages_resources,
+    registration_binds_only_public_resources_without_the_admin_token,
 );
 
 const ORDERS: &str = "https://orders.example/api";
@@ -548,4 +550,137 @@ async fn resources_are_managed_with_the_cli(backend: Backend) {
         .success());
     let listed = stdout_json(&run_owned(&envs, &["resource", "list", "--json"]).await);
     assert_eq!(listed, json!([]));
+}
+
+async fn the_admin_api_manages_resources(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, token) = crate::admin::admin_token(&app).await;
+    let http = &app.http;
+    let created = http
+        .post(app.url("/admin/api/resources"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "resource": ORDERS,
+            "scope": "orders:read",
+            "scope_descriptions": {"orders:read": "See your orders"},
+            "access_token_ttl_secs": 120
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let duplicate = http
+        .post(app.url("/admin/api/resources"))
+        .bearer_auth(&token)
+        .json(&json!({"resource": ORDERS, "scope": "orders:read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), 409);
+    let encoded: String = url::form_urlencoded::byte_serialize(ORDERS.as_bytes()).collect();
+    let item = app.url(&format!("/admin/api/resources/{encoded}"));
+    let shown: Value = http
+        .get(&item)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["resource"], ORDERS);
+    assert_eq!(shown["access_token_ttl_secs"], 120);
+    let client = app.service_client().await;
+    let bound: Value = http
+        .put(app.url(&format!("/admin/api/clients/{}/resources", client.id)))
+        .bearer_auth(&token)
+        .json(&json!({"resources": [ORDERS], "default_resource": ORDERS}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bound["resources"], json!([ORDERS]));
+    let (token_for_api, _) = access_token(client_credentials(&app, &client, &[]).await).await;
+    assert_eq!(claims(&token_for_api)["aud"], json!(ORDERS));
+    let unknown = http
+        .put(app.url(&format!("/admin/api/clients/{}/resources", client.id)))
+        .bearer_auth(&token)
+        .json(&json!({"resources": [BILLING]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let deleted = http.delete(&item).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let listed: Value = http
+        .get(app.url("/admin/api/resources"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!({"resources": []}));
+    // Without the admin token: refused.
+    let anonymous = http
+        .get(app.url("/admin/api/resources"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+async fn registration_binds_only_public_resources_without_the_admin_token(backend: Backend) {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(backend, dir.path());
+    settings.registration.open = true;
+    let app = TestApp::spawn_with(dir, settings).await;
+    api(&app, ORDERS, "orders:read", None).await;
+    let pool = app.state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let new = NewResource {
+            identifier: OTHER.into(),
+            scope: "other:read".into(),
+            public: true,
+            ..NewResource::default()
+        };
+        latchkey::admin::resources::add(&mut pool.get().unwrap(), &new, NOW)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let metadata = |resource: &str| {
+        json!({
+            "client_name": "Agent",
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"],
+            "resources": [resource],
+            "default_resource": resource,
+        })
+    };
+    // Open registration may not bind a resource that is not public.
+    let refused = crate::admin::register(&app, None, metadata(ORDERS)).await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client_metadata");
+    assert_eq!(
+        body["error_description"],
+        format!("resource `{ORDERS}` is not open to registered clients")
+    );
+    // A public resource it may.
+    let open = crate::admin::register(&app, None, metadata(OTHER)).await;
+    assert_eq!(open.status(), 201);
+    let body: Value = open.json().await.unwrap();
+    assert_eq!(body["resources"], json!([OTHER]));
+    assert_eq!(body["default_resource"], OTHER);
+    // The admin token may bind any resource.
+    let (_, token) = crate::admin::admin_token(&app).await;
+    let admin = crate::admin::register(&app, Some(&token), metadata(ORDERS)).await;
+    assert_eq!(admin.status(), 201);
+    let body: Value = admin.json().await.unwrap();
+    assert_eq!(body["resources"], json!([ORDERS]));
 }
