@@ -3,10 +3,12 @@
 
 use super::AdminError;
 use crate::db::models::ClientRow;
-use crate::domain::client::{GrantType, RedirectUri};
+use crate::domain::client::{default_scope, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
 use crate::domain::signing_alg::SigningAlg;
+
+pub use super::client_web::ClaimsAndOrigins;
 
 /// A client to register.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct NewClient {
     pub access_token_alg: Option<SigningAlg>,
     /// `alg` of its ID tokens; `None` means RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// ID-token claims switch and CORS web origins ([`ClaimsAndOrigins`]).
+    pub claims_and_origins: ClaimsAndOrigins,
 }
 
 fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
@@ -75,28 +79,15 @@ pub(super) fn validate(new: &NewClient) -> Result<(Vec<String>, Vec<String>, Sco
             ));
         }
     }
-    let scope = match &new.scope {
-        Some(raw) => {
-            Scope::parse(raw.trim()).map_err(|e| AdminError::Invalid(format!("--scope: {e}")))?
-        }
-        None => {
-            let user_grant = new
-                .grant_types
-                .iter()
-                .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Password));
-            let mut default = String::new();
-            if user_grant {
-                default.push_str("openid profile email");
-                if new.grant_types.contains(&GrantType::RefreshToken) {
-                    default.push_str(" offline_access");
-                }
-            }
-            if default.is_empty() {
-                Scope::empty()
-            } else {
-                Scope::parse(&default).map_err(|e| AdminError::internal("default scope", e))?
-            }
-        }
+    let raw = match &new.scope {
+        Some(raw) => raw.trim(),
+        None => default_scope(&new.grant_types),
+    };
+    // An empty scope (asked for, or the default of a client without a person) is no scope.
+    let scope = if raw.is_empty() {
+        Scope::empty()
+    } else {
+        Scope::parse(raw).map_err(|e| AdminError::Invalid(format!("--scope: {e}")))?
     };
     Ok((redirect_uris, post_logout, scope))
 }
@@ -153,5 +144,7 @@ pub(super) fn to_row(
             .map(|a| a.as_str().to_owned()),
         // Set with the client's resources (`admin::resources::set_client_access`).
         access_token_ttl_secs: None,
+        id_token_claims: new.claims_and_origins.id_token_claims,
+        web_origins: new.claims_and_origins.stored_origins()?,
     })
 }

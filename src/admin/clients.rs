@@ -4,8 +4,8 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
-pub use super::client_input::NewClient;
 use super::client_input::{auth_method, to_row};
+pub use super::client_input::{ClaimsAndOrigins, NewClient};
 use super::AdminError;
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
@@ -39,6 +39,10 @@ pub struct ClientView {
     /// The API resources (RFC 8707) it may ask for, and the one it gets by default.
     pub resources: Vec<String>,
     pub default_resource: Option<String>,
+    /// Whether ID tokens carry the profile, email and groups claims.
+    pub id_token_claims: bool,
+    /// Origins allowed to call the token, userinfo and revocation endpoints (CORS).
+    pub web_origins: Vec<String>,
 }
 
 impl From<Client> for ClientView {
@@ -71,6 +75,8 @@ impl From<Client> for ClientView {
                 .map(|r| r.identifier.to_string())
                 .collect(),
             default_resource: c.resources.default.map(|d| d.to_string()),
+            id_token_claims: c.id_token_claims,
+            web_origins: c.web_origins,
         }
     }
 }
@@ -314,6 +320,7 @@ pub fn bootstrap(
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         },
         now,
     )
@@ -358,6 +365,8 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     access_token_alg: None,
                     id_token_signed_response_alg: None,
                     access_token_ttl_secs: None,
+                    id_token_claims: true,
+                    web_origins: "[]".into(),
                 },
             )?,
         }

@@ -6,7 +6,9 @@
 
 pub mod client_algs;
 mod client_input;
+pub mod client_web;
 pub mod clients;
+pub mod groups;
 pub mod keys;
 pub mod resources;
 pub mod users;

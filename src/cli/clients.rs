@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
+use super::client_web::ClaimsCorsArgs;
 use super::resources::AccessArgs;
 use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
@@ -53,6 +54,8 @@ pub(super) struct ClientAdd {
     id_token_signed_response_alg: Option<SigningAlg>,
     #[command(flatten)]
     access: AccessArgs,
+    #[command(flatten)]
+    claims_cors: ClaimsCorsArgs,
 }
 
 /// An algorithm to set, or `default` to clear the client's own choice.
@@ -74,7 +77,8 @@ fn parse_grant(raw: &str) -> Result<GrantType, String> {
 pub(super) enum ClientCommand {
     /// Register a client and print its id and (once) its secret.
     Add(ClientAdd),
-    /// Change a client's token signing algorithms, resources and access-token lifetime.
+    /// Change a client's token signing algorithms, ID-token claims, web origins, resources
+    /// and access-token lifetime.
     Update {
         client_id: String,
         #[command(flatten)]
@@ -86,6 +90,8 @@ pub(super) enum ClientCommand {
         /// `alg` of its ID tokens, one of keys.algorithms; `default` is RS256.
         #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
         id_token_signed_response_alg: Option<AlgSetting>,
+        #[command(flatten)]
+        claims_cors: ClaimsCorsArgs,
     },
     /// List clients.
     List,
@@ -126,6 +132,7 @@ pub(super) fn client(
                 refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
                 access_token_alg: add.access_token_alg,
                 id_token_signed_response_alg: add.id_token_signed_response_alg,
+                claims_and_origins: add.claims_cors.for_new(),
             };
             new.check_algs(&settings.keys.algorithms)?;
             let access = add.access.to_access();
@@ -164,7 +171,9 @@ pub(super) fn client(
             access,
             access_token_alg,
             id_token_signed_response_alg,
+            claims_cors,
         } => {
+            let (claims, origins) = claims_cors.changes();
             let c = db::transaction(&pool, |conn| {
                 if access_token_alg.is_some() || id_token_signed_response_alg.is_some() {
                     admin::client_algs::set(
@@ -175,6 +184,9 @@ pub(super) fn client(
                         id_token_signed_response_alg.map(|a| a.0),
                         now(),
                     )?;
+                }
+                if claims.is_some() || origins.is_some() {
+                    admin::client_web::set(conn, &client_id, claims, origins, now())?;
                 }
                 admin::resources::set_client_access(
                     conn,
@@ -226,6 +238,11 @@ pub(super) fn client(
                     println!("access-token TTL: {ttl} s");
                 }
                 println!("disabled:      {}", c.disabled);
+                println!("web origins:   {}", c.web_origins.join(" "));
+                println!(
+                    "ID-token claims: {}",
+                    if c.id_token_claims { "on" } else { "off" }
+                );
                 print_algs(settings, &c);
             })
         }

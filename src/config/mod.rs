@@ -5,15 +5,19 @@
 
 mod checks;
 mod database;
+mod identity;
 mod issuer;
 mod operations;
 mod parse;
+mod registration;
 mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
 pub use operations::{MetricsSettings, TlsSettings};
 pub use parse::AccentColor;
+pub use registration::RegistrationSettings;
 pub use throttle::LoginThrottleSettings;
 
 use std::net::SocketAddr;
@@ -46,6 +50,8 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
+    pub login: LoginSettings,
+    pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
 }
@@ -118,14 +124,6 @@ pub struct SessionSettings {
     pub absolute_timeout_secs: i64,
     #[serde(deserialize_with = "parse::lifetime")]
     pub login_timeout_secs: i64,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistrationSettings {
-    pub open: bool,
-    #[serde(deserialize_with = "parse::non_zero_u32")]
-    pub open_per_hour: std::num::NonZeroU32,
 }
 
 /// Client ID metadata documents (a `client_id` that is an https URL, MCP authorization spec).
@@ -408,6 +406,9 @@ mod tests {
             ("[tokens]\nid_token_ttl_secs = 400000000", "invalid value for `tokens.id_token_ttl_secs`: must be at most 10 years (315360000 s)"),
             ("[tokens]\nrefresh_token_reuse_grace_secs = -1", "invalid value for `tokens.refresh_token_reuse_grace_secs`: must not be negative"),
             ("[registration]\nopen_per_hour = 0", "invalid value for `registration.open_per_hour`: must be positive"),
+            ("[registration]\nallowed_grant_types = [\"implicit\"]", "invalid value for `registration.allowed_grant_types.0`: unknown grant type `implicit`"),
+            ("[registration]\nallowed_scopes = [\"openid\", \"latchkey:admin\"]", "invalid value for `registration.allowed_scopes`: `latchkey:admin`: Latchkey's own scopes can only be registered with an admin token"),
+            ("[registration]\nallowed_scopes = [\"a b\"]", "invalid value for `registration.allowed_scopes`: `a b`: one scope token per entry"),
             ("[branding]\naccent_color = \"red\"", "invalid value for `branding.accent_color`: expected #rgb or #rrggbb"),
             ("[branding]\nproduct_name = \" \"", "invalid value for `branding.product_name`: must not be empty"),
             ("[branding]\nlogo_url = \"javascript:alert(1)\"", "invalid value for `branding.logo_url`: must be an http(s) URL"),

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::ClientRow;
 use super::schema::clients;
 use super::{note_client_write, DbConnection};
+use crate::domain::client::REGISTERED_OPENLY as OPEN;
 
 /// Records a write that changed rows.
 fn written(conn: &mut DbConnection, rows: usize) -> QueryResult<usize> {
@@ -83,6 +84,29 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     written(conn, rows)
 }
 
+/// Whether an enabled client registered the web origin `origin` (CORS preflight, which names
+/// no client). `origin` is in its ASCII serialisation, matched as one element of the JSON array.
+pub fn any_allows_origin(conn: &mut DbConnection, origin: &str) -> QueryResult<bool> {
+    let Ok(element) = serde_json::to_string(origin) else {
+        return Ok(false);
+    };
+    let escaped = element
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let found = clients::table
+        .filter(clients::disabled.eq(false))
+        .filter(
+            clients::web_origins
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        )
+        .select(clients::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Overwrites every column of an existing client.
 pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
     diesel::update(clients::table.find(&row.id))
@@ -100,7 +124,53 @@ pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
             clients::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
             clients::access_token_alg.eq(&row.access_token_alg),
             clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
+            clients::id_token_claims.eq(row.id_token_claims),
+            clients::web_origins.eq(&row.web_origins),
         ))
         .execute(conn)
         .and_then(|rows| written(conn, rows))
+}
+
+/// Records that a person signed in to the client: its first authorization code. Written once;
+/// nothing cached depends on it, so the client cache is left alone.
+pub fn mark_used(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::first_used_at.is_null()),
+    )
+    .set(clients::first_used_at.eq(now))
+    .execute(conn)
+}
+
+/// How many openly registered clients exist.
+pub fn count_open(conn: &mut DbConnection) -> QueryResult<i64> {
+    clients::table
+        .filter(clients::registered_by.eq(OPEN))
+        .count()
+        .get_result(conn)
+}
+
+/// Up to `limit` openly registered clients registered before `before` that nobody ever signed
+/// in to, oldest first.
+pub fn unused_open(conn: &mut DbConnection, before: i64, limit: i64) -> QueryResult<Vec<String>> {
+    clients::table
+        .filter(clients::registered_by.eq(OPEN))
+        .filter(clients::created_at.lt(before))
+        .filter(clients::first_used_at.is_null())
+        .order(clients::created_at.asc())
+        .limit(limit)
+        .select(clients::id)
+        .load(conn)
+}
+
+/// Deletes the client unless someone signed in to it meanwhile; 1 if deleted.
+pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    let rows = diesel::delete(
+        clients::table
+            .find(id)
+            .filter(clients::first_used_at.is_null()),
+    )
+    .execute(conn)?;
+    written(conn, rows)
 }

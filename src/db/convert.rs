@@ -41,6 +41,8 @@ impl TryFrom<ClientRow> for Client {
         };
         let access_token_alg = alg(&row.access_token_alg)?;
         let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
+        let web_origins: Vec<String> =
+            serde_json::from_str(&row.web_origins).map_err(|e| corrupt(e.to_string()))?;
         let secret_hash = match &row.secret_hash {
             None => None,
             Some(bytes) => Some(
@@ -67,6 +69,8 @@ impl TryFrom<ClientRow> for Client {
             access_token_ttl_secs: row.access_token_ttl_secs,
             // Filled in by `db::resources::attach` where the protocol needs them.
             resources: Default::default(),
+            id_token_claims: row.id_token_claims,
+            web_origins,
         })
     }
 }

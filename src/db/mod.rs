@@ -6,6 +6,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 mod convert;
+pub mod groups;
 pub mod keys;
 pub mod login_throttle;
 pub mod models;
@@ -131,13 +132,19 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 /// PostgreSQL: an advisory lock. SQLite: nothing more to do, since those transactions already
 /// hold SQLite's single write lock from their first statement (`begin_write`).
 pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
+    transaction_lock(conn, MIGRATION_LOCK + 1)
+}
+
+/// Like [`lock_for_key_change`], for open client registrations, so that their global cap
+/// (`registration.open_max_clients`) holds across replicas.
+pub fn lock_for_open_registration(conn: &mut DbConnection) -> Result<(), DbError> {
+    transaction_lock(conn, MIGRATION_LOCK + 2)
+}
+
+fn transaction_lock(conn: &mut DbConnection, key: i64) -> Result<(), DbError> {
     match conn {
         DbConnection::Postgresql(pg) => {
-            diesel::sql_query(format!(
-                "SELECT pg_advisory_xact_lock({})",
-                MIGRATION_LOCK + 1
-            ))
-            .execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(pg)?;
         }
         DbConnection::Sqlite(_) => {}
     }

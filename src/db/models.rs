@@ -60,6 +60,10 @@ pub struct ClientRow {
     pub id_token_signed_response_alg: Option<String>,
     /// Access-token lifetime for this client; `None` follows `tokens.access_token_ttl_secs`.
     pub access_token_ttl_secs: Option<i64>,
+    /// Whether ID tokens carry the profile, email and groups claims of the granted scopes.
+    pub id_token_claims: bool,
+    /// Web origins allowed to call the token, userinfo and revocation endpoints (CORS), JSON.
+    pub web_origins: String,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]

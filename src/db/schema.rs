@@ -37,6 +37,9 @@ diesel::table! {
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
         access_token_ttl_secs -> Nullable<BigInt>,
+        first_used_at -> Nullable<BigInt>,
+        id_token_claims -> Bool,
+        web_origins -> Text,
     }
 }
 
@@ -179,6 +182,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_scopes (group_id, scope) {
+        group_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     resources (identifier) {
         identifier -> Text,
         access_token_ttl_secs -> Nullable<BigInt>,
@@ -211,6 +239,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     resource_scopes,
     client_resources,
+    groups,
+    group_members,
+    group_scopes,
     change_generations,
     login_throttle,
     family_access_tokens,

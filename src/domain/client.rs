@@ -55,6 +55,33 @@ impl FromStr for GrantType {
     }
 }
 
+/// Read by name from configuration (`registration.allowed_grant_types`).
+impl<'de> serde::Deserialize<'de> for GrantType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for GrantType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The scope a client gets when none is asked for: the OpenID scopes for clients that act for a
+/// person (`offline_access` with refresh tokens), nothing for the others.
+pub fn default_scope(grants: &[GrantType]) -> &'static str {
+    let for_a_person = grants
+        .iter()
+        .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Password));
+    match (for_a_person, grants.contains(&GrantType::RefreshToken)) {
+        (false, _) => "",
+        (true, false) => "openid profile email",
+        (true, true) => "openid profile email offline_access",
+    }
+}
+
 /// A redirect URI as registered: absolute, without fragment (RFC 6749 §3.1.2), https or a
 /// loopback http address (RFC 8252 §7.3), or a private-use scheme for native apps (§7.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +119,9 @@ impl RedirectUri {
     }
 }
 
+/// `registered_by` of clients registered through open registration.
+pub const REGISTERED_OPENLY: &str = "open";
+
 /// A client as the protocol core sees it.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -120,6 +150,11 @@ pub struct Client {
     pub access_token_ttl_secs: Option<i64>,
     /// The API resources (RFC 8707) it may ask for, loaded and cached with it.
     pub resources: ClientResources,
+    /// Whether its ID tokens carry the profile, email and groups claims of the granted scopes.
+    pub id_token_claims: bool,
+    /// Origins (`scheme://host[:port]`) whose browser code may call the token, userinfo and
+    /// revocation endpoints for this client (CORS).
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -150,11 +185,33 @@ impl Client {
             id_token_signed_response_alg: None,
             access_token_ttl_secs: None,
             resources: ClientResources::default(),
+            id_token_claims: true,
+            web_origins: vec![],
         }
     }
 
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// Registered by anyone through open registration: nobody vouches for its name.
+    pub fn is_openly_registered(&self) -> bool {
+        self.registered_by.as_deref() == Some(REGISTERED_OPENLY)
+    }
+
+    /// For an openly registered client, the host `uri` leads to, which the consent and logout
+    /// pages show so that a person can spot an impostor's name (RFC 9700 §4.11); `None` for
+    /// the others.
+    pub fn unvouched_host(&self, uri: &str) -> Option<String> {
+        if !self.is_openly_registered() {
+            return None;
+        }
+        Url::parse(uri).ok()?.host_str().map(str::to_owned)
+    }
+
+    /// Whether browser code on `origin` (an `Origin` header) may read this client's responses.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins.iter().any(|o| o == origin)
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod metadata;
+pub mod origin;
 pub mod pkce;
 pub mod resource;
 pub mod scope;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Scopes that only make sense when a person (resource owner) is involved (OIDC Core §5.4, §11).
-pub const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "groups"];
 
 /// A parsed, de-duplicated list of scope tokens, in the order first given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -68,8 +68,8 @@ impl Scope {
         self.0.iter().all(|t| allowed.contains(t))
     }
 
-    /// The tokens of `self` that `keep` accepts, in order.
-    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Self {
+    /// The tokens of `self` for which `keep` holds, in order.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Self {
         Self(self.0.iter().filter(|t| keep(t)).cloned().collect())
     }
 

@@ -235,6 +235,8 @@ pub fn to_row(client: &Client, now: i64) -> Result<ClientRow, OAuthError> {
         access_token_alg: None,
         id_token_signed_response_alg: None,
         access_token_ttl_secs: None,
+        id_token_claims: true,
+        web_origins: "[]".into(),
     })
 }
 

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
+use super::claims::Released;
 use super::error::OAuthError;
 use super::resource::Target;
 use crate::config::Settings;
@@ -50,6 +51,9 @@ struct AccessTokenClaims<'a> {
     jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// The person's groups, with the `groups` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a [String]>,
 }
 
 /// OIDC Core §2 claims.
@@ -66,6 +70,9 @@ struct IdTokenClaims<'a> {
     at_hash: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<&'a str>,
+    /// The standard claims of the granted scopes (`oauth::claims`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    person: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Who the tokens are for and what they allow.
@@ -83,6 +90,9 @@ pub struct Grant<'a> {
     pub algs: TokenAlgs,
     /// The access token's audience and lifetime (RFC 8707, `oauth::resource::target`).
     pub target: &'a Target,
+    /// What the tokens say about the person (`oauth::claims::for_person`); `None` for
+    /// client-only grants.
+    pub person: Option<&'a Released>,
 }
 
 /// Signed tokens, ready for the token response.
@@ -144,6 +154,7 @@ pub fn issue(
         exp: now + ttl,
         jti: &jti,
         auth_time: grant.auth_time,
+        groups: grant.person.and_then(|p| p.groups.as_deref()),
     };
     let access_token = jwt::sign(key, TYP_ACCESS_TOKEN, &claims)
         .map_err(|e| OAuthError::internal("signing an access token", &e))?;
@@ -160,6 +171,7 @@ pub fn issue(
                 nonce: grant.nonce,
                 at_hash: &hash,
                 sid: grant.sid,
+                person: grant.person.map(|p| &p.id_token),
             };
             Some(
                 jwt::sign(signing_key(keys, grant.algs.id_token)?, TYP_JWT, &claims)
@@ -211,6 +223,7 @@ mod tests {
                 id_token: SigningAlg::ES256,
             },
             target: &Target::default(),
+            person: None,
         };
         let jti = |seed| {
             issue(&settings, &set, &SeededRandom::new(seed), 1_000, &grant)

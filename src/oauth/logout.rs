@@ -1,6 +1,7 @@
 //! RP-Initiated Logout 1.0: `id_token_hint`, `client_id`, `post_logout_redirect_uri` (only
 //! registered ones, exact match) and `state`. A request without a valid hint for the current
-//! user is confirmed by the user first, so no site can log people out behind their backs.
+//! user is confirmed by the user first, so no site can log people out behind their backs; so is
+//! any redirect to an openly registered client (RFC 9700 §4.11).
 
 use serde::Deserialize;
 
@@ -27,6 +28,8 @@ pub struct Logout {
     pub client: Option<Client>,
     /// Where to send the browser afterwards, with `state` appended.
     pub redirect: Option<String>,
+    /// The host of `redirect` when the client was registered openly: shown, and confirmed.
+    pub redirect_host: Option<String>,
     /// The raw parameters, echoed into the confirmation form.
     pub client_id: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
@@ -98,10 +101,19 @@ pub fn check(
             ))
         }
     };
-    let confirmed_by_hint = hint.is_some_and(|h| session.is_none_or(|s| s.user.id == h.sub));
+    // Anyone can register an open client, so a hint for one is no reason to redirect unasked:
+    // that would make this endpoint an open redirector (RFC 9700 §4.11). The person confirms,
+    // on a page that names where they will be sent.
+    let redirect_host = match (&redirect, &client, &post_logout_redirect_uri) {
+        (Some(_), Some(client), Some(uri)) => client.unvouched_host(uri),
+        _ => None,
+    };
+    let confirmed_by_hint =
+        redirect_host.is_none() && hint.is_some_and(|h| session.is_none_or(|s| s.user.id == h.sub));
     Ok(Logout {
         client,
         redirect,
+        redirect_host,
         client_id,
         post_logout_redirect_uri,
         state,

@@ -149,7 +149,7 @@ fn limit(scope: &Scope, defined: &[&Resource], bound: bool) -> Scope {
     if !bound {
         return scope.clone();
     }
-    scope.filtered(|t| USER_SCOPES.contains(&t) || defined.iter().any(|r| r.defines(t)))
+    scope.retain(|t| USER_SCOPES.contains(&t) || defined.iter().any(|r| r.defines(t)))
 }
 
 /// A granted scope re-limited to a narrower set of resources (at the token endpoint or a refresh).

@@ -43,6 +43,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             &ConsentPage {
                 brand: &state.brand,
                 client_name: &pending.request.client.name,
+                redirect_host: pending
+                    .request
+                    .client
+                    .unvouched_host(&pending.request.redirect_uri)
+                    .as_deref(),
                 scopes: crate::oauth::resource::consent_lines(&pending.request),
                 username: &username,
                 request_id: &pending.row.id,

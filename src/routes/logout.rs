@@ -115,6 +115,7 @@ fn confirm(state: &AppState, logout: &Logout) -> HttpResponse {
             brand: &state.brand,
             csrf: csrf.expose_secret(),
             client_name: logout.client.as_ref().map(|c| c.name.as_str()),
+            redirect_host: logout.redirect_host.as_deref(),
             client_id: logout.client_id.as_deref(),
             post_logout_redirect_uri: logout.post_logout_redirect_uri.as_deref(),
             state: logout.state.as_deref(),

@@ -9,7 +9,10 @@ use crate::admin::{self, AdminError};
 use crate::db;
 use crate::oauth::access_token;
 use crate::oauth::bearer;
-use crate::oauth::registration::{self, invalid_metadata, Metadata, Registrar, RegistrationError};
+use crate::oauth::registration::open::{self, Room};
+use crate::oauth::registration::{
+    self, invalid_metadata, Bounds, Metadata, Registrar, RegistrationError,
+};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
@@ -24,6 +27,12 @@ pub enum Error {
 
 impl From<crate::db::DbError> for Error {
     fn from(e: crate::db::DbError) -> Self {
+        Self::OAuth(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
         Self::OAuth(e.into())
     }
 }
@@ -131,6 +140,46 @@ fn json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
+/// The metadata checked against the bounds of whoever registers; a refusal is audited.
+fn validate(
+    state: &AppState,
+    metadata: &Metadata,
+    registrar: Registrar,
+    held: Option<&crate::domain::client::Client>,
+) -> Result<(admin::clients::NewClient, String), Error> {
+    let bounds = Bounds {
+        registrar,
+        policy: &state.settings.registration,
+        algorithms: &state.settings.keys.algorithms,
+        held,
+    };
+    registration::validate(metadata, &bounds).map_err(|e| {
+        let client_id = held.map(|c| c.id.as_str()).unwrap_or_default();
+        tracing::info!(target: "audit", event = "client_registration_refused", registrar = registrar.as_str(), client_id, reason = %e.error_description);
+        e.into()
+    })
+}
+
+/// Inside the registration's transaction: room under open registration's global cap.
+fn open_room(
+    conn: &mut db::DbConnection,
+    policy: &crate::config::RegistrationSettings,
+) -> Result<(), Error> {
+    db::lock_for_open_registration(conn)?;
+    match open::room(conn, policy)? {
+        Room::Free => Ok(()),
+        Room::Full { retry_after_secs } => {
+            tracing::info!(target: "audit", event = "client_registration_refused", registrar = "open", reason = "registration.open_max_clients");
+            Err(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Open registration is at capacity; retry later",
+            )
+            .with_retry_after(retry_after_secs)
+            .into())
+        }
+    }
+}
+
 pub async fn post(
     req: HttpRequest,
     payload: web::Payload,
@@ -138,32 +187,34 @@ pub async fn post(
 ) -> Result<HttpResponse, Error> {
     let registrar = registrar(&req, &state).await?;
     let metadata = read_metadata(&req, payload, &state).await?;
-    let (new, method) =
-        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
-    let pool = state.pool.clone();
-    let (now, random) = (state.clock.now(), state.random.clone());
+    let (new, method) = validate(&state, &metadata, registrar, None)?;
     let access = metadata.access();
-    let (registered, token) = db::run(&pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let (mut registered, token) = admin::clients::add_with(
-                conn,
-                &*random,
-                new,
-                Some(&method),
-                Some(registrar.as_str()),
-                now,
-            )?;
-            if !access.is_empty() {
-                let id = registered.client.client_id.clone();
-                let public_only = registrar != Registrar::Admin;
-                admin::resources::set_client_access(conn, &id, &access, public_only, now)?;
-                registered.client = admin::clients::show(conn, &id)?;
-            }
-            Ok((registered, token))
-        })
+    let shared = state.clone();
+    let now = state.clock.now();
+    let (registered, token) = db::run_tx(&state.pool, move |conn| {
+        if registrar == Registrar::Open {
+            open_room(conn, &shared.settings.registration)?;
+        }
+        let (mut registered, token) = admin::clients::add_with(
+            conn,
+            &*shared.random,
+            new,
+            Some(&method),
+            Some(registrar.as_str()),
+            now,
+        )
+        .map_err(admin_error)?;
+        if !access.is_empty() {
+            let id = registered.client.client_id.clone();
+            let public_only = registrar != Registrar::Admin;
+            admin::resources::set_client_access(conn, &id, &access, public_only, now)
+                .and_then(|()| admin::clients::show(conn, &id))
+                .map(|client| registered.client = client)
+                .map_err(admin_error)?;
+        }
+        Ok::<_, Error>((registered, token))
     })
-    .await
-    .map_err(admin_error)?;
+    .await?;
     tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, registrar = registrar.as_str());
     let secret = registered
         .client_secret
@@ -236,12 +287,14 @@ pub async fn put(
         )
         .into());
     }
-    // The rights of whoever registered the client bound the update, never its current scope;
-    // and the client may not add Latchkey scopes to itself.
-    let registrar = Registrar::from_stored(client.registered_by.as_deref());
-    registration::check_update_scope(&client.scope, metadata.scope.as_deref())?;
-    let (mut new, method) =
-        registration::validate(&metadata, registrar, &state.settings.keys.algorithms)?;
+    // The client's own token is never an admin's: whoever registered the client, the update
+    // stays within the registration policy (open registration's rules for open clients), and
+    // may only keep what the client already holds beyond it.
+    let registrar = match Registrar::from_stored(client.registered_by.as_deref()) {
+        Registrar::Open => Registrar::Open,
+        Registrar::Admin | Registrar::Registrar => Registrar::Registrar,
+    };
+    let (mut new, method) = validate(&state, &metadata, registrar, Some(&client))?;
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();

@@ -7,9 +7,11 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::db;
+use crate::oauth::registration::open;
 use crate::state::AppState;
 
-/// Runs key rotation every `keys.refresh_interval_secs` and purges expired rows about hourly.
+/// Runs key rotation every `keys.refresh_interval_secs`, and about hourly purges expired rows
+/// and openly registered clients nobody signed in to.
 pub async fn refresh_keys(state: web::Data<AppState>) {
     let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
     // Start-up already ran a rotation pass: the first one here is a period away.
@@ -26,6 +28,15 @@ pub async fn refresh_keys(state: web::Data<AppState>) {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+            let shared = state.clone();
+            let expired = db::run(&state.pool, move |conn| {
+                open::expire_unused(conn, &shared.settings.registration, now)
+            });
+            match expired.await {
+                Ok(n) if n > 0 => tracing::info!(clients = n, "expired unused open clients"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiring unused open clients failed"),
             }
         }
         if let Err(e) = state.rotate_keys().await {

@@ -84,7 +84,7 @@ pub(crate) async fn register(
     request.send().await.unwrap()
 }
 
-async fn assert_json_error(
+pub(crate) async fn assert_json_error(
     response: reqwest::Response,
     status: u16,
     error: &str,

@@ -150,7 +150,7 @@ impl Drop for ChromeDriver {
 
 /// A redirect URI on a port of our own that answers every request with `200 ok`, so the browser
 /// really lands there and `current_url` is the redirect with its parameters.
-async fn callback_listener() -> String {
+pub(crate) async fn callback_listener() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the callback listener");
@@ -190,12 +190,13 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         refresh_token_absolute_ttl_secs: None,
         access_token_alg: None,
         id_token_signed_response_alg: None,
+        claims_and_origins: Default::default(),
     };
     app.register(new).await
 }
 
 /// An authorization URL with an S256 challenge; returns (url, verifier).
-fn authorize_url(
+pub(crate) fn authorize_url(
     app: &TestApp,
     client: &TestClient,
     redirect_uri: &str,

@@ -203,6 +203,7 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         }
     }
 
@@ -259,6 +260,7 @@ impl TestApp {
         let new = admin::users::NewUser {
             username: username.into(),
             email: Some(format!("{username}@example.com")),
+            email_verified: false,
             name: Some("Test User".into()),
             password: Some(SecretString::from(password.to_owned())),
         };
@@ -434,6 +436,7 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         };
         self.register(new).await
     }

@@ -14,8 +14,14 @@ backend_tests!(
     the_signed_out_page_leads_back_to_the_application,
 );
 
-/// Runs the whole flow for alice and returns the token response.
-async fn tokens(app: &TestApp, browser: &Browser, client: &TestClient, scope: &str) -> Value {
+/// Runs the whole flow for alice (approving the consent page if one is shown) and returns the
+/// token response.
+pub(crate) async fn tokens(
+    app: &TestApp,
+    browser: &Browser,
+    client: &TestClient,
+    scope: &str,
+) -> Value {
     let verifier = "v".repeat(50);
     let challenge = {
         use base64::Engine;
@@ -28,25 +34,30 @@ async fn tokens(app: &TestApp, browser: &Browser, client: &TestClient, scope: &s
         client.id
     );
     let to = location(&browser.get(&url).await);
-    let callback = if to.starts_with("/login") {
+    let mut callback = if to.starts_with("/login") {
         location(&browser.log_in(&to, "alice", "alice's password").await)
     } else {
         to
     };
+    if callback.starts_with("/consent") {
+        callback = location(&browser.consent(&callback, true).await);
+    }
     let code = query(&callback, "code").expect("code");
-    app.token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
-        ],
-        Some(client),
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", &verifier),
+    ];
+    // A public client names itself in the form; a confidential one authenticates with Basic.
+    if client.secret.is_none() {
+        form.push(("client_id", &client.id));
+    }
+    app.token(&form, client.secret.is_some().then_some(client))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn userinfo_returns_claims_by_scope_for_get_and_post(backend: Backend) {

@@ -9,6 +9,7 @@ pub mod checks;
 use secrecy::ExposeSecret;
 use url::Url;
 
+use super::claims::Entitlement;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::pending;
@@ -193,10 +194,13 @@ pub fn continue_as(
     settings: &Settings,
     random: &dyn Random,
     now: i64,
-    request: AuthorizationRequest,
+    mut request: AuthorizationRequest,
     session: &Session,
     browser_hash: &[u8],
 ) -> Result<Next, AuthorizeError> {
+    // A scope restricted to groups the person is not in is not granted, nor asked on consent.
+    let entitlement = Entitlement::load(conn, &session.user.id, &request.scope)?;
+    request.scope = entitlement.narrow(&request.scope);
     if !has_consent(conn, &request, &session.user.id)? {
         if request.prompt.none {
             return Err(AuthorizeError::back_to(
@@ -271,6 +275,10 @@ pub fn issue_code(
             resources: crate::domain::resource::join(&request.resources),
         },
     )?;
+    if request.client.is_openly_registered() {
+        // A person signed in to it: the client is kept (see `registration::open`).
+        db::clients::mark_used(conn, &request.client.id, now)?;
+    }
     tracing::info!(target: "audit", event = "code_issued", client_id = %request.client.id, sub = %session.user.id);
     Ok(redirect_with(
         &request.redirect_uri,

@@ -16,6 +16,7 @@ use crate::domain::resource::{self as resources, ResourceUri};
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
+use crate::oauth::claims::{self, Person};
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
@@ -135,16 +136,19 @@ pub fn grant(
     check(client, &row, &request, ctx.now)?;
     let bound = resources::split(&row.resources);
     let chosen = resource::narrow(client, &bound, &request.resources)?;
-    let scope = Scope::parse(&row.scope).unwrap_or_default();
-    let granted = Granted {
-        scope: resource::limit_to(client, &scope, &chosen),
-        target: resource::target(client, chosen),
-    };
     let user = db::users::find_by_id(conn, &row.user_id)?
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_code)?;
-    conn.transaction(|conn| redeem(conn, ctx, client, &user, &row, &granted))
+    // The refresh-token family keeps the code's whole scope and resources; this access token
+    // may be narrower (RFC 8707 §2.2).
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, &scope)?;
+    let granted = Granted {
+        scope: resource::limit_to(client, &person.scope, &chosen),
+        target: resource::target(client, chosen),
+    };
+    conn.transaction(|conn| redeem(conn, ctx, client, &person, &row, &granted))
 }
 
 /// Consumes the code and issues the tokens, in one transaction.
@@ -152,19 +156,16 @@ fn redeem(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     client: &Client,
-    user: &User,
+    person: &Person,
     row: &AuthorizationCodeRow,
     granted: &Granted,
 ) -> Result<Outcome, OAuthError> {
+    let (user, scope) = (&person.user, &person.scope);
     if !db::codes::consume(conn, &row.code_hash, ctx.now)? {
         return Ok(Outcome::Replayed {
             code_hash: row.code_hash.clone(),
         });
     }
-    // The refresh-token family keeps the code's whole scope and resources; this access token
-    // may be narrower.
-    let family_scope = Scope::parse(&row.scope).unwrap_or_default();
-    let scope = &granted.scope;
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
@@ -173,6 +174,7 @@ fn redeem(
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
         target: &granted.target,
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
@@ -194,7 +196,7 @@ fn redeem(
         &Family {
             family_id: &row.family_id,
             user_id: &user.id,
-            scope: &family_scope,
+            scope: &person.scope,
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
             resources: &resources::split(&row.resources),

@@ -17,6 +17,7 @@ use crate::domain::resource::{self as resources, ResourceUri};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::oauth::claims;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
@@ -301,7 +302,8 @@ fn retry_or_revoke(
     ))
 }
 
-/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family.
+/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family. The
+/// scope is narrowed again to what the user's groups allow now.
 fn respond(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
@@ -310,7 +312,13 @@ fn respond(
     granted: &Granted,
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = &granted.scope;
+    let user = db::users::find_by_id(conn, &row.user_id)?
+        .map(User::from)
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid)?;
+    let groups = ctx.settings.claims.groups;
+    let person = claims::for_person(conn, groups, client, user, &granted.scope)?;
+    let scope = &person.scope;
     let issued = ctx.issue(&Grant {
         subject: &row.user_id,
         client_id: &client.id,
@@ -319,6 +327,7 @@ fn respond(
         nonce: None,
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
         target: &granted.target,
     })?;
     db::refresh_tokens::record_family_access_token(

@@ -2,15 +2,24 @@
 //! validation of client metadata, answered with `invalid_redirect_uri` or
 //! `invalid_client_metadata` (RFC 7591 §3.2.2). Unknown metadata is ignored, as §2 says;
 //! `id_token_signed_response_alg` (OIDC Registration §2) must be one of `keys.algorithms`.
+//! What may be asked for depends on who asks ([`policy`]); open registration has caps and an
+//! expiry of its own ([`open`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
-use crate::domain::client::{GrantType, RedirectUri};
+mod fields;
+pub mod open;
+pub mod policy;
+
+use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, ADMIN_SCOPE};
+use crate::config::RegistrationSettings;
+use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
 use crate::domain::scope::Scope;
-use crate::domain::signing_alg::{self as alg, SigningAlg};
+use crate::domain::signing_alg::SigningAlg;
+use fields::{auth_method, grant_types, id_token_alg};
+use policy::Rights;
 
 /// The metadata a client may send (RFC 7591 §2).
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +37,10 @@ pub struct Metadata {
     pub client_id: Option<String>,
     /// OIDC Registration §2: `alg` of the client's ID tokens; RS256 when absent.
     pub id_token_signed_response_alg: Option<String>,
+    /// Latchkey extension: origins whose browser code may call the token, userinfo and
+    /// revocation endpoints (CORS), as `scheme://host[:port]`.
+    #[serde(default)]
+    pub web_origins: Vec<String>,
     /// Latchkey extension: the API resources (RFC 8707) the client may ask for, and its default.
     /// Only an admin token may name any resource; others only resources marked public.
     pub resources: Option<Vec<String>>,
@@ -88,10 +101,11 @@ fn violation(v: Violation) -> RegistrationError {
 pub enum Registrar {
     /// A token with `latchkey:admin`: any valid metadata, including Latchkey's own scopes.
     Admin,
-    /// A token with `latchkey:register`: any client, but not Latchkey's own scopes.
+    /// A token with `latchkey:register`, or a client's own registration access token: what
+    /// the registration policy allows ([`policy`]).
     Registrar,
     /// Anonymous open registration: public clients with PKCE, loopback or https redirect URIs,
-    /// standard OpenID scopes only.
+    /// the code flow and the OpenID scopes, within the registration policy.
     Open,
 }
 
@@ -101,7 +115,7 @@ impl Registrar {
         match self {
             Self::Admin => "admin",
             Self::Registrar => "registrar",
-            Self::Open => "open",
+            Self::Open => crate::domain::client::REGISTERED_OPENLY,
         }
     }
 
@@ -115,96 +129,66 @@ impl Registrar {
     }
 }
 
-const OPEN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+/// Who registers, and under which rules.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds<'a> {
+    pub registrar: Registrar,
+    /// `[registration]`: the registration policy.
+    pub policy: &'a RegistrationSettings,
+    /// `keys.algorithms`.
+    pub algorithms: &'a [SigningAlg],
+    /// In an RFC 7592 update, the client as it is: what it holds may be kept.
+    pub held: Option<&'a Client>,
+}
 
-/// `id_token_signed_response_alg`, which must be a configured algorithm.
-fn id_token_alg(
+/// The scope asked for, or the default within the bound; checked with the grants against the
+/// registration policy.
+fn scope(
     meta: &Metadata,
-    configured: &[SigningAlg],
-) -> Result<Option<SigningAlg>, RegistrationError> {
-    let Some(raw) = meta.id_token_signed_response_alg.as_deref() else {
-        return Ok(None);
+    bounds: &Bounds<'_>,
+    grants: &[GrantType],
+) -> Result<String, RegistrationError> {
+    let raw = match &meta.scope {
+        Some(raw) => raw.clone(),
+        None => policy::default_within(bounds.policy, bounds.registrar, grants),
     };
-    let chosen: SigningAlg = raw
-        .parse()
-        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
-    alg::require_configured(configured, chosen)
-        .map_err(|e| invalid_metadata(format!("id_token_signed_response_alg: {e}")))?;
-    Ok(Some(chosen))
+    let scope = if raw.is_empty() {
+        Scope::empty()
+    } else {
+        Scope::parse(&raw).map_err(|e| invalid_metadata(format!("scope: {e}")))?
+    };
+    let held = bounds.held.map(|c| Rights {
+        grants: &c.grant_types,
+        scope: &c.scope,
+    });
+    policy::check(
+        bounds.policy,
+        bounds.registrar,
+        Rights {
+            grants,
+            scope: &scope,
+        },
+        held,
+    )?;
+    debug_assert!(bounds.registrar == Registrar::Admin || !scope.contains(ADMIN_SCOPE));
+    Ok(scope.to_string())
 }
 
 /// Validates metadata into a client to register, with its requested `token_endpoint_auth_method`.
-/// `configured` is `keys.algorithms`.
 pub fn validate(
     meta: &Metadata,
-    registrar: Registrar,
-    configured: &[SigningAlg],
+    bounds: &Bounds<'_>,
 ) -> Result<(NewClient, String), RegistrationError> {
-    let method = meta
-        .token_endpoint_auth_method
-        .clone()
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !matches!(
-        method.as_str(),
-        "client_secret_basic" | "client_secret_post" | "none"
-    ) {
-        return Err(invalid_metadata(format!(
-            "token_endpoint_auth_method `{method}` is not supported"
-        )));
-    }
+    let method = auth_method(meta, bounds.registrar)?;
     let public = method == "none";
-    if registrar == Registrar::Open && !public {
-        return Err(invalid_metadata(
-            "Open registration accepts only public clients (token_endpoint_auth_method none)",
-        ));
-    }
-    let grant_names = meta
-        .grant_types
-        .clone()
-        .unwrap_or_else(|| vec!["authorization_code".into()]);
-    let mut grants = Vec::new();
-    for name in &grant_names {
-        let grant: GrantType = name
-            .parse()
-            .map_err(|_| invalid_metadata(format!("grant type `{name}` is not supported")))?;
-        if !grants.contains(&grant) {
-            grants.push(grant);
-        }
-    }
-    if registrar == Registrar::Open
-        && grants
-            .iter()
-            .any(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
-    {
-        return Err(invalid_metadata(
-            "Open registration allows only the authorization_code and refresh_token grants",
-        ));
-    }
-    let response_types = meta.response_types.clone().unwrap_or_else(|| {
-        if grants.contains(&GrantType::AuthorizationCode) {
-            vec!["code".into()]
-        } else {
-            vec![]
-        }
-    });
-    let code_flow = grants.contains(&GrantType::AuthorizationCode);
-    if response_types.iter().any(|r| r != "code") {
-        return Err(invalid_metadata(
-            "Only the response type `code` is supported",
-        ));
-    }
-    if code_flow != response_types.iter().any(|r| r == "code") {
-        return Err(invalid_metadata(
-            "response_types `code` and grant_types `authorization_code` go together (RFC 7591 §2.1)",
-        ));
-    }
+    let grants = grant_types(meta)?;
     for uri in meta
         .redirect_uris
         .iter()
         .chain(&meta.post_logout_redirect_uris)
     {
         let parsed = RedirectUri::parse(uri).map_err(invalid_redirect)?;
-        if registrar == Registrar::Open
+        if bounds.registrar == Registrar::Open
             && !(uri.starts_with("https://") || uri.starts_with("http://"))
         {
             return Err(invalid_redirect(format!(
@@ -213,25 +197,10 @@ pub fn validate(
             )));
         }
     }
-    let scope = match &meta.scope {
-        None => None,
-        Some(raw) => {
-            let scope = Scope::parse(raw).map_err(|e| invalid_metadata(format!("scope: {e}")))?;
-            let forbidden = scope.iter().find(|s| match registrar {
-                Registrar::Admin => false,
-                Registrar::Registrar => s.starts_with("latchkey:"),
-                Registrar::Open => !OPEN_SCOPES.contains(s),
-            });
-            if let Some(s) = forbidden {
-                return Err(invalid_metadata(format!(
-                    "scope `{s}` may not be registered here"
-                )));
-            }
-            debug_assert!(registrar == Registrar::Admin || !scope.contains(ADMIN_SCOPE));
-            Some(scope.to_string())
-        }
-    };
-    let id_token_signed_response_alg = id_token_alg(meta, configured)?;
+    let scope = scope(meta, bounds, &grants)?;
+    let id_token_signed_response_alg = id_token_alg(meta, bounds.algorithms)?;
+    let web_origins = crate::domain::origin::parse_all(&meta.web_origins)
+        .map_err(|e| invalid_metadata(format!("web_origins: {e}")))?;
     let name = meta
         .client_name
         .clone()
@@ -249,13 +218,17 @@ pub fn validate(
             grant_types: grants,
             redirect_uris: meta.redirect_uris.clone(),
             post_logout_redirect_uris: meta.post_logout_redirect_uris.clone(),
-            scope,
+            scope: Some(scope),
             public,
             first_party: false,
             refresh_token_ttl_secs: None,
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg,
+            claims_and_origins: ClaimsAndOrigins {
+                id_token_claims: true,
+                web_origins,
+            },
         },
         method,
     ))
@@ -280,6 +253,7 @@ pub fn response(
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg.unwrap_or(SigningAlg::RS256),
         "registration_client_uri": format!("{base_url}/register/{}", client.client_id),
+        "web_origins": client.web_origins,
     });
     if let Some(secret) = client_secret {
         out["client_secret"] = json!(secret);
@@ -295,33 +269,21 @@ pub fn response(
     out
 }
 
-/// An RFC 7592 update may not grant the client Latchkey scopes (`latchkey:…`) it did not already
-/// have: its registration access token is the client's own credential, not an admin's.
-pub fn check_update_scope(
-    existing: &Scope,
-    requested: Option<&str>,
-) -> Result<(), RegistrationError> {
-    let Some(raw) = requested else {
-        return Ok(());
-    };
-    let scope = Scope::parse(raw).map_err(|e| invalid_metadata(format!("scope: {e}")))?;
-    let added = scope
-        .iter()
-        .find(|s| s.starts_with("latchkey:") && !existing.contains(s))
-        .map(str::to_owned);
-    match added {
-        Some(s) => Err(invalid_metadata(format!(
-            "scope `{s}` may not be added by the client itself"
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const RS: &[SigningAlg] = &[SigningAlg::RS256];
+
+    fn bounds(registrar: Registrar, algorithms: &'static [SigningAlg]) -> Bounds<'static> {
+        let settings = Box::leak(Box::new(crate::config::Settings::defaults().unwrap()));
+        Bounds {
+            registrar,
+            policy: &settings.registration,
+            algorithms,
+            held: None,
+        }
+    }
 
     fn meta(json: Value) -> Metadata {
         serde_json::from_value(json).unwrap()
@@ -335,17 +297,17 @@ mod tests {
             )
         };
         let all = &SigningAlg::ALL[..];
-        let (client, _) = validate(&with("EdDSA"), Registrar::Admin, all).unwrap();
+        let (client, _) = validate(&with("EdDSA"), &bounds(Registrar::Admin, all)).unwrap();
         assert_eq!(client.id_token_signed_response_alg, Some(SigningAlg::EdDSA));
         assert_eq!(
-            validate(&with("ES256"), Registrar::Admin, RS).unwrap_err(),
+            validate(&with("ES256"), &bounds(Registrar::Admin, RS)).unwrap_err(),
             invalid_metadata(
                 "id_token_signed_response_alg: signing algorithm `ES256` is not configured \
                  (keys.algorithms: RS256)"
             )
         );
         assert_eq!(
-            validate(&with("none"), Registrar::Admin, all).unwrap_err(),
+            validate(&with("none"), &bounds(Registrar::Admin, all)).unwrap_err(),
             invalid_metadata(
                 "id_token_signed_response_alg: signing algorithm `none` is not supported \
                  (supported: RS256, ES256, EdDSA)"
@@ -357,8 +319,7 @@ mod tests {
     fn defaults_make_a_confidential_code_client() {
         let (client, method) = validate(
             &meta(json!({"redirect_uris": ["https://app.example/cb"]})),
-            Registrar::Admin,
-            RS,
+            &bounds(Registrar::Admin, RS),
         )
         .unwrap();
         assert_eq!(method, "client_secret_basic");
@@ -370,7 +331,7 @@ mod tests {
     fn open_registration_is_bounded() {
         let confidential = meta(json!({"redirect_uris": ["http://127.0.0.1/cb"]}));
         assert_eq!(
-            validate(&confidential, Registrar::Open, RS)
+            validate(&confidential, &bounds(Registrar::Open, RS))
                 .unwrap_err()
                 .error,
             "invalid_client_metadata"
@@ -379,7 +340,7 @@ mod tests {
             json!({"redirect_uris": ["http://app.example/cb"], "token_endpoint_auth_method": "none"}),
         );
         assert_eq!(
-            validate(&remote_http, Registrar::Open, RS)
+            validate(&remote_http, &bounds(Registrar::Open, RS))
                 .unwrap_err()
                 .error,
             "invalid_redirect_uri"
@@ -388,18 +349,22 @@ mod tests {
             json!({"redirect_uris": ["com.example.app:/cb"], "token_endpoint_auth_method": "none"}),
         );
         assert_eq!(
-            validate(&custom, Registrar::Open, RS).unwrap_err().error,
+            validate(&custom, &bounds(Registrar::Open, RS))
+                .unwrap_err()
+                .error,
             "invalid_redirect_uri"
         );
         let admin = meta(
             json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "scope": "openid latchkey:admin"}),
         );
         assert_eq!(
-            validate(&admin, Registrar::Open, RS).unwrap_err().error,
+            validate(&admin, &bounds(Registrar::Open, RS))
+                .unwrap_err()
+                .error,
             "invalid_client_metadata"
         );
         assert_eq!(
-            validate(&admin, Registrar::Registrar, RS)
+            validate(&admin, &bounds(Registrar::Registrar, RS))
                 .unwrap_err()
                 .error,
             "invalid_client_metadata"
@@ -407,6 +372,6 @@ mod tests {
         let ok = meta(
             json!({"redirect_uris": ["http://127.0.0.1:8123/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"], "scope": "openid offline_access", "x-unknown": 1}),
         );
-        assert!(validate(&ok, Registrar::Open, RS).is_ok());
+        assert!(validate(&ok, &bounds(Registrar::Open, RS)).is_ok());
     }
 }
