@@ -139,7 +139,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )
             .configure(admin_api_groups)
-            .configure(admin_api_resources),
+            .configure(routes::admin_api_resources::configure),
     )
     .service(
         web::resource("/revoke")
@@ -193,6 +193,7 @@ fn admin_page_groups(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
     )
     .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
+    routes::admin_pages::resources::configure(cfg);
 }
 
 /// The admin API's group endpoints (`routes::admin_api::groups`), inside `/admin/api`.
@@ -219,24 +220,6 @@ fn admin_api_groups(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(groups::disallow_scope)),
     )
     .service(web::resource("/users/{username}/groups").route(web::get().to(groups::of_user)));
-}
-
-/// The admin API's resource endpoints (`routes::admin_api_resources`), inside `/admin/api`.
-fn admin_api_resources(cfg: &mut web::ServiceConfig) {
-    use routes::admin_api_resources as resources;
-    cfg.service(
-        web::resource("/resources")
-            .route(web::get().to(resources::list))
-            .route(web::post().to(resources::create)),
-    )
-    .service(
-        web::resource("/resources/{resource}")
-            .route(web::get().to(resources::show))
-            .route(web::delete().to(resources::delete)),
-    )
-    .service(
-        web::resource("/clients/{client_id}/resources").route(web::put().to(resources::set_client)),
-    );
 }
 
 /// `/metrics`: on the main listener, or alone on `metrics.bind` when that is set.

@@ -4,6 +4,7 @@
 //! between keys follow ([`checks`]).
 
 mod checks;
+mod client_id_metadata;
 mod database;
 mod identity;
 mod issuer;
@@ -12,6 +13,7 @@ mod parse;
 mod registration;
 mod throttle;
 
+pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
 pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
@@ -124,27 +126,6 @@ pub struct SessionSettings {
     pub absolute_timeout_secs: i64,
     #[serde(deserialize_with = "parse::lifetime")]
     pub login_timeout_secs: i64,
-}
-
-/// Client ID metadata documents (a `client_id` that is an https URL, MCP authorization spec).
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientIdMetadataSettings {
-    pub enabled: bool,
-    /// Hosts whose documents may be fetched; `*` allows any host with a public address.
-    pub allowed_hosts: Vec<String>,
-    /// Hosts that may resolve to private or loopback addresses and be fetched over plain http
-    /// (development and tests only).
-    pub allow_private_hosts: Vec<String>,
-    #[serde(deserialize_with = "parse::non_zero_u32")]
-    pub max_bytes: std::num::NonZeroU32,
-    #[serde(deserialize_with = "parse::non_zero_u32")]
-    pub timeout_ms: std::num::NonZeroU32,
-    pub min_cache_secs: u32,
-    #[serde(deserialize_with = "parse::non_zero_u32")]
-    pub max_cache_secs: std::num::NonZeroU32,
-    #[serde(deserialize_with = "parse::non_zero_u32")]
-    pub fetches_per_host_per_minute: std::num::NonZeroU32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -121,6 +121,8 @@ impl RedirectUri {
 
 /// `registered_by` of clients registered through open registration.
 pub const REGISTERED_OPENLY: &str = "open";
+/// `registered_by` of a client described by a client ID metadata document.
+pub const REGISTERED_BY_DOCUMENT: &str = "metadata_document";
 
 /// A client as the protocol core sees it.
 #[derive(Clone, Debug)]
@@ -199,11 +201,13 @@ impl Client {
         self.registered_by.as_deref() == Some(REGISTERED_OPENLY)
     }
 
-    /// For an openly registered client, the host `uri` leads to, which the consent and logout
-    /// pages show so that a person can spot an impostor's name (RFC 9700 §4.11); `None` for
-    /// the others.
+    /// For an openly registered client or one described by a metadata document, the host `uri`
+    /// leads to, which the consent and logout pages show so that a person can spot an
+    /// impostor's name (RFC 9700 §4.11); `None` for the others.
     pub fn unvouched_host(&self, uri: &str) -> Option<String> {
-        if !self.is_openly_registered() {
+        let unvouched = self.is_openly_registered()
+            || self.registered_by.as_deref() == Some(REGISTERED_BY_DOCUMENT);
+        if !unvouched {
             return None;
         }
         Url::parse(uri).ok()?.host_str().map(str::to_owned)

@@ -17,7 +17,7 @@ use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::scope::{Scope, USER_SCOPES};
 
 /// `registered_by` of a client that comes from a metadata document.
-pub const REGISTERED_BY: &str = "metadata_document";
+pub use crate::domain::client::REGISTERED_BY_DOCUMENT as REGISTERED_BY;
 
 /// Whether `client_id` names a metadata document rather than a registered client.
 pub fn is_document_url(client_id: &str) -> bool {

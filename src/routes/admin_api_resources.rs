@@ -13,6 +13,21 @@ use crate::admin::resources::{self, ClientAccess, NewResource};
 use crate::admin::AdminError;
 use crate::state::AppState;
 
+/// The routes, inside `/admin/api`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/resources")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/resources/{resource}")
+            .route(web::get().to(show))
+            .route(web::delete().to(delete)),
+    )
+    .service(web::resource("/clients/{client_id}/resources").route(web::put().to(set_client)));
+}
+
 fn invalid(text: &str) -> ApiError {
     AdminError::Invalid(text.to_owned()).into()
 }

@@ -40,6 +40,7 @@ mod refresh;
 mod registration_policy;
 mod resilience;
 mod resources;
+mod resources_admin;
 mod revocation;
 mod rotation;
 mod sessions_storage;

@@ -1,14 +1,14 @@
 //! API resources (RFC 8707): `resource` at `/authorize` and `/token`, the access token's `aud`
 //! bound to exactly the resources granted, scopes limited to theirs, `invalid_target`, refresh
 //! narrowing, per-resource and per-client access-token lifetimes, introspection, the client
-//! cache on the hot path, and the CLI.
+//! cache on the hot path. Their management (CLI, admin API and pages, registration) is in
+//! `resources_admin`.
 
 use latchkey::admin::resources::{ClientAccess, NewResource};
 use latchkey::domain::client::GrantType;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::cli::{run_owned, stdout_json};
 use crate::helpers::{
     assert_error, location, query, test_settings, Backend, TestApp, TestClient, NOW, REDIRECT_URI,
 };
@@ -24,18 +24,15 @@ backend_tests!(
     per_client_access_token_lifetime,
     client_credentials_with_a_resource_touches_no_database,
     the_consent_page_lists_resource_scopes_with_their_descriptions,
-    resources_are_managed_with_the_cli,
-    the_admin_api_manages_resources,
-    registration_binds_only_public_resources_without_the_admin_token,
 );
 
-const ORDERS: &str = "https://orders.example/api";
-const BILLING: &str = "https://billing.example/";
-const OTHER: &str = "urn:example:other";
+pub(crate) const ORDERS: &str = "https://orders.example/api";
+pub(crate) const BILLING: &str = "https://billing.example/";
+pub(crate) const OTHER: &str = "urn:example:other";
 const PASSWORD: &str = "alice's password";
 
 /// Registers an API resource with `scope` and an optional access-token lifetime.
-async fn api(app: &TestApp, identifier: &str, scope: &str, ttl: Option<i64>) {
+pub(crate) async fn api(app: &TestApp, identifier: &str, scope: &str, ttl: Option<i64>) {
     let pool = app.state.pool.clone();
     let new = NewResource {
         identifier: identifier.into(),
@@ -88,7 +85,7 @@ async fn setup(backend: Backend) -> (TestApp, TestClient) {
     (app, client)
 }
 
-async fn client_credentials(
+pub(crate) async fn client_credentials(
     app: &TestApp,
     client: &TestClient,
     extra: &[(&str, &str)],
@@ -99,7 +96,7 @@ async fn client_credentials(
 }
 
 /// The claims of an access token (its signature is checked by [`TestApp::verify`] where it matters).
-fn claims(token: &str) -> Value {
+pub(crate) fn claims(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -108,7 +105,7 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-async fn access_token(response: reqwest::Response) -> (String, Value) {
+pub(crate) async fn access_token(response: reqwest::Response) -> (String, Value) {
     assert_eq!(response.status(), 200, "token response");
     let body: Value = response.json().await.unwrap();
     (body["access_token"].as_str().unwrap().to_owned(), body)
@@ -453,234 +450,4 @@ async fn the_consent_page_lists_resource_scopes_with_their_descriptions(backend:
     // Approving issues a code bound to the resource.
     let callback = location(&browser.consent(&consent, true).await);
     assert!(query(&callback, "code").is_some(), "{callback}");
-}
-
-async fn resources_are_managed_with_the_cli(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let settings = &app.state.settings;
-    let (url, key) = (
-        settings.database.url.clone(),
-        settings.keys.master_key_file.display().to_string(),
-    );
-    let envs = [
-        ("LATCHKEY__DATABASE__URL", url.as_str()),
-        ("LATCHKEY__KEYS__MASTER_KEY_FILE", key.as_str()),
-    ];
-    let added = stdout_json(
-        &run_owned(
-            &envs,
-            &[
-                "resource",
-                "add",
-                ORDERS,
-                "--scope",
-                "orders:read orders:write",
-                "--scope-description",
-                "orders:read=See your orders",
-                "--access-token-ttl",
-                "90",
-                "--json",
-            ],
-        )
-        .await,
-    );
-    assert_eq!(added["resource"], ORDERS);
-    assert_eq!(added["access_token_ttl_secs"], 90);
-    assert_eq!(
-        added["scopes"][0],
-        json!({"scope": "orders:read", "description": "See your orders"})
-    );
-    let refused = run_owned(&envs, &["resource", "add", "not-a-uri", "--scope", "x"]).await;
-    assert!(!refused.status.success());
-    let client = stdout_json(
-        &run_owned(
-            &envs,
-            &[
-                "client",
-                "add",
-                "Worker",
-                "--grant",
-                "client_credentials",
-                "--scope",
-                "orders:read",
-                "--resource",
-                ORDERS,
-                "--default-resource",
-                ORDERS,
-                "--access-token-ttl",
-                "600",
-                "--json",
-            ],
-        )
-        .await,
-    );
-    assert_eq!(client["resources"], json!([ORDERS]));
-    assert_eq!(client["default_resource"], ORDERS);
-    assert_eq!(client["access_token_ttl_secs"], 600);
-    let worker = TestClient {
-        id: client["client_id"].as_str().unwrap().to_owned(),
-        secret: Some(client["client_secret"].as_str().unwrap().to_owned()),
-    };
-    // No `resource`: the client's default resource, with its lifetime.
-    let (token, body) = access_token(client_credentials(&app, &worker, &[]).await).await;
-    assert_eq!(claims(&token)["aud"], json!(ORDERS));
-    assert_eq!(body["expires_in"], 90);
-    let shown = stdout_json(&run_owned(&envs, &["resource", "show", ORDERS, "--json"]).await);
-    assert_eq!(shown["clients"], json!([worker.id]));
-    let listed = stdout_json(&run_owned(&envs, &["resource", "list", "--json"]).await);
-    assert_eq!(listed.as_array().unwrap().len(), 1);
-    let updated = stdout_json(
-        &run_owned(
-            &envs,
-            &[
-                "client",
-                "update",
-                &worker.id,
-                "--resource",
-                "none",
-                "--json",
-            ],
-        )
-        .await,
-    );
-    assert_eq!(updated["resources"], json!([]));
-    assert!(run_owned(&envs, &["resource", "remove", ORDERS])
-        .await
-        .status
-        .success());
-    let listed = stdout_json(&run_owned(&envs, &["resource", "list", "--json"]).await);
-    assert_eq!(listed, json!([]));
-}
-
-async fn the_admin_api_manages_resources(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let (_, token) = crate::admin::admin_token(&app).await;
-    let http = &app.http;
-    let created = http
-        .post(app.url("/admin/api/resources"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "resource": ORDERS,
-            "scope": "orders:read",
-            "scope_descriptions": {"orders:read": "See your orders"},
-            "access_token_ttl_secs": 120
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let duplicate = http
-        .post(app.url("/admin/api/resources"))
-        .bearer_auth(&token)
-        .json(&json!({"resource": ORDERS, "scope": "orders:read"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(duplicate.status(), 409);
-    let encoded: String = url::form_urlencoded::byte_serialize(ORDERS.as_bytes()).collect();
-    let item = app.url(&format!("/admin/api/resources/{encoded}"));
-    let shown: Value = http
-        .get(&item)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(shown["resource"], ORDERS);
-    assert_eq!(shown["access_token_ttl_secs"], 120);
-    let client = app.service_client().await;
-    let bound: Value = http
-        .put(app.url(&format!("/admin/api/clients/{}/resources", client.id)))
-        .bearer_auth(&token)
-        .json(&json!({"resources": [ORDERS], "default_resource": ORDERS}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(bound["resources"], json!([ORDERS]));
-    let (token_for_api, _) = access_token(client_credentials(&app, &client, &[]).await).await;
-    assert_eq!(claims(&token_for_api)["aud"], json!(ORDERS));
-    let unknown = http
-        .put(app.url(&format!("/admin/api/clients/{}/resources", client.id)))
-        .bearer_auth(&token)
-        .json(&json!({"resources": [BILLING]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 400);
-    let deleted = http.delete(&item).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(deleted.status(), 204);
-    let listed: Value = http
-        .get(app.url("/admin/api/resources"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed, json!({"resources": []}));
-    // Without the admin token: refused.
-    let anonymous = http
-        .get(app.url("/admin/api/resources"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
-}
-
-async fn registration_binds_only_public_resources_without_the_admin_token(backend: Backend) {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(backend, dir.path());
-    settings.registration.open = true;
-    let app = TestApp::spawn_with(dir, settings).await;
-    api(&app, ORDERS, "orders:read", None).await;
-    let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let new = NewResource {
-            identifier: OTHER.into(),
-            scope: "other:read".into(),
-            public: true,
-            ..NewResource::default()
-        };
-        latchkey::admin::resources::add(&mut pool.get().unwrap(), &new, NOW)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let metadata = |resource: &str| {
-        json!({
-            "client_name": "Agent",
-            "redirect_uris": [REDIRECT_URI],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code"],
-            "resources": [resource],
-            "default_resource": resource,
-        })
-    };
-    // Open registration may not bind a resource that is not public.
-    let refused = crate::admin::register(&app, None, metadata(ORDERS)).await;
-    assert_eq!(refused.status(), 400);
-    let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_client_metadata");
-    assert_eq!(
-        body["error_description"],
-        format!("resource `{ORDERS}` is not open to registered clients")
-    );
-    // A public resource it may.
-    let open = crate::admin::register(&app, None, metadata(OTHER)).await;
-    assert_eq!(open.status(), 201);
-    let body: Value = open.json().await.unwrap();
-    assert_eq!(body["resources"], json!([OTHER]));
-    assert_eq!(body["default_resource"], OTHER);
-    // The admin token may bind any resource.
-    let (_, token) = crate::admin::admin_token(&app).await;
-    let admin = crate::admin::register(&app, Some(&token), metadata(ORDERS)).await;
-    assert_eq!(admin.status(), 201);
-    let body: Value = admin.json().await.unwrap();
-    assert_eq!(body["resources"], json!([ORDERS]));
 }

@@ -9,6 +9,7 @@
 pub mod clients;
 pub mod groups;
 mod guard;
+pub mod resources;
 pub mod users;
 
 use std::fmt;
