@@ -42,7 +42,3 @@ pub fn delete(conn: &mut DbConnection, id_hash: &[u8]) -> QueryResult<usize> {
 pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
-
-pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
-}

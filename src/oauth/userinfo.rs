@@ -6,14 +6,14 @@ use serde_json::{Map, Value};
 use super::access_token::{self, invalid_token, AccessClaims};
 use super::claims;
 use super::error::{ErrorCode, OAuthError};
-use crate::config::Settings;
 use crate::db::{self, DbConnection};
 use crate::domain::user::User;
 
-/// The userinfo response: `sub` plus the claims the token's scopes allow (OIDC Core §5.4).
+/// The userinfo response: `sub` plus the claims the token's scopes allow (OIDC Core §5.4);
+/// `groups` only when the `groups` scope is offered (`claims.groups`).
 pub fn userinfo(
     conn: &mut DbConnection,
-    settings: &Settings,
+    groups_offered: bool,
     token: &AccessClaims,
 ) -> Result<Map<String, Value>, OAuthError> {
     access_token::check_live(conn, token)?;
@@ -28,7 +28,7 @@ pub fn userinfo(
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(|| invalid_token("The user of this access token is no longer active"))?;
-    let groups = if settings.claims.groups && scope.contains(claims::GROUPS_SCOPE) {
+    let groups = if groups_offered && scope.contains(claims::GROUPS_SCOPE) {
         Some(db::groups::of_user(conn, &user.id)?)
     } else {
         None

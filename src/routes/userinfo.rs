@@ -73,9 +73,9 @@ async fn respond(
     let now = state.clock.now();
     let claims = access_token::verify(&state.settings, &state.keys.load(), now, &token)?;
     *client_id = Some(claims.client_id.clone());
-    let settings = state.settings.clone();
+    let groups_offered = state.settings.claims.groups;
     let body = db::run(&state.pool, move |conn| {
-        userinfo::userinfo(conn, &settings, &claims)
+        userinfo::userinfo(conn, groups_offered, &claims)
     })
     .await?;
     Ok(HttpResponse::Ok()

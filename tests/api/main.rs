@@ -43,6 +43,7 @@ mod resources;
 mod resources_admin;
 mod revocation;
 mod rotation;
+mod sealed_requests;
 mod sessions_storage;
 mod shutdown;
 mod signing_algs;

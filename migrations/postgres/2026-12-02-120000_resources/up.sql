@@ -26,7 +26,6 @@ CREATE INDEX client_resources_resource ON client_resources (resource);
 
 ALTER TABLE clients ADD COLUMN access_token_ttl_secs BIGINT;
 -- The resources granted, space-separated; empty: the issuer audience.
-ALTER TABLE authorization_requests ADD COLUMN resources TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorization_codes ADD COLUMN resources TEXT NOT NULL DEFAULT '';
 ALTER TABLE refresh_tokens ADD COLUMN resources TEXT NOT NULL DEFAULT '';
 

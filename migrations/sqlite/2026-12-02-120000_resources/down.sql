@@ -9,7 +9,6 @@ DROP TRIGGER resources_update_changed;
 DROP TRIGGER resources_insert_changed;
 ALTER TABLE refresh_tokens DROP COLUMN resources;
 ALTER TABLE authorization_codes DROP COLUMN resources;
-ALTER TABLE authorization_requests DROP COLUMN resources;
 ALTER TABLE clients DROP COLUMN access_token_ttl_secs;
 DROP TABLE client_resources;
 DROP TABLE resource_scopes;
