@@ -75,7 +75,6 @@ diesel::table! {
     used_requests (id_hash) {
         id_hash -> Binary,
         expires_at -> BigInt,
-        resources -> Text,
     }
 }
 
