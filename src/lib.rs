@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod gauge;
 pub mod limits;
+pub mod metadata_fetch;
 pub mod metrics;
 pub mod oauth;
 pub mod origin;

@@ -140,7 +140,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )
-            .configure(admin_api_groups),
+            .configure(admin_api_groups)
+            .configure(routes::admin_api_resources::configure),
     )
     .service(
         web::resource("/revoke")
@@ -194,6 +195,7 @@ fn admin_page_groups(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
     )
     .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
+    routes::admin_pages::resources::configure(cfg);
 }
 
 /// The admin API's group endpoints (`routes::admin_api::groups`), inside `/admin/api`.

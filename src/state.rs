@@ -53,6 +53,8 @@ pub struct AppState {
     pub open_registrations: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Clients read by client authentication, trusted while the change poller confirms them.
     pub clients: ClientCache,
+    /// Client ID metadata documents: fetched, validated, stored, kept fresh.
+    pub metadata: crate::metadata_fetch::MetadataFetcher,
     /// The `signing_keys` generation the key snapshot was loaded under.
     keys_generation: AtomicI64,
 }
@@ -99,6 +101,7 @@ impl AppState {
         let metrics = Metrics::new(&pool, &passwords)?;
         let state = Self {
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
+            metadata: crate::metadata_fetch::MetadataFetcher::new(&settings.client_id_metadata)?,
             keys_generation: AtomicI64::new(i64::MIN),
             open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
             brand: Brand::from_settings(&settings),

@@ -194,6 +194,15 @@ pub struct GroupsPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "admin_resources.html")]
+pub struct ResourcesPage<'a> {
+    pub brand: &'a Brand,
+    pub resources: &'a [crate::admin::resources::ResourceView],
+    pub csrf: &'a str,
+    pub error: Option<Vec<Span<'a>>>,
+}
+
+#[derive(Template)]
 #[template(path = "admin_user.html")]
 pub struct UserPage<'a> {
     pub brand: &'a Brand,

@@ -142,6 +142,8 @@ pub(super) fn to_row(
         id_token_signed_response_alg: new
             .id_token_signed_response_alg
             .map(|a| a.as_str().to_owned()),
+        // Set with the client's resources (`admin::resources::set_client_access`).
+        access_token_ttl_secs: None,
         id_token_claims: new.claims_and_origins.id_token_claims,
         web_origins: new.claims_and_origins.stored_origins()?,
     })

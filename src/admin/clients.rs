@@ -35,6 +35,11 @@ pub struct ClientView {
     pub access_token_alg: Option<SigningAlg>,
     /// `None`: RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// `None`: `tokens.access_token_ttl_secs`.
+    pub access_token_ttl_secs: Option<i64>,
+    /// The API resources (RFC 8707) it may ask for, and the one it gets by default.
+    pub resources: Vec<String>,
+    pub default_resource: Option<String>,
     /// Whether ID tokens carry the profile, email and groups claims.
     pub id_token_claims: bool,
     /// Origins allowed to call the token, userinfo and revocation endpoints (CORS).
@@ -63,6 +68,14 @@ impl From<Client> for ClientView {
             token_endpoint_auth_method: c.token_endpoint_auth_method,
             access_token_alg: c.access_token_alg,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            access_token_ttl_secs: c.access_token_ttl_secs,
+            resources: c
+                .resources
+                .allowed
+                .iter()
+                .map(|r| r.identifier.to_string())
+                .collect(),
+            default_resource: c.resources.default.map(|d| d.to_string()),
             id_token_claims: c.id_token_claims,
             web_origins: c.web_origins,
         }
@@ -203,10 +216,14 @@ pub fn update(
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<Client, AdminError> {
-    db::clients::find(conn, id)?
+    let mut client: Client = db::clients::find(conn, id)?
         .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?
         .try_into()
-        .map_err(|e: crate::domain::client::CorruptClient| AdminError::internal("stored client", e))
+        .map_err(|e: crate::domain::client::CorruptClient| {
+            AdminError::internal("stored client", e)
+        })?;
+    client.resources = db::resources::for_client(conn, id)?;
+    Ok(client)
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<ClientView>, AdminError> {
@@ -374,6 +391,7 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     registered_by: None,
                     access_token_alg: None,
                     id_token_signed_response_alg: None,
+                    access_token_ttl_secs: None,
                     id_token_claims: true,
                     web_origins: "[]".into(),
                 },

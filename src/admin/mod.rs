@@ -11,6 +11,7 @@ pub mod client_web;
 pub mod clients;
 pub mod groups;
 pub mod keys;
+pub mod resources;
 pub mod users;
 
 use crate::crypto::password::Passwords;

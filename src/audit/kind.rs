@@ -65,6 +65,8 @@ kinds! {
     GroupMemberRemoved => "group_member_removed",
     GroupScopeAllowed => "group_scope_allowed",
     GroupScopeDisallowed => "group_scope_disallowed",
+    ResourceCreated => "resource_created",
+    ResourceRemoved => "resource_removed",
     KeyPublished => "key_published",
     KeyActivated => "key_activated",
     KeyRetired => "key_retired",

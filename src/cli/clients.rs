@@ -4,9 +4,11 @@ use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
 use super::client_web::ClaimsCorsArgs;
+use super::resources::AccessArgs;
 use super::{done, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
+use crate::db;
 use crate::domain::client::GrantType;
 use crate::domain::signing_alg::SigningAlg;
 use crate::random::OsRandom;
@@ -51,6 +53,8 @@ pub(super) struct ClientAdd {
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     id_token_signed_response_alg: Option<SigningAlg>,
     #[command(flatten)]
+    access: AccessArgs,
+    #[command(flatten)]
     claims_cors: ClaimsCorsArgs,
 }
 
@@ -73,9 +77,12 @@ fn parse_grant(raw: &str) -> Result<GrantType, String> {
 pub(super) enum ClientCommand {
     /// Register a client and print its id and (once) its secret.
     Add(ClientAdd),
-    /// Change a client's token signing algorithms, ID-token claims or web origins.
+    /// Change a client's token signing algorithms, ID-token claims, web origins, resources
+    /// and access-token lifetime.
     Update {
         client_id: String,
+        #[command(flatten)]
+        access: AccessArgs,
         /// `alg` of its access tokens, one of keys.algorithms; `default` follows
         /// tokens.access_token_alg.
         #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
@@ -129,14 +136,21 @@ pub(super) fn client(
                 claims_and_origins: add.claims_cors.for_new(),
             };
             new.check_algs(&settings.keys.algorithms)?;
-            let (registered, _unused_registration_token) = admin::clients::add_with(
-                &mut *pool.get()?,
-                by,
-                &OsRandom,
-                new,
-                add.token_endpoint_auth_method.as_deref(),
-                None,
-            )?;
+            let access = add.access.to_access();
+            let registered = db::transaction(&pool, |conn| {
+                let (mut registered, _unused_registration_token) = admin::clients::add_with(
+                    conn,
+                    by,
+                    &OsRandom,
+                    new,
+                    add.token_endpoint_auth_method.as_deref(),
+                    None,
+                )?;
+                let id = registered.client.client_id.clone();
+                admin::resources::set_client_access(conn, by, &id, &access, false)?;
+                registered.client = admin::clients::show(conn, &id)?;
+                Ok::<_, admin::AdminError>(registered)
+            })?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
             let shown = WithSecret {
                 client: &registered.client,
@@ -155,22 +169,35 @@ pub(super) fn client(
         }
         ClientCommand::Update {
             client_id,
+            access,
             access_token_alg,
             id_token_signed_response_alg,
             claims_cors,
         } => {
-            let mut c = admin::client_algs::set(
-                &mut *pool.get()?,
-                by,
-                &settings.keys.algorithms,
-                &client_id,
-                access_token_alg.map(|a| a.0),
-                id_token_signed_response_alg.map(|a| a.0),
-            )?;
             let (claims, origins) = claims_cors.changes();
-            if claims.is_some() || origins.is_some() {
-                c = admin::client_web::set(&mut *pool.get()?, by, &client_id, claims, origins)?;
-            }
+            let c = db::transaction(&pool, |conn| {
+                if access_token_alg.is_some() || id_token_signed_response_alg.is_some() {
+                    admin::client_algs::set(
+                        conn,
+                        by,
+                        &settings.keys.algorithms,
+                        &client_id,
+                        access_token_alg.map(|a| a.0),
+                        id_token_signed_response_alg.map(|a| a.0),
+                    )?;
+                }
+                if claims.is_some() || origins.is_some() {
+                    admin::client_web::set(conn, by, &client_id, claims, origins)?;
+                }
+                admin::resources::set_client_access(
+                    conn,
+                    by,
+                    &client_id,
+                    &access.to_access(),
+                    false,
+                )?;
+                admin::clients::show(conn, &client_id)
+            })?;
             output(json, &c, || {
                 println!("client {} updated", c.client_id);
                 print_algs(settings, &c);
@@ -204,6 +231,13 @@ pub(super) fn client(
                 println!("scope:         {}", c.scope);
                 println!("redirect URIs: {}", c.redirect_uris.join(" "));
                 println!("first party:   {}", c.first_party);
+                println!("resources:     {}", c.resources.join(" "));
+                if let Some(d) = &c.default_resource {
+                    println!("default resource: {d}");
+                }
+                if let Some(ttl) = c.access_token_ttl_secs {
+                    println!("access-token TTL: {ttl} s");
+                }
                 println!("disabled:      {}", c.disabled);
                 println!("web origins:   {}", c.web_origins.join(" "));
                 println!(

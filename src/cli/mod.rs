@@ -23,6 +23,7 @@ use serde::Serialize;
 mod client_web;
 mod clients;
 mod groups;
+mod resources;
 mod users;
 
 use clients::ClientCommand;
@@ -61,6 +62,9 @@ enum Command {
     /// Manage client applications.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage API resources (RFC 8707) that access tokens are bound to.
+    #[command(subcommand)]
+    Resource(resources::ResourceCommand),
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -134,6 +138,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => users::user(command, &settings, json),
         Command::Client(command) => clients::client(command, &settings, json),
+        Command::Resource(command) => resources::resource(command, &settings, json),
         Command::Group(command) => groups::group(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;

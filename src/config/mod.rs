@@ -4,6 +4,7 @@
 //! between keys follow ([`checks`]).
 
 mod checks;
+mod client_id_metadata;
 mod database;
 mod identity;
 mod issuer;
@@ -12,6 +13,7 @@ mod parse;
 mod registration;
 mod throttle;
 
+pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
 pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
@@ -48,6 +50,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
+    pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
     pub login: LoginSettings,
     pub claims: ClaimsSettings,
@@ -269,6 +272,12 @@ impl Settings {
                 "embedded SQLite database in use: fine for one instance, use PostgreSQL to run replicas"
                     .to_owned(),
             );
+        }
+        if !self.client_id_metadata.allow_private_hosts.is_empty() {
+            warnings.push(format!(
+                "client_id_metadata.allow_private_hosts = {:?}: metadata documents from these hosts may be fetched over plain http from private addresses; for development only",
+                self.client_id_metadata.allow_private_hosts
+            ));
         }
         warnings
     }

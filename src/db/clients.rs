@@ -63,6 +63,22 @@ pub fn set_disabled(
         .and_then(|rows| written(conn, rows))
 }
 
+/// Sets the client's access-token lifetime (`None`: `tokens.access_token_ttl_secs`).
+pub fn set_access_token_ttl(
+    conn: &mut DbConnection,
+    id: &str,
+    ttl_secs: Option<i64>,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::access_token_ttl_secs.eq(ttl_secs),
+            clients::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .and_then(|rows| written(conn, rows))
+}
+
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     let rows = diesel::delete(clients::table.find(id)).execute(conn)?;
     written(conn, rows)

@@ -66,6 +66,9 @@ impl TryFrom<ClientRow> for Client {
             registered_by: row.registered_by,
             access_token_alg,
             id_token_signed_response_alg,
+            access_token_ttl_secs: row.access_token_ttl_secs,
+            // Filled in by `db::resources::attach` where the protocol needs them.
+            resources: Default::default(),
             id_token_claims: row.id_token_claims,
             web_origins,
         })

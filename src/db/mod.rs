@@ -14,6 +14,7 @@ pub mod models;
 mod pool;
 pub mod purge;
 pub mod refresh_tokens;
+pub mod resources;
 pub mod schema;
 pub mod sessions;
 pub mod sqlite_file;

@@ -58,6 +58,8 @@ pub struct ClientRow {
     pub access_token_alg: Option<String>,
     /// RFC 7591 §2 / OIDC Registration §2 `id_token_signed_response_alg`; `None` means RS256.
     pub id_token_signed_response_alg: Option<String>,
+    /// Access-token lifetime for this client; `None` follows `tokens.access_token_ttl_secs`.
+    pub access_token_ttl_secs: Option<i64>,
     /// Whether ID tokens carry the profile, email and groups claims of the granted scopes.
     pub id_token_claims: bool,
     /// Web origins allowed to call the token, userinfo and revocation endpoints (CORS), JSON.
@@ -124,6 +126,8 @@ pub struct AuthorizationCodeRow {
     pub consumed_at: Option<i64>,
     pub access_token_jti: Option<String>,
     pub access_token_expires_at: Option<i64>,
+    /// The resources (RFC 8707) granted, space-separated; empty: the issuer audience.
+    pub resources: String,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -154,6 +158,8 @@ pub struct RefreshTokenRow {
     pub successor_sealed: Option<Vec<u8>>,
     /// Issued with `offline_access`: outlives the browser session (OIDC Core §11).
     pub offline: bool,
+    /// The resources (RFC 8707) granted, space-separated; empty: the issuer audience.
+    pub resources: String,
 }
 
 /// A failed-login counter (`login_throttle`): keyed by the SHA-256 of what it counts.

@@ -36,6 +36,7 @@ diesel::table! {
         registered_by -> Nullable<Text>,
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
+        access_token_ttl_secs -> Nullable<BigInt>,
         first_used_at -> Nullable<BigInt>,
         id_token_claims -> Bool,
         web_origins -> Text,
@@ -94,6 +95,7 @@ diesel::table! {
         consumed_at -> Nullable<BigInt>,
         access_token_jti -> Nullable<Text>,
         access_token_expires_at -> Nullable<BigInt>,
+        resources -> Text,
     }
 }
 
@@ -123,6 +125,7 @@ diesel::table! {
         successor_hash -> Nullable<Binary>,
         successor_sealed -> Nullable<Binary>,
         offline -> Bool,
+        resources -> Text,
     }
 }
 
@@ -202,8 +205,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resources (identifier) {
+        identifier -> Text,
+        access_token_ttl_secs -> Nullable<BigInt>,
+        public -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    resource_scopes (resource, scope) {
+        resource -> Text,
+        scope -> Text,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_resources (client_id, resource) {
+        client_id -> Text,
+        resource -> Text,
+        is_default -> Bool,
+    }
+}
+
+diesel::joinable!(resource_scopes -> resources (resource));
+diesel::joinable!(client_resources -> resources (resource));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    resources,
+    resource_scopes,
+    client_resources,
     groups,
     group_members,
     group_scopes,

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::scope::Scope;
 use super::secret::SecretHash;
+use crate::domain::resource::ClientResources;
 use crate::domain::signing_alg::SigningAlg;
 
 /// The grant types Latchkey implements, named by their `grant_type` value (RFC 6749 §4).
@@ -120,6 +121,8 @@ impl RedirectUri {
 
 /// `registered_by` of clients registered through open registration.
 pub const REGISTERED_OPENLY: &str = "open";
+/// `registered_by` of a client described by a client ID metadata document.
+pub const REGISTERED_BY_DOCUMENT: &str = "metadata_document";
 
 /// A client as the protocol core sees it.
 #[derive(Clone, Debug)]
@@ -145,6 +148,10 @@ pub struct Client {
     pub access_token_alg: Option<SigningAlg>,
     /// `alg` of its ID tokens (`id_token_signed_response_alg`); `None` means RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Access-token lifetime; `None` follows `tokens.access_token_ttl_secs`.
+    pub access_token_ttl_secs: Option<i64>,
+    /// The API resources (RFC 8707) it may ask for, loaded and cached with it.
+    pub resources: ClientResources,
     /// Whether its ID tokens carry the profile, email and groups claims of the granted scopes.
     pub id_token_claims: bool,
     /// Origins (`scheme://host[:port]`) whose browser code may call the token, userinfo and
@@ -156,6 +163,11 @@ impl Client {
     /// A public client `id` with nothing registered, for unit tests to fill in.
     #[cfg(test)]
     pub(crate) fn fixture(id: &str) -> Self {
+        Self::blank(id)
+    }
+
+    /// A public client `id` with nothing registered or allowed, to be filled in.
+    pub fn blank(id: &str) -> Self {
         Self {
             id: id.into(),
             name: "App".into(),
@@ -173,6 +185,8 @@ impl Client {
             registered_by: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            access_token_ttl_secs: None,
+            resources: ClientResources::default(),
             id_token_claims: true,
             web_origins: vec![],
         }
@@ -187,11 +201,13 @@ impl Client {
         self.registered_by.as_deref() == Some(REGISTERED_OPENLY)
     }
 
-    /// For an openly registered client, the host `uri` leads to, which the consent and logout
-    /// pages show so that a person can spot an impostor's name (RFC 9700 §4.11); `None` for
-    /// the others.
+    /// For an openly registered client or one described by a metadata document, the host `uri`
+    /// leads to, which the consent and logout pages show so that a person can spot an
+    /// impostor's name (RFC 9700 §4.11); `None` for the others.
     pub fn unvouched_host(&self, uri: &str) -> Option<String> {
-        if !self.is_openly_registered() {
+        let unvouched = self.is_openly_registered()
+            || self.registered_by.as_deref() == Some(REGISTERED_BY_DOCUMENT);
+        if !unvouched {
             return None;
         }
         Url::parse(uri).ok()?.host_str().map(str::to_owned)

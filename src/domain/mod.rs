@@ -4,6 +4,7 @@ pub mod client;
 pub mod metadata;
 pub mod origin;
 pub mod pkce;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod signing_alg;

@@ -3,7 +3,7 @@
 //! `oauth::bearer`) and revocation. Signature by a published key, `typ`, `iss`, `aud`, `exp`,
 //! and the checks that need the database: the revocation deny list and a live client.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ErrorCode, OAuthError};
 use crate::config::Settings;
@@ -17,13 +17,31 @@ use crate::domain::scope::Scope;
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     #[serde(default)]
     pub scope: Option<String>,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+}
+
+/// `aud`: one string, or an array for a token bound to several resources (RFC 8707).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// True when the token is for `audience` alone.
+    pub fn is_only(&self, audience: &str) -> bool {
+        match self {
+            Self::One(one) => one == audience,
+            Self::Many(many) => many.len() == 1 && many[0] == audience,
+        }
+    }
 }
 
 impl AccessClaims {
@@ -40,13 +58,28 @@ pub(super) fn invalid_token(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-/// Checks signature, type, issuer and audience, but not expiry (revocation needs that).
-pub fn decode(settings: &Settings, keys: &KeySet, token: &str) -> Result<AccessClaims, OAuthError> {
+/// Checks signature, type and issuer, whatever the audience: the token of an API resource
+/// (RFC 8707), for revocation and introspection. Not expiry.
+pub fn decode_any_audience(
+    settings: &Settings,
+    keys: &KeySet,
+    token: &str,
+) -> Result<AccessClaims, OAuthError> {
     let payload = jwt::verify(keys, token, TYP_ACCESS_TOKEN)
         .map_err(|_| invalid_token("The access token is invalid"))?;
     let claims: AccessClaims = serde_json::from_slice(&payload)
         .map_err(|_| invalid_token("The access token is invalid"))?;
-    if claims.iss != settings.issuer.as_str() || claims.aud != settings.access_token_audience() {
+    if claims.iss != settings.issuer.as_str() {
+        return Err(invalid_token("The access token is invalid"));
+    }
+    Ok(claims)
+}
+
+/// Checks signature, type, issuer and audience (Latchkey's own: a token bound to another
+/// resource is not accepted here), but not expiry.
+pub fn decode(settings: &Settings, keys: &KeySet, token: &str) -> Result<AccessClaims, OAuthError> {
+    let claims = decode_any_audience(settings, keys, token)?;
+    if !claims.aud.is_only(settings.access_token_audience()) {
         return Err(invalid_token("The access token is invalid"));
     }
     Ok(claims)

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::error::OAuthError;
 use super::params::Params;
 use crate::audit::{Actor, Event, Kind};
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::client::{Client, GrantType};
 use crate::oauth::ErrorCode;
 
@@ -117,13 +117,7 @@ impl Method {
 
 /// The stored client `id`, parsed; `None` when there is no such client.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, OAuthError> {
-    match db::clients::find(conn, id)?
-        .map(Client::try_from)
-        .transpose()
-    {
-        Ok(client) => Ok(client),
-        Err(corrupt) => Err(OAuthError::internal("client lookup", &corrupt)),
-    }
+    super::request::load_client(conn, id)
 }
 
 /// Checks presented credentials against the stored client (`None`: no such client). Every

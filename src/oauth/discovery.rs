@@ -34,6 +34,9 @@ pub struct ExtraMetadata {
     /// RFC 8414 §2 / RFC 7662.
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Client ID metadata documents are accepted (MCP authorization spec); only when on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id_metadata_document_supported: Option<bool>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -134,6 +137,10 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
                 "client_secret_basic".into(),
                 "client_secret_post".into(),
             ],
+            client_id_metadata_document_supported: settings
+                .client_id_metadata
+                .enabled
+                .then_some(true),
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(format!("{base}/token")).map_err(err)?))

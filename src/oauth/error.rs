@@ -29,6 +29,8 @@ pub enum ErrorCode {
     RequestNotSupported,
     RequestUriNotSupported,
     InsufficientScope,
+    /// RFC 8707 §2: the `resource` is unknown, malformed or not allowed.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -50,6 +52,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256, Sha512};
 
 use super::claims::Released;
 use super::error::OAuthError;
+use super::resource::Target;
 use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
 use crate::crypto::keys::{ActiveKey, KeySet};
@@ -17,12 +18,31 @@ use crate::domain::scope::Scope;
 use crate::domain::signing_alg::SigningAlg;
 use crate::random::Random;
 
+/// `aud` (RFC 7519 §4.1.3): one string, or an array when several resources are granted.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    One(&'a str),
+    Many(Vec<&'a str>),
+}
+
+impl<'a> Audience<'a> {
+    /// The resources of `target`, or `default` (the issuer audience) when it names none.
+    fn of(target: &'a Target, default: &'a str) -> Self {
+        match target.audience.as_slice() {
+            [] => Self::One(default),
+            [one] => Self::One(one.as_str()),
+            many => Self::Many(many.iter().map(|r| r.as_str()).collect()),
+        }
+    }
+}
+
 /// RFC 9068 §2.2 claims.
 #[derive(Serialize)]
 struct AccessTokenClaims<'a> {
     iss: &'a str,
     sub: &'a str,
-    aud: &'a str,
+    aud: Audience<'a>,
     client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
@@ -68,6 +88,8 @@ pub struct Grant<'a> {
     pub sid: Option<&'a str>,
     /// What the client's tokens are signed with (`Client::token_algs`).
     pub algs: TokenAlgs,
+    /// The access token's audience and lifetime (RFC 8707, `oauth::resource::target`).
+    pub target: &'a Target,
     /// What the tokens say about the person (`oauth::claims::for_person`); `None` for
     /// client-only grants.
     pub person: Option<&'a Released>,
@@ -118,11 +140,14 @@ pub fn issue(
     let key = signing_key(keys, grant.algs.access_token)?;
     let scope_text = grant.scope.to_string();
     let jti = random.jti();
-    let ttl = settings.tokens.access_token_ttl_secs;
+    let ttl = grant
+        .target
+        .ttl_secs
+        .unwrap_or(settings.tokens.access_token_ttl_secs);
     let claims = AccessTokenClaims {
         iss: &settings.issuer,
         sub: grant.subject,
-        aud: settings.access_token_audience(),
+        aud: Audience::of(grant.target, settings.access_token_audience()),
         client_id: grant.client_id,
         scope: (!scope_text.is_empty()).then_some(scope_text.as_str()),
         iat: now,
@@ -197,6 +222,7 @@ mod tests {
                 access_token: SigningAlg::ES256,
                 id_token: SigningAlg::ES256,
             },
+            target: &Target::default(),
             person: None,
         };
         let jti = |seed| {

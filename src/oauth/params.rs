@@ -16,6 +16,8 @@ pub const MAX_SEALED_LEN: usize = 12 * 1024;
 /// The most parameters one request may carry.
 pub const MAX_PARAMS: usize = 64;
 const MAX_NAME_LEN: usize = 64;
+/// Parameters that may be sent more than once: `resource` (RFC 8707 §2).
+const REPEATABLE: &[&str] = &["resource"];
 
 /// Decoded parameters, in the order sent.
 #[derive(Default)]
@@ -82,7 +84,7 @@ impl Params {
                     "Parameter `{name}` is too long"
                 )));
             }
-            if pairs.iter().any(|(n, _)| *n == name) {
+            if !REPEATABLE.contains(&name.as_str()) && pairs.iter().any(|(n, _)| *n == name) {
                 return Err(OAuthError::invalid_request(format!(
                     "Parameter `{name}` is repeated"
                 )));
@@ -102,6 +104,15 @@ impl Params {
         self.0
             .iter()
             .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every non-empty value of a repeatable parameter, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
@@ -140,6 +151,12 @@ mod tests {
             Params::parse(long.as_bytes()).unwrap_err().description,
             "Parameter `a` is too long"
         );
+    }
+
+    #[test]
+    fn resource_may_be_repeated() {
+        let p = Params::parse(b"resource=urn%3Aa&resource=urn%3Ab").unwrap();
+        assert_eq!(p.all("resource").collect::<Vec<_>>(), ["urn:a", "urn:b"]);
     }
 
     #[test]

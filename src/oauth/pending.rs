@@ -21,6 +21,7 @@ use super::session::Session;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, DbConnection};
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 
@@ -44,6 +45,9 @@ struct Sealed {
     user_id: Option<String>,
     sid: Option<String>,
     expires_at: i64,
+    /// The resources (RFC 8707) the code will be bound to, space-separated.
+    #[serde(default)]
+    resources: String,
 }
 
 /// An opened sealed request, not yet checked against the browser, the clock or the database.
@@ -134,6 +138,7 @@ pub fn seal(
         user_id: session.map(|s| s.user.id.clone()),
         sid: session.map(|s| s.sid.clone()),
         expires_at: ctx.now + ctx.settings.sessions.login_timeout_secs,
+        resources: resource::join(&request.resources),
     };
     let plain = serde_json::to_vec(&sealed).map_err(|e| OAuthError::internal("sealing", &e))?;
     let mut id = [0u8; ID_LEN];
@@ -205,6 +210,7 @@ pub fn restore(
         prompt: Prompt::parse(sealed.prompt.as_deref()).unwrap_or_default(),
         max_age: sealed.max_age,
         login_hint: sealed.login_hint.clone(),
+        resources: resource::split(&sealed.resources),
     }))
 }
 
@@ -231,6 +237,7 @@ mod tests {
             user_id: None,
             sid: None,
             expires_at: 100,
+            resources: String::new(),
         };
         let id = [1u8; ID_LEN];
         let body = key_for(key, &id)

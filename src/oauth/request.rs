@@ -8,6 +8,7 @@ use crate::crypto::master_key::MasterKey;
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
 use crate::random::Random;
 
@@ -73,14 +74,23 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The API resources (RFC 8707) the code will be bound to; empty: the issuer audience.
+    pub resources: Vec<ResourceUri>,
 }
 
-/// The client `client_id`, enabled or not; `None` when there is none.
+/// The client `client_id`, enabled or not, with the API resources it may ask for; `None` when
+/// there is none.
 pub fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Option<Client>, OAuthError> {
     let row = db::clients::find(conn, client_id)?;
-    row.map(Client::try_from)
+    let Some(mut client) = row
+        .map(Client::try_from)
         .transpose()
-        .map_err(|e| OAuthError::internal("client lookup", &e))
+        .map_err(|e| OAuthError::internal("client lookup", &e))?
+    else {
+        return Ok(None);
+    };
+    client.resources = db::resources::for_client(conn, client_id)?;
+    Ok(Some(client))
 }
 
 #[cfg(test)]

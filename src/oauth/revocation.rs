@@ -46,7 +46,7 @@ pub fn revoke(
     now: i64,
 ) -> Result<(), OAuthError> {
     if looks_like_jwt(token) {
-        if let Ok(claims) = access_token::decode(settings, keys, token) {
+        if let Ok(claims) = access_token::decode_any_audience(settings, keys, token) {
             if claims.client_id == client.id && claims.exp > now {
                 db::refresh_tokens::deny_access_token(conn, &claims.jti, claims.exp)?;
                 let revoked = Event::new(Kind::TokenRevoked, Actor::Client(client.id.clone()))
@@ -88,7 +88,7 @@ pub fn introspect(
     let inactive = json!({ "active": false });
     let privileged = client.scope.contains(INTROSPECT_ALL);
     if looks_like_jwt(token) {
-        let Ok(claims) = access_token::decode(settings, keys, token) else {
+        let Ok(claims) = access_token::decode_any_audience(settings, keys, token) else {
             return Ok(inactive);
         };
         if claims.exp <= now

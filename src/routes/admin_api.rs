@@ -102,7 +102,7 @@ pub(super) async fn authorize(req: &HttpRequest, state: &AppState) -> Result<By,
     Ok(By::new(principal.actor(), store, state.clock.now()))
 }
 
-async fn json_body(
+pub(super) async fn json_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
@@ -116,14 +116,14 @@ async fn json_body(
 }
 
 /// Runs an admin operation with a pooled connection (`db::run`), as the API's error.
-async fn run<T: Send + 'static>(
+pub(super) async fn run<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut db::DbConnection) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, ApiError> {
     Ok(db::run(&state.pool, f).await?)
 }
 
-fn ok(status: StatusCode, body: Value) -> HttpResponse {
+pub(super) fn ok(status: StatusCode, body: Value) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body)
@@ -160,7 +160,10 @@ pub async fn list(
     ))
 }
 
-fn string_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn string_field(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -186,7 +189,7 @@ fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Api
     }
 }
 
-fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(map) => Ok(map),
         _ => Err(AdminError::Invalid("the request body must be a JSON object".into()).into()),

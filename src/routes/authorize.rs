@@ -55,6 +55,12 @@ async fn handle(
         .unwrap_or_else(|| secret::generate(&*state.random));
     let browser_hash = interaction::browser_hash(&browser);
     let now = state.clock.now();
+    // A client ID metadata document is fetched (and stored) before any connection is taken.
+    if let Some(client_id) = params.get("client_id") {
+        if let Err(e) = state.metadata.refresh(&state.pool, client_id, now).await {
+            return pages::oauth_error_page(&state, &e);
+        }
+    }
     let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
         let request = authorize::validate(conn, &params)?;

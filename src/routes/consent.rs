@@ -48,7 +48,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                     .client
                     .unvouched_host(&pending.request.redirect_uri)
                     .as_deref(),
-                scopes: interaction::describe_scope(&pending.request.scope),
+                scopes: crate::oauth::resource::consent_lines(&pending.request),
                 username: &username,
                 request_id: &pending.opened.token,
                 csrf: pending.csrf.expose_secret(),

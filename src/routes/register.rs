@@ -204,13 +204,14 @@ pub async fn post(
     let (registrar, actor) = registrar(&req, &state).await?;
     let metadata = read_metadata(&req, payload, &state).await?;
     let (new, method) = validate(&state, &metadata, registrar, None, &actor)?;
+    let access = metadata.access();
     let shared = state.clone();
     let by = by(&state, actor);
     let (registered, token) = db::run_tx(&state.pool, move |conn| {
         if registrar == Registrar::Open {
             open_room(conn, &shared.settings.registration)?;
         }
-        admin::clients::add_with(
+        let (mut registered, token) = admin::clients::add_with(
             conn,
             &by,
             &*shared.random,
@@ -218,7 +219,16 @@ pub async fn post(
             Some(&method),
             Some(registrar.as_str()),
         )
-        .map_err(admin_error)
+        .map_err(admin_error)?;
+        if !access.is_empty() {
+            let id = registered.client.client_id.clone();
+            let public_only = registrar != Registrar::Admin;
+            admin::resources::set_client_access(conn, &by, &id, &access, public_only)
+                .and_then(|()| admin::clients::show(conn, &id))
+                .map(|client| registered.client = client)
+                .map_err(admin_error)?;
+        }
+        Ok::<_, Error>((registered, token))
     })
     .await?;
     let secret = registered

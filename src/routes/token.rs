@@ -15,11 +15,10 @@ use crate::db;
 use crate::domain::client::Client;
 use crate::metrics::LoginOutcome;
 use crate::oauth::token::{
-    authorization_code, client_credentials, password, refresh_token, resolve_scope, TokenRequest,
-    TokenResponse,
+    authorization_code, client_credentials, password, refresh_token, TokenRequest, TokenResponse,
 };
 use crate::oauth::OAuthError;
-use crate::oauth::{client_auth, credentials, throttle};
+use crate::oauth::{client_auth, credentials, resource, throttle};
 use crate::state::AppState;
 
 /// The answer, readable by browser code on the origins the request's client registered (CORS).
@@ -103,7 +102,7 @@ async fn exchange(
             .await
         }
         TokenRequest::Password(mut r) => {
-            let scope = resolve_scope(&client, r.scope.take())?;
+            let granted = resource::grant(&client, &r.resources, r.scope.take())?;
             let password = std::mem::replace(&mut r.password, SecretString::from(String::new()));
             let (shared, admitted) = (Arc::clone(&state), Arc::clone(&client));
             let username = r.username.clone();
@@ -141,7 +140,7 @@ async fn exchange(
             let stores = client.allows(crate::domain::client::GrantType::RefreshToken);
             let issue = move |conn: &mut db::DbConnection| {
                 let keys = state.keys.load();
-                password::grant(&state.token_context(&keys), conn, &client, user, &scope)
+                password::grant(&state.token_context(&keys), conn, &client, user, &granted)
             };
             if stores {
                 db::run_tx(&pool, issue).await

@@ -87,6 +87,11 @@ fn every_command_has_help() {
         &["client", "remove"],
         &["keys"],
         &["keys", "list"],
+        &["resource"],
+        &["resource", "add"],
+        &["resource", "list"],
+        &["resource", "show"],
+        &["resource", "remove"],
     ];
     for command in commands {
         let mut args = command.to_vec();

@@ -41,6 +41,20 @@ pub(crate) async fn code_flow(
     client: &TestClient,
     scope: &str,
 ) -> Value {
+    let response = code_flow_for(app, browser, client, scope, &[]).await;
+    assert_eq!(response.status(), 200, "code exchange");
+    response.json().await.unwrap()
+}
+
+/// [`code_flow`] naming `resources` (RFC 8707) at `/authorize`; returns the token endpoint's
+/// response as it is.
+pub(crate) async fn code_flow_for(
+    app: &TestApp,
+    browser: &Browser,
+    client: &TestClient,
+    scope: &str,
+    resources: &[&str],
+) -> reqwest::Response {
     let verifier = "v".repeat(50);
     let challenge = {
         use base64::Engine;
@@ -49,16 +63,23 @@ pub(crate) async fn code_flow(
             .encode(sha2::Sha256::digest(verifier.as_bytes()))
     };
     let scope: String = url::form_urlencoded::byte_serialize(scope.as_bytes()).collect();
-    let url = format!(
+    let mut url = format!(
         "/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT_URI}&scope={scope}&code_challenge={challenge}&code_challenge_method=S256",
         client.id
     );
+    for resource in resources {
+        let encoded: String = url::form_urlencoded::byte_serialize(resource.as_bytes()).collect();
+        url.push_str(&format!("&resource={encoded}"));
+    }
     let to = location(&browser.get(&url).await);
-    let callback = if to.starts_with("/login") {
+    let mut callback = if to.starts_with("/login") {
         location(&browser.log_in(&to, "alice", PASSWORD).await)
     } else {
         to
     };
+    if callback.starts_with("/consent") {
+        callback = location(&browser.consent(&callback, true).await);
+    }
     let code = query(&callback, "code").expect("code");
     let mut form = vec![
         ("grant_type", "authorization_code"),
@@ -74,9 +95,7 @@ pub(crate) async fn code_flow(
             None
         }
     };
-    let response = app.token(&form, basic).await;
-    assert_eq!(response.status(), 200, "code exchange");
-    response.json().await.unwrap()
+    app.token(&form, basic).await
 }
 
 /// A confidential client allowed password + refresh_token, with optional lifetime overrides.

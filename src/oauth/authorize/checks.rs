@@ -6,10 +6,13 @@
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::params::Params;
 use super::super::request::{load_client, Prompt};
+use super::super::resource;
 use crate::db::DbConnection;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
+use std::borrow::Cow;
 
 /// A check's refusal once the redirect URI is trusted: an error code and its description.
 pub type Refusal = (ErrorCode, &'static str);
@@ -102,20 +105,39 @@ pub fn response_mode(params: &Params) -> Result<(), Refusal> {
     }
 }
 
-/// Check 7: `scope`: well-formed and within the client's registration; the registered scope when absent.
-pub fn scope(params: &Params, client: &Client) -> Result<Scope, Refusal> {
-    match params.get("scope").map(Scope::parse) {
-        None => Ok(client.scope.clone()),
-        Some(Err(_)) => Err((ErrorCode::InvalidScope, "The scope is malformed")),
-        Some(Ok(scope)) if scope.is_subset_of(&client.scope) => Ok(scope),
-        Some(Ok(_)) => Err((
-            ErrorCode::InvalidScope,
-            "The requested scope exceeds the scope registered for the client",
-        )),
-    }
+/// Check 7: `resource` (RFC 8707 §2): absolute URIs the client is allowed; its default resource
+/// (or none: the issuer audience) when absent.
+pub fn resource(params: &Params, client: &Client) -> Result<Vec<ResourceUri>, Refusal> {
+    resource::requested(params)
+        .and_then(|requested| resource::resolve(client, &requested))
+        .map_err(|e| match e.description {
+            Cow::Borrowed(text) => (ErrorCode::InvalidTarget, text),
+            Cow::Owned(_) => (ErrorCode::InvalidTarget, "The resource is not allowed"),
+        })
 }
 
-/// Check 8: PKCE (RFC 7636 §4.4.1): S256 only; required for public clients.
+/// Check 8: `scope`: well-formed and within the client's registration and the scopes of its
+/// resources; the registered scope when absent. Limited to what the resources define.
+pub fn scope(
+    params: &Params,
+    client: &Client,
+    resources: &[ResourceUri],
+) -> Result<Scope, Refusal> {
+    let requested = params
+        .get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|_| (ErrorCode::InvalidScope, "The scope is malformed"))?;
+    resource::scope(client, resources, requested).map_err(|e| {
+        let text = match e.description {
+            Cow::Borrowed(resource::OUTSIDE_RESOURCE) => resource::OUTSIDE_RESOURCE,
+            _ => "The requested scope exceeds the scope registered for the client",
+        };
+        (ErrorCode::InvalidScope, text)
+    })
+}
+
+/// Check 9: PKCE (RFC 7636 §4.4.1): S256 only; required for public clients.
 pub fn pkce(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, Refusal> {
     match (
         params.get("code_challenge"),
@@ -136,12 +158,12 @@ pub fn pkce(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, R
     }
 }
 
-/// Check 9: `prompt` (OIDC Core §3.1.2.1).
+/// Check 10: `prompt` (OIDC Core §3.1.2.1).
 pub fn prompt(params: &Params) -> Result<Prompt, Refusal> {
     Prompt::parse(params.get("prompt")).map_err(|reason| (ErrorCode::InvalidRequest, reason))
 }
 
-/// Check 10: `max_age`: a non-negative number of seconds.
+/// Check 11: `max_age`: a non-negative number of seconds.
 pub fn max_age(params: &Params) -> Result<Option<i64>, Refusal> {
     match params.get("max_age").map(str::parse::<i64>) {
         None => Ok(None),
@@ -153,7 +175,7 @@ pub fn max_age(params: &Params) -> Result<Option<i64>, Refusal> {
     }
 }
 
-/// Check 11: `nonce`: kept as sent, within a bound.
+/// Check 12: `nonce`: kept as sent, within a bound.
 pub fn nonce(params: &Params) -> Result<Option<String>, Refusal> {
     match params.get("nonce") {
         Some(n) if n.len() > MAX_NONCE => Err((ErrorCode::InvalidRequest, "nonce is too long")),
@@ -161,7 +183,7 @@ pub fn nonce(params: &Params) -> Result<Option<String>, Refusal> {
     }
 }
 
-/// Check 12: `login_hint`: a pre-filled username, cut to a bound; never refused.
+/// Check 13: `login_hint`: a pre-filled username, cut to a bound; never refused.
 pub fn login_hint(params: &Params) -> Option<String> {
     params
         .get("login_hint")
@@ -257,15 +279,19 @@ mod tests {
     fn the_scope_stays_within_the_registration() {
         let app = client(false);
         assert_eq!(
-            scope(&params(""), &app).unwrap().to_string(),
+            scope(&params(""), &app, &[]).unwrap().to_string(),
             "openid profile"
         );
         assert_eq!(
-            scope(&params("scope=openid"), &app).unwrap().to_string(),
+            scope(&params("scope=openid"), &app, &[])
+                .unwrap()
+                .to_string(),
             "openid"
         );
         assert_eq!(
-            scope(&params("scope=openid+email"), &app).unwrap_err().1,
+            scope(&params("scope=openid+email"), &app, &[])
+                .unwrap_err()
+                .1,
             "The requested scope exceeds the scope registered for the client"
         );
     }

@@ -141,8 +141,10 @@ pub fn validate(
         checks::response_type(params)?;
         checks::grant_allowed(&client)?;
         checks::response_mode(params)?;
+        let resources = checks::resource(params, &client)?;
         Ok(AuthorizationRequest {
-            scope: checks::scope(params, &client)?,
+            scope: checks::scope(params, &client, &resources)?,
+            resources,
             code_challenge: checks::pkce(params, &client)?,
             prompt: checks::prompt(params)?,
             max_age: checks::max_age(params)?,
@@ -276,6 +278,7 @@ pub fn issue_code(
             consumed_at: None,
             access_token_jti: None,
             access_token_expires_at: None,
+            resources: crate::domain::resource::join(&request.resources),
         },
     )?;
     if request.client.is_openly_registered() {

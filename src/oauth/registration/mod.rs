@@ -41,6 +41,21 @@ pub struct Metadata {
     /// revocation endpoints (CORS), as `scheme://host[:port]`.
     #[serde(default)]
     pub web_origins: Vec<String>,
+    /// Latchkey extension: the API resources (RFC 8707) the client may ask for, and its default.
+    /// Only an admin token may name any resource; others only resources marked public.
+    pub resources: Option<Vec<String>>,
+    pub default_resource: Option<String>,
+}
+
+impl Metadata {
+    /// The resources the client asks to be allowed, as an admin change.
+    pub fn access(&self) -> crate::admin::resources::ClientAccess {
+        crate::admin::resources::ClientAccess {
+            resources: self.resources.clone(),
+            default_resource: self.default_resource.clone().map(Some),
+            access_token_ttl_secs: None,
+        }
+    }
 }
 
 /// An RFC 7591 §3.2.2 error.
@@ -246,6 +261,10 @@ pub fn response(
     }
     if let Some(token) = registration_access_token {
         out["registration_access_token"] = json!(token);
+    }
+    if !client.resources.is_empty() {
+        out["resources"] = json!(client.resources);
+        out["default_resource"] = json!(client.default_resource);
     }
     out
 }

@@ -6,13 +6,14 @@ use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::refresh_token::{self, Family};
-use super::{Context, TokenResponse};
+use super::{parse_resources, Context, TokenResponse};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::pkce::CodeChallenge;
+use crate::domain::resource::{self as resources, ResourceUri};
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
@@ -20,11 +21,14 @@ use crate::oauth::claims::{self, Person};
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource::{self, Granted};
 
 pub struct Request {
     pub code: SecretString,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 `resource` values: a subset of those the code was bound to.
+    pub resources: Vec<ResourceUri>,
 }
 
 impl std::fmt::Debug for Request {
@@ -41,6 +45,7 @@ impl Request {
             code: SecretString::from(params.require("code")?.to_owned()),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
+            resources: parse_resources(params)?,
         })
     }
 }
@@ -130,13 +135,21 @@ pub fn grant(
         return Ok(Outcome::Replayed { code_hash });
     }
     check(client, &row, &request, ctx.now)?;
+    let bound = resources::split(&row.resources);
+    let chosen = resource::narrow(client, &bound, &request.resources)?;
     let user = db::users::find_by_id(conn, &row.user_id)?
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_code)?;
+    // The refresh-token family keeps the code's whole scope and resources; this access token
+    // may be narrower (RFC 8707 §2.2).
     let scope = Scope::parse(&row.scope).unwrap_or_default();
     let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, &scope)?;
-    conn.transaction(|conn| redeem(conn, ctx, client, &person, &row))
+    let granted = Granted {
+        scope: resource::limit_to(client, &person.scope, &chosen),
+        target: resource::target(client, chosen),
+    };
+    conn.transaction(|conn| redeem(conn, ctx, client, &person, &row, &granted))
 }
 
 /// Consumes the code and issues the tokens, in one transaction.
@@ -146,6 +159,7 @@ fn redeem(
     client: &Client,
     person: &Person,
     row: &AuthorizationCodeRow,
+    granted: &Granted,
 ) -> Result<Outcome, OAuthError> {
     let (user, scope) = (&person.user, &person.scope);
     if !db::codes::consume(conn, &row.code_hash, ctx.now)? {
@@ -162,6 +176,7 @@ fn redeem(
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
+        target: &granted.target,
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(
@@ -182,9 +197,10 @@ fn redeem(
         &Family {
             family_id: &row.family_id,
             user_id: &user.id,
-            scope,
+            scope: &person.scope,
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
+            resources: &resources::split(&row.resources),
         },
         ctx.now,
     )?

@@ -1,23 +1,28 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a confidential client obtains an access token
 //! for itself. `sub` is the client id (RFC 9068 §2.2); no ID token, no user scopes.
 
-use super::{parse_scope, resolve_scope, Context, TokenResponse};
+use super::{parse_resources, parse_scope, Context, TokenResponse};
 use crate::audit::{Actor, Event, Kind};
 use crate::domain::client::Client;
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource;
 
 #[derive(Debug)]
 pub struct Request {
     pub scope: Option<Scope>,
+    /// RFC 8707 `resource` values.
+    pub resources: Vec<ResourceUri>,
 }
 
 impl Request {
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         Ok(Self {
             scope: parse_scope(params)?,
+            resources: parse_resources(params)?,
         })
     }
 }
@@ -31,18 +36,17 @@ pub fn grant(
     client: &Client,
     request: Request,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = match request.scope {
-        Some(s)
-            if s.iter()
-                .any(|t| crate::domain::scope::USER_SCOPES.contains(&t)) =>
+    if let Some(s) = &request.scope {
+        if s.iter()
+            .any(|t| crate::domain::scope::USER_SCOPES.contains(&t))
         {
             return Err(OAuthError::invalid_scope(
                 "User scopes such as openid need a user; client_credentials has none",
-            ))
+            ));
         }
-        Some(s) => resolve_scope(client, Some(s))?,
-        None => client.scope.without_user_scopes(),
-    };
+    }
+    let granted = resource::grant(client, &request.resources, request.scope)?;
+    let scope = granted.scope.without_user_scopes();
     let issued = ctx.issue(&Grant {
         subject: &client.id,
         client_id: &client.id,
@@ -51,6 +55,7 @@ pub fn grant(
         nonce: None,
         sid: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        target: &granted.target,
         person: None,
     })?;
     // Logged only, never stored: a token request does not wait on the audit table.

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::crypto::keys::KeySet;
 use crate::crypto::master_key::MasterKey;
 use crate::domain::client::{Client, GrantType};
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
 use crate::random::Random;
 
@@ -138,6 +139,11 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// Parses the `resource` parameters (RFC 8707 §2), which may repeat.
+pub fn parse_resources(params: &Params) -> Result<Vec<ResourceUri>, OAuthError> {
+    super::resource::requested(params)
+}
+
 /// Parses the optional `scope` parameter.
 pub fn parse_scope(params: &Params) -> Result<Option<Scope>, OAuthError> {
     params
@@ -145,16 +151,4 @@ pub fn parse_scope(params: &Params) -> Result<Option<Scope>, OAuthError> {
         .map(Scope::parse)
         .transpose()
         .map_err(|e| OAuthError::invalid_scope(format!("The scope is malformed: {e}")))
-}
-
-/// The scope granted: the requested one when the client is allowed all of it, else
-/// `invalid_scope`; the client's registered scope when none was requested (RFC 6749 §3.3).
-pub fn resolve_scope(client: &Client, requested: Option<Scope>) -> Result<Scope, OAuthError> {
-    match requested {
-        None => Ok(client.scope.clone()),
-        Some(scope) if scope.is_subset_of(&client.scope) => Ok(scope),
-        Some(_) => Err(OAuthError::invalid_scope(
-            "The requested scope exceeds the scope registered for the client",
-        )),
-    }
 }

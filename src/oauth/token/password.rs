@@ -5,10 +5,11 @@
 use secrecy::SecretString;
 
 use super::refresh_token::{self, Family};
-use super::{parse_scope, Context, TokenResponse};
+use super::{parse_resources, parse_scope, Context, TokenResponse};
 use crate::audit::{Actor, Event, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
+use crate::domain::resource::ResourceUri;
 use crate::domain::scope::Scope;
 use crate::domain::user::User;
 use crate::oauth::claims;
@@ -16,12 +17,15 @@ use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource::Granted;
 use crate::oauth::throttle::{self, Attempt, Refusal};
 
 pub struct Request {
     pub username: String,
     pub password: SecretString,
     pub scope: Option<Scope>,
+    /// RFC 8707 `resource` values.
+    pub resources: Vec<ResourceUri>,
     /// The peer address, for login throttling (set by the route).
     pub source: Option<std::net::IpAddr>,
 }
@@ -41,6 +45,7 @@ impl Request {
             username: params.require("username")?.to_owned(),
             password: SecretString::from(params.require("password")?.to_owned()),
             scope: parse_scope(params)?,
+            resources: parse_resources(params)?,
             source: None,
         })
     }
@@ -95,9 +100,10 @@ pub fn grant(
     conn: &mut DbConnection,
     client: &Client,
     user: User,
-    scope: &Scope,
+    granted: &Granted,
 ) -> Result<TokenResponse, OAuthError> {
-    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, scope)?;
+    let groups = ctx.settings.claims.groups;
+    let person = claims::for_person(conn, groups, client, user, &granted.scope)?;
     let (user, scope) = (&person.user, &person.scope);
     let issued = ctx.issue(&Grant {
         subject: &user.id,
@@ -108,6 +114,7 @@ pub fn grant(
         sid: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
+        target: &granted.target,
     })?;
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         let family_id = ctx.random.uuid();
@@ -117,6 +124,7 @@ pub fn grant(
             scope,
             auth_time: ctx.now,
             sid: None,
+            resources: &granted.target.audience,
         };
         let token =
             refresh_token::issue_first(conn, ctx.settings, ctx.random, client, &family, ctx.now)?;

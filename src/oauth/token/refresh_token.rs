@@ -7,13 +7,14 @@
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{parse_scope, Context, TokenResponse};
+use super::{parse_resources, parse_scope, Context, TokenResponse};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::db::models::RefreshTokenRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
+use crate::domain::resource::{self as resources, ResourceUri};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
@@ -21,11 +22,14 @@ use crate::oauth::claims;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
+use crate::oauth::resource::{self, Granted};
 use crate::random::Random;
 
 pub struct Request {
     pub refresh_token: SecretString,
     pub scope: Option<Scope>,
+    /// RFC 8707 `resource` values: a subset of those originally granted.
+    pub resources: Vec<ResourceUri>,
 }
 
 impl std::fmt::Debug for Request {
@@ -41,6 +45,7 @@ impl Request {
         Ok(Self {
             refresh_token: SecretString::from(params.require("refresh_token")?.to_owned()),
             scope: parse_scope(params)?,
+            resources: parse_resources(params)?,
         })
     }
 }
@@ -52,6 +57,8 @@ pub struct Family<'a> {
     pub scope: &'a Scope,
     pub auth_time: i64,
     pub sid: Option<&'a str>,
+    /// The resources (RFC 8707) of the grant: every refresh may narrow, never widen, them.
+    pub resources: &'a [ResourceUri],
 }
 
 /// `(idle, absolute)` refresh-token lifetimes for `client`.
@@ -99,6 +106,7 @@ pub fn issue_first(
             successor_sealed: None,
             // Without a browser session there is nothing to outlive.
             offline: family.scope.contains("offline_access") || family.sid.is_none(),
+            resources: resources::join(family.resources),
         },
     )?;
     Ok(Some(token))
@@ -130,11 +138,11 @@ pub fn grant(
         Step::AlreadyRotated
     } else {
         check_live(conn, ctx.settings, &row, ctx.now)?;
-        conn.transaction(|conn| rotate(conn, ctx, client, &row, request.scope.as_ref()))?
+        conn.transaction(|conn| rotate(conn, ctx, client, &row, &request))?
     };
     match step {
         Step::Issued(response) => Ok(response),
-        Step::AlreadyRotated => retry_or_revoke(conn, ctx, client, &hash, request.scope.as_ref()),
+        Step::AlreadyRotated => retry_or_revoke(conn, ctx, client, &hash, &request),
     }
 }
 
@@ -177,16 +185,32 @@ pub fn session_alive(
     }
 }
 
-/// The scope of the new access token: the token's own, or a narrower one (RFC 6749 §6).
-fn narrowed(row: &RefreshTokenRow, requested: Option<&Scope>) -> Result<Scope, OAuthError> {
+/// The scope and resources of the new access token: the token's own, or narrower ones (RFC 6749
+/// §6, RFC 8707 §2.2), never wider.
+fn narrowed(
+    client: &Client,
+    row: &RefreshTokenRow,
+    request: &Request,
+) -> Result<Granted, OAuthError> {
     let granted = Scope::parse(&row.scope).unwrap_or_default();
-    match requested {
-        None => Ok(granted),
-        Some(scope) if scope.is_subset_of(&granted) => Ok(scope.clone()),
-        Some(_) => Err(OAuthError::invalid_scope(
-            "The requested scope exceeds the scope originally granted",
-        )),
-    }
+    let scope = match &request.scope {
+        None => granted,
+        Some(scope) if scope.is_subset_of(&granted) => scope.clone(),
+        Some(_) => {
+            return Err(OAuthError::invalid_scope(
+                "The requested scope exceeds the scope originally granted",
+            ))
+        }
+    };
+    let chosen = resource::narrow(
+        client,
+        &resources::split(&row.resources),
+        &request.resources,
+    )?;
+    Ok(Granted {
+        scope: resource::limit_to(client, &scope, &chosen),
+        target: resource::target(client, chosen),
+    })
 }
 
 fn rotate(
@@ -194,10 +218,10 @@ fn rotate(
     ctx: &Context<'_>,
     client: &Client,
     row: &RefreshTokenRow,
-    requested: Option<&Scope>,
+    request: &Request,
 ) -> Result<Step, OAuthError> {
     let now = ctx.now;
-    let scope = narrowed(row, requested)?;
+    let granted = narrowed(client, row, request)?;
     let successor = secret::generate(ctx.random);
     let successor_hash = SecretHash::of(&successor).as_bytes().to_vec();
     let sealed = ctx
@@ -225,7 +249,7 @@ fn rotate(
             ..row.clone()
         },
     )?;
-    let response = respond(conn, ctx, client, row, &scope, successor)?;
+    let response = respond(conn, ctx, client, row, &granted, successor)?;
     Ok(Step::Issued(response))
 }
 
@@ -236,7 +260,7 @@ fn retry_or_revoke(
     ctx: &Context<'_>,
     client: &Client,
     hash: &[u8],
-    requested: Option<&Scope>,
+    request: &Request,
 ) -> Result<TokenResponse, OAuthError> {
     let now = ctx.now;
     let row = db::refresh_tokens::find(conn, hash)?.ok_or_else(invalid)?;
@@ -259,13 +283,13 @@ fn retry_or_revoke(
                     .map_err(|e| OAuthError::internal("unsealing a refresh token", &e))?;
                 let token = String::from_utf8(plain)
                     .map_err(|e| OAuthError::internal("unsealing a refresh token", &e))?;
-                let scope = narrowed(&row, requested)?;
+                let granted = narrowed(client, &row, request)?;
                 return respond(
                     conn,
                     ctx,
                     client,
                     &successor,
-                    &scope,
+                    &granted,
                     SecretString::from(token),
                 );
             }
@@ -290,14 +314,15 @@ fn respond(
     ctx: &Context<'_>,
     client: &Client,
     row: &RefreshTokenRow,
-    scope: &Scope,
+    granted: &Granted,
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
     let user = db::users::find_by_id(conn, &row.user_id)?
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid)?;
-    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, scope)?;
+    let groups = ctx.settings.claims.groups;
+    let person = claims::for_person(conn, groups, client, user, &granted.scope)?;
     let scope = &person.scope;
     let issued = ctx.issue(&Grant {
         subject: &row.user_id,
@@ -308,6 +333,7 @@ fn respond(
         sid: row.sid.as_deref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
+        target: &granted.target,
     })?;
     db::refresh_tokens::record_family_access_token(
         conn,

@@ -32,7 +32,7 @@ fn back(state: &AppState, result: Result<(), AdminError>, to: &str) -> PageResul
 }
 
 /// Runs a change from a checked form and goes back to `to`.
-async fn apply(
+pub(super) async fn apply(
     req: &HttpRequest,
     payload: web::Payload,
     state: &web::Data<AppState>,

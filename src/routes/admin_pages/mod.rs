@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod groups;
 mod guard;
+pub mod resources;
 pub mod users;
 
 use std::fmt;

@@ -1,0 +1,15 @@
+DROP TRIGGER client_resources_delete_changed;
+DROP TRIGGER client_resources_update_changed;
+DROP TRIGGER client_resources_insert_changed;
+DROP TRIGGER resource_scopes_delete_changed;
+DROP TRIGGER resource_scopes_update_changed;
+DROP TRIGGER resource_scopes_insert_changed;
+DROP TRIGGER resources_delete_changed;
+DROP TRIGGER resources_update_changed;
+DROP TRIGGER resources_insert_changed;
+ALTER TABLE refresh_tokens DROP COLUMN resources;
+ALTER TABLE authorization_codes DROP COLUMN resources;
+ALTER TABLE clients DROP COLUMN access_token_ttl_secs;
+DROP TABLE client_resources;
+DROP TABLE resource_scopes;
+DROP TABLE resources;
