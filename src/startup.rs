@@ -38,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::login::post)),
     )
     .service(
+        web::resource("/login/second-factor")
+            .route(web::post().to(routes::login_second_factor::post)),
+    )
+    .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))
             .route(web::post().to(routes::consent::post)),

@@ -35,6 +35,28 @@ pub struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "login_second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    pub brand: &'a Brand,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    /// The sealed state of this sign-in (who gave the right password).
+    pub sealed: &'a str,
+    /// A TOTP enrolment to finish first, when a second factor is required and none exists.
+    pub enrolment: Option<&'a crate::oauth::mfa::Enrolment>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub brand: &'a Brand,
+    pub codes: &'a [String],
+    pub onward: Onward,
+}
+
+#[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
     pub brand: &'a Brand,

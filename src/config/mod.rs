@@ -47,8 +47,16 @@ pub struct Settings {
     pub branding: BrandingSettings,
     pub registration: RegistrationSettings,
     pub login_throttle: LoginThrottleSettings,
+    pub mfa: MfaSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+}
+
+/// `[mfa]`: when a second factor is asked for at sign-in.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    pub policy: crate::domain::factor::MfaPolicy,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

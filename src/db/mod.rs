@@ -15,6 +15,7 @@ pub mod requests;
 pub mod schema;
 pub mod sessions;
 pub mod sqlite_file;
+pub mod user_factors;
 pub mod users;
 
 use diesel::pg::PgConnection;

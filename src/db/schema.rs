@@ -37,6 +37,7 @@ diesel::table! {
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
         first_used_at -> Nullable<BigInt>,
+        mfa_policy -> Nullable<Text>,
     }
 }
 
@@ -65,6 +66,7 @@ diesel::table! {
         created_at -> BigInt,
         last_seen_at -> BigInt,
         expires_at -> BigInt,
+        amr -> Text,
     }
 }
 
@@ -87,6 +89,7 @@ diesel::table! {
         sid -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        acr_values -> Nullable<Text>,
     }
 }
 
@@ -107,6 +110,7 @@ diesel::table! {
         consumed_at -> Nullable<BigInt>,
         access_token_jti -> Nullable<Text>,
         access_token_expires_at -> Nullable<BigInt>,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -136,6 +140,7 @@ diesel::table! {
         successor_hash -> Nullable<Binary>,
         successor_sealed -> Nullable<Binary>,
         offline -> Bool,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -175,7 +180,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_factors (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        name -> Text,
+        secret -> Binary,
+        confirmed -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Binary,
+        user_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    user_factors,
+    recovery_codes,
     change_generations,
     login_throttle,
     family_access_tokens,

@@ -10,6 +10,7 @@ use super::session::{self, Session};
 use crate::config::Settings;
 use crate::db::models::{AuthorizationRequestRow, ConsentRow};
 use crate::db::{self, DbConnection};
+use crate::domain::factor::Amr;
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
@@ -90,7 +91,8 @@ pub fn new_csrf(
     Ok(token)
 }
 
-fn check_csrf(
+/// Checks the CSRF token of a form of this request.
+pub fn check_csrf(
     row: &AuthorizationRequestRow,
     presented: Option<&str>,
 ) -> Result<(), InteractionError> {
@@ -115,21 +117,22 @@ pub fn login_prepare(
     Ok((pending, user))
 }
 
-/// Second half of a successful login: a new session, then consent or the code.
+/// Second half of a successful login (by `amr`): a new session, then consent or the code.
 pub fn login_complete(
     conn: &mut DbConnection,
     settings: &Settings,
     random: &dyn Random,
     now: i64,
     pending: Pending,
-    user: &User,
+    signed_in: (&User, &Amr),
 ) -> Result<(SecretString, Next), InteractionError> {
-    let (cookie, session) = session::create(conn, settings, random, user, now)?;
+    let (user, amr) = signed_in;
+    let (cookie, session) = session::create(conn, settings, random, user, amr, now)?;
     // Single use: of two submissions of one form, only the first gets past this line.
     if db::requests::delete(conn, &pending.row.id)? != 1 {
         return Err(InteractionError::Expired);
     }
-    tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id);
+    tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id, amr = %amr.to_stored());
     let next = authorize::continue_as(
         conn,
         settings,

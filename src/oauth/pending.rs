@@ -49,6 +49,7 @@ pub fn store(
             sid: session.map(|s| s.sid.clone()),
             created_at: now,
             expires_at: now + settings.sessions.login_timeout_secs,
+            acr_values: request.acr_values.clone(),
         },
     )?;
     Ok(id)
@@ -81,5 +82,6 @@ pub fn restore(
         prompt: Prompt::parse(row.prompt.as_deref()).unwrap_or_default(),
         max_age: row.max_age,
         login_hint: row.login_hint.clone(),
+        acr_values: row.acr_values.clone(),
     }))
 }

@@ -60,6 +60,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// `acr_values` (OIDC Core §3.1.2.1), as sent.
+    pub acr_values: Option<String>,
 }
 
 /// The client `client_id`, enabled or not; `None` when there is none.

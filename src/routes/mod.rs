@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod jwks;
 pub mod login;
+pub mod login_second_factor;
 pub mod logout;
 pub mod observe;
 pub mod pages;

@@ -149,6 +149,7 @@ fn redeem(
         });
     }
     let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let amr = crate::domain::factor::Amr::from_stored(row.amr.as_deref());
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
@@ -156,6 +157,7 @@ fn redeem(
         auth_time: Some(row.auth_time),
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
+        amr: Some(&amr),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
@@ -180,6 +182,7 @@ fn redeem(
             scope: &scope,
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
+            amr: Some(&amr),
         },
         ctx.now,
     )?

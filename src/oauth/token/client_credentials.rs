@@ -49,6 +49,7 @@ pub fn grant(
         auth_time: None,
         nonce: None,
         sid: None,
+        amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     tracing::info!(target: "audit", event = "token_issued", grant = "client_credentials", client_id = %client.id, jti = %issued.jti);

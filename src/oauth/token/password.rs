@@ -60,6 +60,7 @@ pub fn begin(
         address: request.source,
         request: None,
         client_id: &client.id,
+        second_factor: false,
     };
     let attempt = throttle::begin(conn, &ctx.settings.login_throttle, &source, ctx.now)?
         .map_err(throttle::refusal_error)?;
@@ -90,6 +91,7 @@ pub fn grant(
         auth_time: Some(ctx.now),
         nonce: None,
         sid: None,
+        amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
@@ -101,6 +103,7 @@ pub fn grant(
             scope,
             auth_time: ctx.now,
             sid: None,
+            amr: None,
         };
         let token =
             refresh_token::issue_first(conn, ctx.settings, ctx.random, client, &family, ctx.now)?;

@@ -4,6 +4,7 @@
 //! window, where a retry after a lost response gets the same successor back. Two concurrent uses
 //! of one token never yield two valid successors: the rotation is one conditional update.
 
+use crate::domain::factor::Amr;
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -50,6 +51,8 @@ pub struct Family<'a> {
     pub scope: &'a Scope,
     pub auth_time: i64,
     pub sid: Option<&'a str>,
+    /// How the person signed in; `None` for the password grant.
+    pub amr: Option<&'a Amr>,
 }
 
 /// `(idle, absolute)` refresh-token lifetimes for `client`.
@@ -97,6 +100,7 @@ pub fn issue_first(
             successor_sealed: None,
             // Without a browser session there is nothing to outlive.
             offline: family.scope.contains("offline_access") || family.sid.is_none(),
+            amr: family.amr.map(Amr::to_stored),
         },
     )?;
     Ok(Some(token))
@@ -286,6 +290,7 @@ fn respond(
     scope: &Scope,
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
+    let amr = row.amr.as_deref().map(|a| Amr::from_stored(Some(a)));
     let issued = ctx.issue(&Grant {
         subject: &row.user_id,
         client_id: &client.id,
@@ -293,6 +298,7 @@ fn respond(
         auth_time: Some(row.auth_time),
         nonce: None,
         sid: row.sid.as_deref(),
+        amr: amr.as_ref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
     })?;
     db::refresh_tokens::record_family_access_token(
