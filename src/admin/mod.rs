@@ -7,6 +7,7 @@
 pub mod client_algs;
 mod client_input;
 pub mod clients;
+pub mod factors;
 pub mod keys;
 pub mod users;
 

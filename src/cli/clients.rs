@@ -1,5 +1,6 @@
 //! `latchkey client …`: client applications.
 
+use crate::domain::factor::MfaPolicy;
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -62,6 +63,19 @@ fn parse_alg_setting(raw: &str) -> Result<AlgSetting, String> {
     }
 }
 
+/// A client's second-factor policy, or `default` to follow `[mfa] policy`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MfaSetting(Option<MfaPolicy>);
+
+fn parse_mfa_setting(raw: &str) -> Result<MfaSetting, String> {
+    match raw {
+        "default" => Ok(MfaSetting(None)),
+        _ => MfaPolicy::parse(raw)
+            .map(|p| MfaSetting(Some(p)))
+            .ok_or_else(|| "expected required, optional, off or default".to_owned()),
+    }
+}
+
 fn parse_grant(raw: &str) -> Result<GrantType, String> {
     raw.parse()
 }
@@ -80,6 +94,10 @@ pub(super) enum ClientCommand {
         /// `alg` of its ID tokens, one of keys.algorithms; `default` is RS256.
         #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
         id_token_signed_response_alg: Option<AlgSetting>,
+        /// Second factor at sign-in to this client: `required`, `optional`, `off`, or `default`
+        /// (the global [mfa] policy).
+        #[arg(long, value_name = "POLICY", value_parser = parse_mfa_setting)]
+        mfa: Option<MfaSetting>,
     },
     /// List clients.
     List,
@@ -150,7 +168,11 @@ pub(super) fn client(
             client_id,
             access_token_alg,
             id_token_signed_response_alg,
+            mfa,
         } => {
+            if let Some(MfaSetting(policy)) = mfa {
+                admin::factors::set_client_policy(&mut *pool.get()?, &client_id, policy)?;
+            }
             let c = admin::client_algs::set(
                 &mut *pool.get()?,
                 &settings.keys.algorithms,

@@ -6,6 +6,22 @@ use diesel::prelude::*;
 use super::models::{RecoveryCodeRow, UserFactorRow};
 use super::schema::{recovery_codes, user_factors};
 use super::DbConnection;
+use crate::domain::factor::FactorView;
+
+/// A user's factors as people and admins see them (no secrets).
+pub fn views(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<FactorView>> {
+    Ok(for_user(conn, user_id)?
+        .into_iter()
+        .map(|row| FactorView {
+            id: row.id,
+            kind: row.kind,
+            name: row.name,
+            confirmed: row.confirmed,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        })
+        .collect())
+}
 
 pub fn insert(conn: &mut DbConnection, row: &UserFactorRow) -> QueryResult<()> {
     diesel::insert_into(user_factors::table)

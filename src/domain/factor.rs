@@ -31,6 +31,17 @@ impl FactorKind {
     }
 }
 
+/// A factor as shown to people and admins: never its secret.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FactorView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub confirmed: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
 /// `acr` of a sign-in with a password alone.
 pub const ACR_PASSWORD: &str = "urn:latchkey:acr:pwd";
 /// `acr` of a sign-in with a password and a second factor.

@@ -35,6 +35,7 @@ mod registration_policy;
 mod resilience;
 mod revocation;
 mod rotation;
+mod second_factor;
 mod sessions_storage;
 mod shutdown;
 mod signing_algs;

@@ -7,8 +7,6 @@ pub mod policy;
 pub mod recovery;
 pub mod totp;
 
-use serde::Serialize;
-
 use super::error::OAuthError;
 use crate::crypto::master_key::MasterKey;
 use crate::db::models::UserFactorRow;
@@ -19,38 +17,6 @@ use crate::random::Random;
 /// The master-key context of TOTP secrets: a domain-separation label and the factor id.
 fn seal_context(factor_id: &str) -> Vec<u8> {
     [b"latchkey totp secret\0".as_slice(), factor_id.as_bytes()].concat()
-}
-
-/// A factor as shown to people and admins: never its secret.
-#[derive(Debug, Clone, Serialize)]
-pub struct FactorView {
-    pub id: String,
-    pub kind: String,
-    pub name: String,
-    pub confirmed: bool,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-}
-
-impl From<&UserFactorRow> for FactorView {
-    fn from(row: &UserFactorRow) -> Self {
-        Self {
-            id: row.id.clone(),
-            kind: row.kind.clone(),
-            name: row.name.clone(),
-            confirmed: row.confirmed,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-        }
-    }
-}
-
-/// A user's factors, confirmed or not.
-pub fn list(conn: &mut DbConnection, user_id: &str) -> Result<Vec<FactorView>, OAuthError> {
-    Ok(db::user_factors::for_user(conn, user_id)?
-        .iter()
-        .map(FactorView::from)
-        .collect())
 }
 
 /// Whether the user has a confirmed second factor.
@@ -215,11 +181,4 @@ pub fn remove(conn: &mut DbConnection, user_id: &str, factor_id: &str) -> Result
     }
     tracing::info!(target: "audit", event = "mfa_removed", sub = %user_id, factor_id = %factor_id);
     Ok(true)
-}
-
-/// An admin's reset: every factor and recovery code of the user; they enrol again.
-pub fn reset(conn: &mut DbConnection, user_id: &str, actor: &str) -> Result<usize, OAuthError> {
-    let removed = db::user_factors::delete_all(conn, user_id)?;
-    tracing::info!(target: "audit", event = "mfa_removed", sub = %user_id, actor = %actor, scope = "all");
-    Ok(removed)
 }
