@@ -40,6 +40,15 @@ async fn spawn(backend: Backend, policy: MfaPolicy) -> TestApp {
     TestApp::spawn_with(dir, settings).await
 }
 
+/// An app that requires a second factor, a client, alice, and an authorization URL.
+async fn required(backend: Backend) -> (TestApp, TestClient, String) {
+    let app = spawn(backend, MfaPolicy::Required).await;
+    let client = app.web_client(true, false).await;
+    app.user("alice", PASSWORD).await;
+    let (_, url) = rp_start(&app, &client, &[]).await;
+    (app, client, url)
+}
+
 /// RFC 6238 codes, computed here from the secret the enrolment page showed.
 fn code(secret_base32: &str, at: i64) -> String {
     let secret = totp_rs::Secret::Encoded(secret_base32.to_owned())
@@ -204,10 +213,7 @@ async fn totp_enrolment_at_sign_in_then_login_with_a_code(backend: Backend) {
 }
 
 async fn a_replayed_totp_code_is_refused(backend: Backend) {
-    let app = spawn(backend, MfaPolicy::Required).await;
-    let client = app.web_client(true, false).await;
-    app.user("alice", PASSWORD).await;
-    let (_, url) = rp_start(&app, &client, &[]).await;
+    let (app, _, url) = required(backend).await;
     let (secret, _, _) = enrol(&app, &app.browser(), &url).await;
     // The enrolment's own code, again within its window: refused.
     let used = code(&secret, app.clock_now());
@@ -233,10 +239,7 @@ async fn a_replayed_totp_code_is_refused(backend: Backend) {
 }
 
 async fn a_totp_code_one_step_off_is_accepted(backend: Backend) {
-    let app = spawn(backend, MfaPolicy::Required).await;
-    let client = app.web_client(true, false).await;
-    app.user("alice", PASSWORD).await;
-    let (_, url) = rp_start(&app, &client, &[]).await;
+    let (app, _, url) = required(backend).await;
     let (secret, _, _) = enrol(&app, &app.browser(), &url).await;
     app.clock.advance(300);
     let now = app.clock_now();
@@ -256,10 +259,7 @@ async fn a_totp_code_one_step_off_is_accepted(backend: Backend) {
 }
 
 async fn a_recovery_code_works_once(backend: Backend) {
-    let app = spawn(backend, MfaPolicy::Required).await;
-    let client = app.web_client(true, false).await;
-    app.user("alice", PASSWORD).await;
-    let (_, url) = rp_start(&app, &client, &[]).await;
+    let (app, client, url) = required(backend).await;
     let (_, codes, _) = enrol(&app, &app.browser(), &url).await;
     let (rp, url) = rp_start(&app, &client, &[]).await;
     let browser = app.browser();
@@ -324,10 +324,7 @@ async fn max_age_forces_reauthentication(backend: Backend) {
 }
 
 async fn wrong_second_factor_codes_are_throttled(backend: Backend) {
-    let app = spawn(backend, MfaPolicy::Required).await;
-    let client = app.web_client(true, false).await;
-    app.user("alice", PASSWORD).await;
-    let (_, url) = rp_start(&app, &client, &[]).await;
+    let (app, _, url) = required(backend).await;
     let (secret, _, _) = enrol(&app, &app.browser(), &url).await;
     app.clock.advance(30);
     let browser = app.browser();
@@ -390,10 +387,7 @@ async fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
 }
 
 async fn the_cli_lists_and_resets_factors_and_sets_a_clients_policy(backend: Backend) {
-    let app = spawn(backend, MfaPolicy::Required).await;
-    let client = app.web_client(true, false).await;
-    app.user("alice", PASSWORD).await;
-    let (_, url) = rp_start(&app, &client, &[]).await;
+    let (app, client, url) = required(backend).await;
     enrol(&app, &app.browser(), &url).await;
     let listed = crate::cli::stdout_json(&cli(&app, &["user", "mfa", "alice", "--json"]).await);
     assert_eq!(listed["factors"][0]["kind"], "totp");
