@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -46,7 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::consent::get))
             .route(web::post().to(routes::consent::post)),
     )
-    .service(web::resource("/token").route(web::post().to(routes::token::post)))
+    .service(
+        web::resource("/token")
+            .route(web::post().to(routes::token::post))
+            .route(web::method(Method::OPTIONS).to(routes::cors::options_post)),
+    )
     .service(web::resource("/register").route(web::post().to(routes::register::post)))
     .service(
         web::resource("/register/{client_id}")
@@ -100,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::admin_pages::clients::confirm_delete))
             .route(web::post().to(routes::admin_pages::clients::delete)),
     )
+    .configure(admin_page_groups)
     .service(
         web::scope("/admin/api")
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -135,14 +141,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
-            ),
+            )
+            .configure(admin_api_groups),
     )
-    .service(web::resource("/revoke").route(web::post().to(routes::revocation::revoke)))
+    .service(
+        web::resource("/revoke")
+            .route(web::post().to(routes::revocation::revoke))
+            .route(web::method(Method::OPTIONS).to(routes::cors::options_post)),
+    )
     .service(web::resource("/introspect").route(web::post().to(routes::revocation::introspect)))
     .service(
         web::resource("/userinfo")
             .route(web::get().to(routes::userinfo::get))
-            .route(web::post().to(routes::userinfo::post)),
+            .route(web::post().to(routes::userinfo::post))
+            .route(web::method(Method::OPTIONS).to(routes::cors::options_userinfo)),
     )
     .service(
         web::resource("/logout")
@@ -154,6 +166,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)));
+}
+
+/// The admin pages' groups and user pages (`routes::admin_pages::groups`).
+fn admin_page_groups(cfg: &mut web::ServiceConfig) {
+    use routes::admin_pages::groups;
+    cfg.service(
+        web::resource("/admin/groups")
+            .route(web::get().to(groups::list))
+            .route(web::post().to(groups::create)),
+    )
+    .service(web::resource("/admin/groups/{name}/delete").route(web::post().to(groups::delete)))
+    .service(
+        web::resource("/admin/groups/{name}/members").route(web::post().to(groups::add_member)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/members/{username}/remove")
+            .route(web::post().to(groups::remove_member)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/scopes").route(web::post().to(groups::allow_scope)),
+    )
+    .service(
+        web::resource("/admin/groups/{name}/scopes/remove")
+            .route(web::post().to(groups::disallow_scope)),
+    )
+    .service(web::resource("/admin/users/{username}").route(web::get().to(groups::user)))
+    .service(
+        web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
+    )
+    .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
+}
+
+/// The admin API's group endpoints (`routes::admin_api::groups`), inside `/admin/api`.
+fn admin_api_groups(cfg: &mut web::ServiceConfig) {
+    use routes::admin_api::groups;
+    cfg.service(
+        web::resource("/groups")
+            .route(web::get().to(groups::list))
+            .route(web::post().to(groups::create)),
+    )
+    .service(
+        web::resource("/groups/{name}")
+            .route(web::get().to(groups::show))
+            .route(web::delete().to(groups::delete)),
+    )
+    .service(
+        web::resource("/groups/{name}/members/{username}")
+            .route(web::put().to(groups::add_member))
+            .route(web::delete().to(groups::remove_member)),
+    )
+    .service(
+        web::resource("/groups/{name}/scopes/{scope}")
+            .route(web::put().to(groups::allow_scope))
+            .route(web::delete().to(groups::disallow_scope)),
+    )
+    .service(web::resource("/users/{username}/groups").route(web::get().to(groups::of_user)));
 }
 
 /// `/metrics`: on the main listener, or alone on `metrics.bind` when that is set.

@@ -172,6 +172,22 @@ impl AppState {
         Ok(client)
     }
 
+    /// The client `id`, not authenticated (what CORS needs to know of a request's client): from
+    /// the cache while it is confirmed, else from the database (and then cached).
+    pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
+        let miss = match self.clients.get(id, self.pool.client_changes()) {
+            Ok(client) => return Ok(Some(client)),
+            Err(miss) => miss,
+        };
+        let owned = id.to_owned();
+        let found = db::run(&self.pool, move |conn| client_auth::find(conn, &owned)).await?;
+        Ok(found.map(|client| {
+            let client = Arc::new(client);
+            self.clients.fill(miss, Arc::clone(&client));
+            client
+        }))
+    }
+
     /// What the token grants need, around the key snapshot `keys` (`self.keys.load()`).
     pub fn token_context<'a>(&'a self, keys: &'a KeySet) -> token::Context<'a> {
         token::Context {

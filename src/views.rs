@@ -142,6 +142,10 @@ pub struct AdminForms {
     pub id_token_signed_response_alg: String,
     pub public: bool,
     pub first_party: bool,
+    /// CORS web origins, space-separated.
+    pub web_origins: String,
+    /// The ID-token claims switch was set off.
+    pub id_token_claims_off: bool,
 }
 
 impl Default for AdminForms {
@@ -158,6 +162,8 @@ impl Default for AdminForms {
             id_token_signed_response_alg: String::new(),
             public: false,
             first_party: false,
+            web_origins: String::new(),
+            id_token_claims_off: false,
         }
     }
 }
@@ -198,6 +204,28 @@ pub struct ClientEditPage<'a> {
     pub error: Option<Vec<Span<'a>>>,
     /// `keys.algorithms`, comma-separated.
     pub algorithms: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_groups.html")]
+pub struct GroupsPage<'a> {
+    pub brand: &'a Brand,
+    pub groups: &'a [crate::admin::groups::GroupView],
+    pub csrf: &'a str,
+    pub error: Option<Vec<Span<'a>>>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+pub struct UserPage<'a> {
+    pub brand: &'a Brand,
+    pub user: &'a crate::admin::users::UserView,
+    /// The names of the user's groups.
+    pub groups: &'a [String],
+    /// The groups the user could join.
+    pub joinable: &'a [String],
+    pub csrf: &'a str,
+    pub error: Option<Vec<Span<'a>>>,
 }
 
 #[derive(Template)]

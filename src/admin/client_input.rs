@@ -8,6 +8,8 @@ use crate::domain::metadata::{self, Metadata, Violation};
 use crate::domain::scope::Scope;
 use crate::domain::signing_alg::SigningAlg;
 
+pub use super::client_web::ClaimsAndOrigins;
+
 /// A client to register.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -25,6 +27,8 @@ pub struct NewClient {
     pub access_token_alg: Option<SigningAlg>,
     /// `alg` of its ID tokens; `None` means RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// ID-token claims switch and CORS web origins ([`ClaimsAndOrigins`]).
+    pub claims_and_origins: ClaimsAndOrigins,
 }
 
 fn parse_uris(uris: &[String]) -> Result<Vec<String>, AdminError> {
@@ -138,5 +142,7 @@ pub(super) fn to_row(
         id_token_signed_response_alg: new
             .id_token_signed_response_alg
             .map(|a| a.as_str().to_owned()),
+        id_token_claims: new.claims_and_origins.id_token_claims,
+        web_origins: new.claims_and_origins.stored_origins()?,
     })
 }

@@ -4,8 +4,8 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
-pub use super::client_input::NewClient;
 use super::client_input::{auth_method, to_row};
+pub use super::client_input::{ClaimsAndOrigins, NewClient};
 use super::AdminError;
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
@@ -34,6 +34,10 @@ pub struct ClientView {
     pub access_token_alg: Option<SigningAlg>,
     /// `None`: RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Whether ID tokens carry the profile, email and groups claims.
+    pub id_token_claims: bool,
+    /// Origins allowed to call the token, userinfo and revocation endpoints (CORS).
+    pub web_origins: Vec<String>,
 }
 
 impl From<Client> for ClientView {
@@ -58,6 +62,8 @@ impl From<Client> for ClientView {
             token_endpoint_auth_method: c.token_endpoint_auth_method,
             access_token_alg: c.access_token_alg,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            id_token_claims: c.id_token_claims,
+            web_origins: c.web_origins,
         }
     }
 }
@@ -297,6 +303,7 @@ pub fn bootstrap(
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         },
         now,
     )
@@ -340,6 +347,8 @@ pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), Admin
                     registered_by: None,
                     access_token_alg: None,
                     id_token_signed_response_alg: None,
+                    id_token_claims: true,
+                    web_origins: "[]".into(),
                 },
             )?,
         }

@@ -47,6 +47,8 @@ impl From<UserRow> for UserView {
 pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
+    /// The address was verified by the admin (the `email_verified` claim); needs `email`.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub password: Option<SecretString>,
 }
@@ -115,8 +117,8 @@ pub fn prepare(
         row: UserRow {
             id: random.uuid(),
             username: username.as_str().to_owned(),
+            email_verified: new.email_verified && new.email.is_some(),
             email: new.email,
-            email_verified: false,
             name: new.name,
             password_hash,
             disabled: false,

@@ -4,6 +4,7 @@ use crate::domain::factor::MfaPolicy;
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
+use super::client_web::ClaimsCorsArgs;
 use super::{done, now, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
@@ -50,6 +51,8 @@ pub(super) struct ClientAdd {
     /// `alg` of its ID tokens, one of keys.algorithms (default: RS256).
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     id_token_signed_response_alg: Option<SigningAlg>,
+    #[command(flatten)]
+    claims_cors: ClaimsCorsArgs,
 }
 
 /// An algorithm to set, or `default` to clear the client's own choice.
@@ -84,7 +87,7 @@ fn parse_grant(raw: &str) -> Result<GrantType, String> {
 pub(super) enum ClientCommand {
     /// Register a client and print its id and (once) its secret.
     Add(ClientAdd),
-    /// Change a client's token signing algorithms.
+    /// Change a client's token signing algorithms, ID-token claims or web origins.
     Update {
         client_id: String,
         /// `alg` of its access tokens, one of keys.algorithms; `default` follows
@@ -94,6 +97,8 @@ pub(super) enum ClientCommand {
         /// `alg` of its ID tokens, one of keys.algorithms; `default` is RS256.
         #[arg(long, value_name = "ALG", value_parser = parse_alg_setting)]
         id_token_signed_response_alg: Option<AlgSetting>,
+        #[command(flatten)]
+        claims_cors: ClaimsCorsArgs,
         /// Second factor at sign-in to this client: `required`, `optional`, `off`, or `default`
         /// (the global [mfa] policy).
         #[arg(long, value_name = "POLICY", value_parser = parse_mfa_setting)]
@@ -138,6 +143,7 @@ pub(super) fn client(
                 refresh_token_absolute_ttl_secs: add.refresh_token_absolute_ttl,
                 access_token_alg: add.access_token_alg,
                 id_token_signed_response_alg: add.id_token_signed_response_alg,
+                claims_and_origins: add.claims_cors.for_new(),
             };
             new.check_algs(&settings.keys.algorithms)?;
             let (registered, _unused_registration_token) = admin::clients::add_with(
@@ -168,12 +174,13 @@ pub(super) fn client(
             client_id,
             access_token_alg,
             id_token_signed_response_alg,
+            claims_cors,
             mfa,
         } => {
             if let Some(MfaSetting(policy)) = mfa {
                 admin::factors::set_client_policy(&mut *pool.get()?, &client_id, policy)?;
             }
-            let c = admin::client_algs::set(
+            let mut c = admin::client_algs::set(
                 &mut *pool.get()?,
                 &settings.keys.algorithms,
                 &client_id,
@@ -181,6 +188,10 @@ pub(super) fn client(
                 id_token_signed_response_alg.map(|a| a.0),
                 now(),
             )?;
+            let (claims, origins) = claims_cors.changes();
+            if claims.is_some() || origins.is_some() {
+                c = admin::client_web::set(&mut *pool.get()?, &client_id, claims, origins, now())?;
+            }
             output(json, &c, || {
                 println!("client {} updated", c.client_id);
                 print_algs(settings, &c);
@@ -215,6 +226,11 @@ pub(super) fn client(
                 println!("redirect URIs: {}", c.redirect_uris.join(" "));
                 println!("first party:   {}", c.first_party);
                 println!("disabled:      {}", c.disabled);
+                println!("web origins:   {}", c.web_origins.join(" "));
+                println!(
+                    "ID-token claims: {}",
+                    if c.id_token_claims { "on" } else { "off" }
+                );
                 print_algs(settings, &c);
             })
         }

@@ -19,10 +19,13 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
+mod client_web;
 mod clients;
+mod groups;
 mod users;
 
 use clients::ClientCommand;
+use groups::GroupCommand;
 use users::UserCommand;
 
 /// Latchkey, a standalone OpenID Connect provider.
@@ -51,6 +54,9 @@ enum Command {
     /// Manage users (people who log in).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups of users and the scopes restricted to them.
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage client applications.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -123,6 +129,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => users::user(command, &settings, json),
         Command::Client(command) => clients::client(command, &settings, json),
+        Command::Group(command) => groups::group(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
             match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {

@@ -24,7 +24,28 @@ pub(super) enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// The email address is known to belong to the user (the `email_verified` claim).
+        #[arg(long, requires = "email")]
+        email_verified: bool,
     },
+    /// Change a user's email address, name or email_verified flag (a new address is unverified
+    /// unless --email-verified true is given too).
+    Update {
+        username: String,
+        /// The new email address; an empty value removes it.
+        #[arg(long)]
+        email: Option<String>,
+        /// The new full name (the `name` claim); an empty value removes it.
+        #[arg(long)]
+        name: Option<String>,
+        /// Whether the address is verified: true or false.
+        #[arg(long, value_name = "true|false")]
+        email_verified: Option<bool>,
+    },
+    /// Add a user to a group.
+    Join { username: String, group: String },
+    /// Remove a user from a group.
+    Leave { username: String, group: String },
     /// List users.
     List,
     /// Show one user.
@@ -89,6 +110,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             email,
             name,
             password_stdin,
+            email_verified,
         } => {
             let password = read_password(password_stdin, false)?;
             let prepared = admin::users::prepare(
@@ -97,6 +119,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                 NewUser {
                     username,
                     email,
+                    email_verified,
                     name,
                     password,
                 },
@@ -112,6 +135,45 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                     );
                 }
             })
+        }
+        UserCommand::Update {
+            username,
+            email,
+            name,
+            email_verified,
+        } => {
+            let clear = |v: String| (!v.is_empty()).then_some(v);
+            let update = admin::users::ProfileUpdate {
+                email: email.map(clear),
+                email_verified,
+                name: name.map(clear),
+            };
+            let user = admin::users::update_profile(&mut *pool.get()?, &username, update, now())?;
+            tracing::info!(target: "audit", event = "user_updated", sub = %user.id, via = "cli");
+            output(json, &user, || {
+                println!("user {} updated", user.username);
+                println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+                println!("verified:   {}", user.email_verified);
+                println!("name:       {}", user.name.as_deref().unwrap_or("-"));
+            })
+        }
+        UserCommand::Join { username, group } => {
+            let added = admin::groups::join(&mut *pool.get()?, &username, &group, "cli", now())?;
+            let text = if added {
+                format!("{username} joined group {group}")
+            } else {
+                format!("{username} already belongs to group {group}")
+            };
+            done(json, &text)
+        }
+        UserCommand::Leave { username, group } => {
+            let removed = admin::groups::leave(&mut *pool.get()?, &username, &group, "cli")?;
+            let text = if removed {
+                format!("{username} left group {group}")
+            } else {
+                format!("{username} did not belong to group {group}")
+            };
+            done(json, &text)
         }
         UserCommand::List => {
             let users = admin::users::list(&mut *pool.get()?)?;
@@ -134,6 +196,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                 println!("username:   {}", user.username);
                 println!("sub:        {}", user.id);
                 println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+                println!("verified:   {}", user.email_verified);
                 println!("name:       {}", user.name.as_deref().unwrap_or("-"));
                 println!("disabled:   {}", user.disabled);
                 println!(

@@ -5,6 +5,7 @@
 
 mod checks;
 mod database;
+mod identity;
 mod issuer;
 mod operations;
 mod parse;
@@ -12,6 +13,7 @@ mod registration;
 mod throttle;
 
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
 pub use operations::{MetricsSettings, TlsSettings};
 pub use parse::AccentColor;
@@ -48,6 +50,8 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub login_throttle: LoginThrottleSettings,
     pub mfa: MfaSettings,
+    pub login: LoginSettings,
+    pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
 }

@@ -68,6 +68,29 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     written(conn, rows)
 }
 
+/// Whether an enabled client registered the web origin `origin` (CORS preflight, which names
+/// no client). `origin` is in its ASCII serialisation, matched as one element of the JSON array.
+pub fn any_allows_origin(conn: &mut DbConnection, origin: &str) -> QueryResult<bool> {
+    let Ok(element) = serde_json::to_string(origin) else {
+        return Ok(false);
+    };
+    let escaped = element
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let found = clients::table
+        .filter(clients::disabled.eq(false))
+        .filter(
+            clients::web_origins
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        )
+        .select(clients::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Overwrites every column of an existing client.
 pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
     diesel::update(clients::table.find(&row.id))
@@ -85,6 +108,8 @@ pub fn replace(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<usize> {
             clients::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
             clients::access_token_alg.eq(&row.access_token_alg),
             clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
+            clients::id_token_claims.eq(row.id_token_claims),
+            clients::web_origins.eq(&row.web_origins),
         ))
         .execute(conn)
         .and_then(|rows| written(conn, rows))

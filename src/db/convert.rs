@@ -41,6 +41,8 @@ impl TryFrom<ClientRow> for Client {
         };
         let access_token_alg = alg(&row.access_token_alg)?;
         let id_token_signed_response_alg = alg(&row.id_token_signed_response_alg)?;
+        let web_origins: Vec<String> =
+            serde_json::from_str(&row.web_origins).map_err(|e| corrupt(e.to_string()))?;
         let secret_hash = match &row.secret_hash {
             None => None,
             Some(bytes) => Some(
@@ -64,6 +66,8 @@ impl TryFrom<ClientRow> for Client {
             registered_by: row.registered_by,
             access_token_alg,
             id_token_signed_response_alg,
+            id_token_claims: row.id_token_claims,
+            web_origins,
         })
     }
 }

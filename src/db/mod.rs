@@ -6,6 +6,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 mod convert;
+pub mod groups;
 pub mod keys;
 pub mod login_throttle;
 pub mod models;

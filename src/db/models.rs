@@ -58,6 +58,10 @@ pub struct ClientRow {
     pub access_token_alg: Option<String>,
     /// RFC 7591 §2 / OIDC Registration §2 `id_token_signed_response_alg`; `None` means RS256.
     pub id_token_signed_response_alg: Option<String>,
+    /// Whether ID tokens carry the profile, email and groups claims of the granted scopes.
+    pub id_token_claims: bool,
+    /// Web origins allowed to call the token, userinfo and revocation endpoints (CORS), JSON.
+    pub web_origins: String,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]

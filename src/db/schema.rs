@@ -38,6 +38,8 @@ diesel::table! {
         id_token_signed_response_alg -> Nullable<Text>,
         first_used_at -> Nullable<BigInt>,
         mfa_policy -> Nullable<Text>,
+        id_token_claims -> Bool,
+        web_origins -> Text,
     }
 }
 
@@ -195,6 +197,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     recovery_codes (code_hash) {
         code_hash -> Binary,
         user_id -> Text,
@@ -203,9 +214,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_scopes (group_id, scope) {
+        group_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_factors,
     recovery_codes,
+    groups,
+    group_members,
+    group_scopes,
     change_generations,
     login_throttle,
     family_access_tokens,

@@ -34,6 +34,22 @@ pub fn find_for_login(
     find_by_normalized(conn, key)
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The one user whose email address is `email` without regard to ASCII case (through the
+/// `users_email_lower` index); `None` when no user or more than one has it.
+pub fn find_by_unique_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    let mut rows = users::table
+        .filter(lower(users::email).eq(email.to_ascii_lowercase()))
+        .select(UserRow::as_select())
+        .limit(2)
+        .load(conn)?;
+    Ok(match rows.len() {
+        1 => rows.pop(),
+        _ => None,
+    })
+}
+
 pub fn find_by_normalized(conn: &mut DbConnection, key: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username_normalized.eq(key))

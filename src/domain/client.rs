@@ -145,6 +145,11 @@ pub struct Client {
     pub access_token_alg: Option<SigningAlg>,
     /// `alg` of its ID tokens (`id_token_signed_response_alg`); `None` means RS256.
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Whether its ID tokens carry the profile, email and groups claims of the granted scopes.
+    pub id_token_claims: bool,
+    /// Origins (`scheme://host[:port]`) whose browser code may call the token, userinfo and
+    /// revocation endpoints for this client (CORS).
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -168,6 +173,8 @@ impl Client {
             registered_by: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            id_token_claims: true,
+            web_origins: vec![],
         }
     }
 
@@ -188,6 +195,11 @@ impl Client {
             return None;
         }
         Url::parse(uri).ok()?.host_str().map(str::to_owned)
+    }
+
+    /// Whether browser code on `origin` (an `Origin` header) may read this client's responses.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins.iter().any(|o| o == origin)
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod factor;
 pub mod metadata;
+pub mod origin;
 pub mod pkce;
 pub mod scope;
 pub mod secret;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Scopes that only make sense when a person (resource owner) is involved (OIDC Core §5.4, §11).
-pub const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "groups"];
 
 /// A parsed, de-duplicated list of scope tokens, in the order first given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,6 +66,11 @@ impl Scope {
     /// True when every token here is also in `allowed`.
     pub fn is_subset_of(&self, allowed: &Scope) -> bool {
         self.0.iter().all(|t| allowed.contains(t))
+    }
+
+    /// The tokens of `self` for which `keep` holds, in order.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Self {
+        Self(self.0.iter().filter(|t| keep(t)).cloned().collect())
     }
 
     /// The tokens of `self` that are not user scopes (for grants without a resource owner).

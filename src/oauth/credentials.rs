@@ -12,13 +12,27 @@ use crate::domain::user::User;
 /// The one answer to every failed login, whatever was wrong.
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password";
 
-/// The user a login names. A name no user can have is looked up nowhere; the caller still runs
-/// the (dummy) password check.
-pub fn find_user(conn: &mut DbConnection, username: &str) -> Result<Option<User>, OAuthError> {
-    match crate::domain::user::login_key(username) {
-        Some(key) => Ok(db::users::find_for_login(conn, username, &key)?.map(User::from)),
-        None => Ok(None),
+/// The longest email address accepted in place of a username (RFC 5321 §4.5.3.1.3 path limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// The user a login names: the username (exact, else its normalised form), else — with
+/// `by_email` (`login.by_email`) — the one user with that email address. An address shared by
+/// several users names nobody. A name no user can have is looked up nowhere; the caller still
+/// runs the (dummy) password check, so every kind of miss costs the same.
+pub fn find_user(
+    conn: &mut DbConnection,
+    username: &str,
+    by_email: bool,
+) -> Result<Option<User>, OAuthError> {
+    if let Some(key) = crate::domain::user::login_key(username) {
+        if let Some(row) = db::users::find_for_login(conn, username, &key)? {
+            return Ok(Some(User::from(row)));
+        }
     }
+    if by_email && username.contains('@') && username.len() <= MAX_EMAIL_LEN {
+        return Ok(db::users::find_by_unique_email(conn, username)?.map(User::from));
+    }
+    Ok(None)
 }
 
 /// Checks `password` for `user` (looked up with [`find_user`]) without holding a database

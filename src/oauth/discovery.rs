@@ -76,6 +76,21 @@ pub const CLAIMS: &[&str] = &[
     "email_verified",
 ];
 
+/// The scopes advertised: [`SCOPES`], and `groups` when `claims.groups` is on.
+pub fn scopes(settings: &Settings) -> impl Iterator<Item = &'static str> {
+    let groups = settings
+        .claims
+        .groups
+        .then_some(crate::oauth::claims::GROUPS_SCOPE);
+    SCOPES.iter().copied().chain(groups)
+}
+
+/// The claims served: [`CLAIMS`], and `groups` when `claims.groups` is on.
+pub fn claims(settings: &Settings) -> impl Iterator<Item = &'static str> {
+    let groups = settings.claims.groups.then_some("groups");
+    CLAIMS.iter().copied().chain(groups)
+}
+
 /// The openidconnect crate's name of a signing algorithm.
 fn jws_alg(alg: SigningAlg) -> CoreJwsSigningAlgorithm {
     match alg {
@@ -134,12 +149,11 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
         CoreGrantType::RefreshToken,
     ]))
     .set_scopes_supported(Some(
-        SCOPES.iter().map(|s| Scope::new((*s).into())).collect(),
+        scopes(settings).map(|s| Scope::new(s.into())).collect(),
     ))
     .set_claims_supported(Some(
-        CLAIMS
-            .iter()
-            .map(|c| CoreClaimName::new((*c).into()))
+        claims(settings)
+            .map(|c| CoreClaimName::new(c.into()))
             .collect(),
     ))
     .set_acr_values_supported(Some(

@@ -109,11 +109,12 @@ pub fn login_prepare(
     browser: Option<&str>,
     csrf: Option<&str>,
     username: &str,
+    by_email: bool,
     now: i64,
 ) -> Result<(Pending, Option<User>), InteractionError> {
     let pending = load(conn, id, browser, now)?;
     check_csrf(&pending.row, csrf)?;
-    let user = super::credentials::find_user(conn, username)?;
+    let user = super::credentials::find_user(conn, username, by_email)?;
     Ok((pending, user))
 }
 
@@ -226,6 +227,7 @@ pub fn describe_scope(scope: &Scope) -> Vec<String> {
             "profile" => "See your name and username".to_owned(),
             "email" => "See your email address".to_owned(),
             "offline_access" => "Keep access while you are not using it".to_owned(),
+            "groups" => "See which groups you belong to".to_owned(),
             other => format!("Use the permission “{other}”"),
         })
         .collect()

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
+use super::claims::Released;
 use super::error::OAuthError;
 use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
@@ -31,6 +32,9 @@ struct AccessTokenClaims<'a> {
     jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// The person's groups, with the `groups` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a [String]>,
 }
 
 /// OIDC Core §2 claims.
@@ -53,6 +57,9 @@ struct IdTokenClaims<'a> {
     /// OIDC Core §2 authentication context class.
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'a str>,
+    /// The standard claims of the granted scopes (`oauth::claims`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    person: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Who the tokens are for and what they allow.
@@ -71,6 +78,9 @@ pub struct Grant<'a> {
     pub amr: Option<&'a Amr>,
     /// What the client's tokens are signed with (`Client::token_algs`).
     pub algs: TokenAlgs,
+    /// What the tokens say about the person (`oauth::claims::for_person`); `None` for
+    /// client-only grants.
+    pub person: Option<&'a Released>,
 }
 
 /// Signed tokens, ready for the token response.
@@ -129,6 +139,7 @@ pub fn issue(
         exp: now + ttl,
         jti: &jti,
         auth_time: grant.auth_time,
+        groups: grant.person.and_then(|p| p.groups.as_deref()),
     };
     let access_token = jwt::sign(key, TYP_ACCESS_TOKEN, &claims)
         .map_err(|e| OAuthError::internal("signing an access token", &e))?;
@@ -147,6 +158,7 @@ pub fn issue(
                 sid: grant.sid,
                 amr: grant.amr.map(Amr::values),
                 acr: grant.amr.map(Amr::acr),
+                person: grant.person.map(|p| &p.id_token),
             };
             Some(
                 jwt::sign(signing_key(keys, grant.algs.id_token)?, TYP_JWT, &claims)
@@ -198,6 +210,7 @@ mod tests {
                 access_token: SigningAlg::ES256,
                 id_token: SigningAlg::ES256,
             },
+            person: None,
         };
         let jti = |seed| {
             issue(&settings, &set, &SeededRandom::new(seed), 1_000, &grant)

@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod authorize;
 pub mod bearer;
+pub mod claims;
 pub mod client_auth;
 pub mod client_cache;
 pub mod credentials;

@@ -3,6 +3,8 @@
 //! shape, `{"error", "error_description"}`: 401 for a missing or bad token, 403 for a token
 //! without the admin scope or role, 404, 409, and 400 for invalid input.
 
+pub mod groups;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use secrecy::SecretString;
@@ -174,6 +176,14 @@ fn patch_field(body: &Map<String, Value>, name: &str) -> Result<Option<Option<St
     }
 }
 
+fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(AdminError::Invalid(format!("`{name}` must be a boolean")).into()),
+    }
+}
+
 fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(map) => Ok(map),
@@ -193,6 +203,7 @@ pub async fn create(
     let new = NewUser {
         username,
         email: string_field(&body, "email")?,
+        email_verified: bool_field(&body, "email_verified")?.unwrap_or(false),
         name: string_field(&body, "name")?,
         password: string_field(&body, "password")?.map(SecretString::from),
     };
@@ -230,13 +241,7 @@ pub async fn update(
     {
         return Err(AdminError::Invalid(format!("`{unknown}` cannot be changed here")).into());
     }
-    let email_verified = match body.get("email_verified") {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            return Err(AdminError::Invalid("`email_verified` must be a boolean".into()).into())
-        }
-    };
+    let email_verified = bool_field(&body, "email_verified")?;
     let update = ProfileUpdate {
         email: patch_field(&body, "email")?,
         email_verified,

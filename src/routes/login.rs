@@ -161,6 +161,7 @@ pub async fn post(
     let name = username.clone();
     let address = Some(super::ClientAddr::of(&req).0);
     let throttling = state.settings.login_throttle.clone();
+    let by_email = state.settings.login.by_email;
     let prepared = db::run(&state.pool, move |conn| {
         let (pending, user) = interaction::login_prepare(
             conn,
@@ -168,10 +169,13 @@ pub async fn post(
             browser.as_deref(),
             csrf.as_deref(),
             &name,
+            by_email,
             now,
         )?;
+        // Failures count against the account the name resolved to (by username or email alike).
+        let account = user.as_ref().map_or(name.as_str(), |u| u.username.as_str());
         let source = throttle::Source {
-            username: &name,
+            username: account,
             address,
             request: Some(&pending.row.id),
             client_id: &pending.request.client.id,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod authorize;
 pub mod client_addr;
 pub mod consent;
+pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod health;

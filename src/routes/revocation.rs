@@ -31,13 +31,27 @@ fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResp
     response
 }
 
+/// RFC 7009 revocation; the answer is readable by browser code on the origins the request's
+/// client registered (CORS).
 pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut client_id = None;
+    let result = revoke_for(&req, payload, &state, &mut client_id).await;
+    super::cors::respond(&req, &state, client_id.as_deref(), result).await
+}
+
+async fn revoke_for(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+    presented_id: &mut Option<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (token, presented) = read(&req, payload, &state).await?;
+    let (token, presented) = read(req, payload, state).await?;
     let client_id = presented.client_id.clone();
+    *presented_id = Some(client_id.clone());
     let now = state.clock.now();
     let shared = state.clone();
     db::run_tx(&state.pool, move |conn| {
@@ -52,7 +66,7 @@ pub async fn revoke(
         )
     })
     .await?;
-    super::note_client(&req, &client_id);
+    super::note_client(req, &client_id);
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 

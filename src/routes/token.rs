@@ -21,20 +21,33 @@ use crate::oauth::OAuthError;
 use crate::oauth::{client_auth, throttle};
 use crate::state::AppState;
 
+/// The answer, readable by browser code on the origins the request's client registered (CORS).
 pub async fn post(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut client_id = None;
+    let result = handle(&req, payload, &state, &mut client_id).await;
+    super::cors::respond(&req, &state, client_id.as_deref(), result).await
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+    client_id: &mut Option<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = super::read_form(&req, payload, state.settings.server.max_body_bytes).await?;
-    let authorization = super::authorization_header(&req, crate::oauth::ErrorCode::InvalidClient)?;
+    let params = super::read_form(req, payload, state.settings.server.max_body_bytes).await?;
+    let authorization = super::authorization_header(req, crate::oauth::ErrorCode::InvalidClient)?;
+    let presented = client_auth::extract(authorization, &params);
+    *client_id = presented.as_ref().ok().map(|p| p.client_id.clone());
     let mut request = TokenRequest::parse(&params)?;
     if let TokenRequest::Password(password) = &mut request {
-        password.source = Some(super::ClientAddr::of(&req).0);
+        password.source = Some(super::ClientAddr::of(req).0);
     }
-    let presented = client_auth::extract(authorization, &params)?;
-    let client = state.authenticate(&presented).await?;
-    super::note_client(&req, &client.id);
+    let client = state.authenticate(&presented?).await?;
+    super::note_client(req, &client.id);
     request.admit(&client)?;
     let grant = request.grant_type();
     let response = exchange(state.clone().into_inner(), client, request).await?;
@@ -107,21 +120,16 @@ async fn exchange(
             };
             state.metrics.login(outcome);
             let user = checked.ok_or_else(|| password::refused(&client))?;
-            if !client.allows(crate::domain::client::GrantType::RefreshToken) {
+            let stores = client.allows(crate::domain::client::GrantType::RefreshToken);
+            let issue = move |conn: &mut db::DbConnection| {
                 let keys = state.keys.load();
-                return password::grant(&state.token_context(&keys), None, &client, &user, &scope);
+                password::grant(&state.token_context(&keys), conn, &client, user, &scope)
+            };
+            if stores {
+                db::run_tx(&pool, issue).await
+            } else {
+                db::run(&pool, issue).await
             }
-            db::run_tx(&pool, move |conn| {
-                let keys = state.keys.load();
-                password::grant(
-                    &state.token_context(&keys),
-                    Some(conn),
-                    &client,
-                    &user,
-                    &scope,
-                )
-            })
-            .await
         }
     }
 }

@@ -37,6 +37,16 @@ backend_tests!(
 
 /// A plain authorization URL with PKCE; returns (url, verifier).
 pub(crate) fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> (String, String) {
+    authorize_url_with_scope(app, client, "openid profile email", extra)
+}
+
+/// An authorization URL with PKCE asking for `scope`; returns (url, verifier).
+pub(crate) fn authorize_url_with_scope(
+    app: &TestApp,
+    client: &TestClient,
+    scope: &str,
+    extra: &str,
+) -> (String, String) {
     let verifier = format!("verifier-{}", uuid::Uuid::new_v4().simple()) + "-0123456789";
     let challenge = {
         use base64::Engine;
@@ -45,10 +55,11 @@ pub(crate) fn authorize_url(app: &TestApp, client: &TestClient, extra: &str) -> 
             .encode(sha2::Sha256::digest(verifier.as_bytes()))
     };
     let url = format!(
-        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile%20email&state=st&nonce=n0&code_challenge={challenge}&code_challenge_method=S256{extra}",
+        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=st&nonce=n0&code_challenge={challenge}&code_challenge_method=S256{extra}",
         app.address,
         client.id,
-        urlencode(REDIRECT_URI)
+        urlencode(REDIRECT_URI),
+        urlencode(scope)
     );
     (url, verifier)
 }

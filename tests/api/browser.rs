@@ -190,6 +190,7 @@ async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
         refresh_token_absolute_ttl_secs: None,
         access_token_alg: None,
         id_token_signed_response_alg: None,
+        claims_and_origins: Default::default(),
     };
     app.register(new).await
 }

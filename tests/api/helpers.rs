@@ -213,6 +213,7 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         }
     }
 
@@ -269,6 +270,7 @@ impl TestApp {
         let new = admin::users::NewUser {
             username: username.into(),
             email: Some(format!("{username}@example.com")),
+            email_verified: false,
             name: Some("Test User".into()),
             password: Some(SecretString::from(password.to_owned())),
         };
@@ -459,6 +461,7 @@ impl TestApp {
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg: None,
+            claims_and_origins: Default::default(),
         };
         self.register(new).await
     }

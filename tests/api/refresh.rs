@@ -90,6 +90,7 @@ async fn refresh_client(app: &TestApp, idle: Option<i64>, absolute: Option<i64>)
         refresh_token_absolute_ttl_secs: absolute,
         access_token_alg: None,
         id_token_signed_response_alg: None,
+        claims_and_origins: Default::default(),
     };
     app.register(new).await
 }

@@ -41,6 +41,7 @@ async fn register(app: &TestApp, grants: &[GrantType], scope: &str, public: bool
         refresh_token_absolute_ttl_secs: None,
         access_token_alg: None,
         id_token_signed_response_alg: None,
+        claims_and_origins: Default::default(),
     };
     app.register(new).await
 }

@@ -58,6 +58,7 @@ pub async fn client_with(
         refresh_token_absolute_ttl_secs: None,
         access_token_alg,
         id_token_signed_response_alg,
+        claims_and_origins: Default::default(),
     })
     .await
 }

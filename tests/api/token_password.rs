@@ -195,6 +195,7 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
             latchkey::admin::users::NewUser {
                 username: "grace".into(),
                 email: None,
+                email_verified: false,
                 name: None,
                 password: Some(secrecy::SecretString::from("grace's password".to_owned())),
             },

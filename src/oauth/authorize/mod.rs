@@ -9,6 +9,7 @@ pub mod checks;
 use secrecy::ExposeSecret;
 use url::Url;
 
+use super::claims::Entitlement;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::pending;
@@ -201,10 +202,13 @@ pub fn continue_as(
     settings: &Settings,
     random: &dyn Random,
     now: i64,
-    request: AuthorizationRequest,
+    mut request: AuthorizationRequest,
     session: &Session,
     browser_hash: &[u8],
 ) -> Result<Next, AuthorizeError> {
+    // A scope restricted to groups the person is not in is not granted, nor asked on consent.
+    let entitlement = Entitlement::load(conn, &session.user.id, &request.scope)?;
+    request.scope = entitlement.narrow(&request.scope);
     if !has_consent(conn, &request, &session.user.id)? {
         if request.prompt.none {
             return Err(AuthorizeError::back_to(

@@ -12,7 +12,7 @@ mod fields;
 pub mod open;
 pub mod policy;
 
-use crate::admin::clients::{ClientView, NewClient, ADMIN_SCOPE};
+use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, ADMIN_SCOPE};
 use crate::config::RegistrationSettings;
 use crate::domain::client::{Client, GrantType, RedirectUri};
 use crate::domain::metadata::{self, Violation};
@@ -37,6 +37,10 @@ pub struct Metadata {
     pub client_id: Option<String>,
     /// OIDC Registration §2: `alg` of the client's ID tokens; RS256 when absent.
     pub id_token_signed_response_alg: Option<String>,
+    /// Latchkey extension: origins whose browser code may call the token, userinfo and
+    /// revocation endpoints (CORS), as `scheme://host[:port]`.
+    #[serde(default)]
+    pub web_origins: Vec<String>,
 }
 
 /// An RFC 7591 §3.2.2 error.
@@ -180,6 +184,8 @@ pub fn validate(
     }
     let scope = scope(meta, bounds, &grants)?;
     let id_token_signed_response_alg = id_token_alg(meta, bounds.algorithms)?;
+    let web_origins = crate::domain::origin::parse_all(&meta.web_origins)
+        .map_err(|e| invalid_metadata(format!("web_origins: {e}")))?;
     let name = meta
         .client_name
         .clone()
@@ -204,6 +210,10 @@ pub fn validate(
             refresh_token_absolute_ttl_secs: None,
             access_token_alg: None,
             id_token_signed_response_alg,
+            claims_and_origins: ClaimsAndOrigins {
+                id_token_claims: true,
+                web_origins,
+            },
         },
         method,
     ))
@@ -228,6 +238,7 @@ pub fn response(
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg.unwrap_or(SigningAlg::RS256),
         "registration_client_uri": format!("{base_url}/register/{}", client.client_id),
+        "web_origins": client.web_origins,
     });
     if let Some(secret) = client_secret {
         out["client_secret"] = json!(secret);

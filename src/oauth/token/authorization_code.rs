@@ -15,6 +15,7 @@ use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
+use crate::oauth::claims::{self, Person};
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
@@ -132,7 +133,9 @@ pub fn grant(
         .map(User::from)
         .filter(|u| !u.disabled)
         .ok_or_else(invalid_code)?;
-    conn.transaction(|conn| redeem(conn, ctx, client, &user, &row))
+    let scope = Scope::parse(&row.scope).unwrap_or_default();
+    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, &scope)?;
+    conn.transaction(|conn| redeem(conn, ctx, client, &person, &row))
 }
 
 /// Consumes the code and issues the tokens, in one transaction.
@@ -140,25 +143,26 @@ fn redeem(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     client: &Client,
-    user: &User,
+    person: &Person,
     row: &AuthorizationCodeRow,
 ) -> Result<Outcome, OAuthError> {
+    let (user, scope) = (&person.user, &person.scope);
     if !db::codes::consume(conn, &row.code_hash, ctx.now)? {
         return Ok(Outcome::Replayed {
             code_hash: row.code_hash.clone(),
         });
     }
-    let scope = Scope::parse(&row.scope).unwrap_or_default();
     let amr = crate::domain::factor::Amr::from_stored(row.amr.as_deref());
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
-        scope: &scope,
+        scope,
         auth_time: Some(row.auth_time),
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
         amr: Some(&amr),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
     })?;
     db::codes::record_access_token(conn, &row.code_hash, &issued.jti, issued.expires_at)?;
     db::refresh_tokens::record_family_access_token(
@@ -179,7 +183,7 @@ fn redeem(
         &Family {
             family_id: &row.family_id,
             user_id: &user.id,
-            scope: &scope,
+            scope,
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
             amr: Some(&amr),
@@ -190,7 +194,7 @@ fn redeem(
     tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
     Ok(Outcome::Issued(TokenResponse::new(
         issued,
-        &scope,
+        scope,
         refresh_token,
     )))
 }

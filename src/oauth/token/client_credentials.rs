@@ -51,6 +51,7 @@ pub fn grant(
         sid: None,
         amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: None,
     })?;
     tracing::info!(target: "audit", event = "token_issued", grant = "client_credentials", client_id = %client.id, jti = %issued.jti);
     Ok(TokenResponse::new(issued, &scope, None))

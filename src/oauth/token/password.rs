@@ -10,6 +10,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::user::User;
+use crate::oauth::claims;
 use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
@@ -54,9 +55,13 @@ pub fn begin(
     client: &Client,
     request: &Request,
 ) -> Result<(Option<User>, Attempt), OAuthError> {
-    let user = credentials::find_user(conn, &request.username)?;
+    let user = credentials::find_user(conn, &request.username, ctx.settings.login.by_email)?;
+    // Failures count against the account the name resolved to (by username or email alike).
+    let account = user
+        .as_ref()
+        .map_or(request.username.as_str(), |u| &u.username);
     let source = throttle::Source {
-        username: &request.username,
+        username: account,
         address: request.source,
         request: None,
         client_id: &client.id,
@@ -73,17 +78,19 @@ pub fn refused(client: &Client) -> OAuthError {
     OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS)
 }
 
-/// Issues the tokens for `user`, whose password was checked. A client that may refresh needs
-/// `conn` (inside one transaction) to store the first refresh token of a new grant; for any
-/// other, pass `None`: nothing is stored.
+/// Issues the tokens for `user`, whose password was checked, with `scope` narrowed to what the
+/// user's groups allow. A client that may refresh stores the first refresh token of a new grant
+/// through `conn`: run it inside one transaction; for any other client nothing is written.
 #[tracing::instrument(name = "password", skip_all, fields(client_id = %client.id))]
 pub fn grant(
     ctx: &Context<'_>,
-    conn: Option<&mut DbConnection>,
+    conn: &mut DbConnection,
     client: &Client,
-    user: &User,
+    user: User,
     scope: &Scope,
 ) -> Result<TokenResponse, OAuthError> {
+    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, scope)?;
+    let (user, scope) = (&person.user, &person.scope);
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
@@ -93,9 +100,9 @@ pub fn grant(
         sid: None,
         amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
     })?;
-    let refresh_token = if let Some(conn) = conn.filter(|_| client.allows(GrantType::RefreshToken))
-    {
+    let refresh_token = if client.allows(GrantType::RefreshToken) {
         let family_id = ctx.random.uuid();
         let family = Family {
             family_id: &family_id,

@@ -17,6 +17,7 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
+use crate::oauth::claims;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
@@ -281,7 +282,8 @@ fn retry_or_revoke(
     ))
 }
 
-/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family.
+/// Issues the access (and ID) token that goes with `refresh_token`, recorded in the family. The
+/// scope is narrowed again to what the user's groups allow now.
 fn respond(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
@@ -291,6 +293,12 @@ fn respond(
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
     let amr = row.amr.as_deref().map(|a| Amr::from_stored(Some(a)));
+    let user = db::users::find_by_id(conn, &row.user_id)?
+        .map(User::from)
+        .filter(|u| !u.disabled)
+        .ok_or_else(invalid)?;
+    let person = claims::for_person(conn, ctx.settings.claims.groups, client, user, scope)?;
+    let scope = &person.scope;
     let issued = ctx.issue(&Grant {
         subject: &row.user_id,
         client_id: &client.id,
@@ -300,6 +308,7 @@ fn respond(
         sid: row.sid.as_deref(),
         amr: amr.as_ref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
+        person: Some(&person.released),
     })?;
     db::refresh_tokens::record_family_access_token(
         conn,

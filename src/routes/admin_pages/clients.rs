@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use super::{form, outcome, render_with_csrf, PageError, PageResult};
 use crate::admin::client_algs;
-use crate::admin::clients::{ClientView, NewClient, CONSOLE_ID};
+use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, CONSOLE_ID};
 use crate::admin::{self, AdminError};
 use crate::db;
 use crate::domain::client::GrantType;
@@ -50,6 +50,10 @@ fn from_form(
         refresh_token_absolute_ttl_secs: None,
         access_token_alg: alg("access_token_alg")?,
         id_token_signed_response_alg: alg("id_token_signed_response_alg")?,
+        claims_and_origins: ClaimsAndOrigins {
+            id_token_claims: params.get("id_token_claims") != Some("off"),
+            web_origins: list("web_origins"),
+        },
     })
 }
 
@@ -65,6 +69,8 @@ fn typed(params: &Params) -> AdminForms {
         id_token_signed_response_alg: field("id_token_signed_response_alg"),
         public: params.get("public") == Some("yes"),
         first_party: params.get("first_party") == Some("yes"),
+        web_origins: field("web_origins"),
+        id_token_claims_off: params.get("id_token_claims") == Some("off"),
         ..AdminForms::default()
     }
 }

@@ -7,6 +7,7 @@
 //! Handlers return [`PageError`] for whatever stands in for the page, so they use `?`.
 
 pub mod clients;
+pub mod groups;
 mod guard;
 pub mod users;
 

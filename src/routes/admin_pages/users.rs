@@ -39,6 +39,7 @@ pub async fn create(
     let new = NewUser {
         username: params.get("username").unwrap_or("").to_owned(),
         email: optional("email"),
+        email_verified: params.get("email_verified") == Some("yes"),
         name: optional("name"),
         password: optional("password").map(SecretString::from),
     };

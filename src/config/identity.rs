@@ -1,0 +1,20 @@
+//! `[login]` and `[claims]`: how people sign in (by username, or by a unique email address) and
+//! which claims about them tokens may carry.
+
+use serde::{Deserialize, Serialize};
+
+/// How the login page and the password grant find the account a person names.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Accept an email address where a username is asked for, when exactly one user has it.
+    pub by_email: bool,
+}
+
+/// Claims beyond the OpenID Connect standard ones.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsSettings {
+    /// Offer the `groups` scope, which releases the `groups` claim.
+    pub groups: bool,
+}
