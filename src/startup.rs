@@ -42,6 +42,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/login/second-factor")
             .route(web::post().to(routes::login_second_factor::post)),
     )
+    .service(web::resource("/account").route(web::get().to(routes::account::get)))
+    .service(web::resource("/account/callback").route(web::get().to(routes::account::callback)))
+    .service(web::resource("/account/totp").route(web::post().to(routes::account::totp_start)))
+    .service(
+        web::resource("/account/totp/confirm").route(web::post().to(routes::account::totp_confirm)),
+    )
+    .service(
+        web::resource("/account/factors/{id}/remove")
+            .route(web::post().to(routes::account::remove_factor)),
+    )
+    .service(
+        web::resource("/account/recovery-codes")
+            .route(web::post().to(routes::account::regenerate_codes)),
+    )
     .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))

@@ -49,6 +49,29 @@ pub struct SecondFactorPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub brand: &'a Brand,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub csrf: &'a str,
+    /// Confirmed second factors.
+    pub factors: &'a [crate::domain::factor::FactorView],
+    pub recovery_codes_left: i64,
+    pub notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "account_totp.html")]
+pub struct AccountTotpPage<'a> {
+    pub brand: &'a Brand,
+    pub csrf: &'a str,
+    pub enrolment: &'a crate::oauth::mfa::Enrolment,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage<'a> {
     pub brand: &'a Brand,

@@ -1,6 +1,7 @@
 //! The async HTTP shell: one module per endpoint. Handlers extract input, call the protocol core
 //! once, and map its result or error to a response.
 
+pub mod account;
 pub mod admin_api;
 pub mod admin_pages;
 pub mod assets;

@@ -6,6 +6,7 @@ mod helpers;
 
 mod hardening;
 
+mod account;
 mod admin;
 mod admin_csrf;
 mod admin_groups;

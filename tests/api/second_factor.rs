@@ -50,7 +50,7 @@ async fn required(backend: Backend) -> (TestApp, TestClient, String) {
 }
 
 /// RFC 6238 codes, computed here from the secret the enrolment page showed.
-fn code(secret_base32: &str, at: i64) -> String {
+pub(crate) fn code(secret_base32: &str, at: i64) -> String {
     let secret = totp_rs::Secret::Encoded(secret_base32.to_owned())
         .to_bytes()
         .unwrap();
@@ -58,7 +58,7 @@ fn code(secret_base32: &str, at: i64) -> String {
 }
 
 /// The text of the element with `id` in a page.
-fn element(html: &str, id: &str) -> String {
+pub(crate) fn element(html: &str, id: &str) -> String {
     let start = html
         .find(&format!("id=\"{id}\""))
         .unwrap_or_else(|| panic!("no #{id} in {html}"));
@@ -68,7 +68,7 @@ fn element(html: &str, id: &str) -> String {
 }
 
 /// Sends a code on the second-factor page `html`.
-async fn send_code(browser: &Browser, html: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn send_code(browser: &Browser, html: &str, code: &str) -> reqwest::Response {
     browser
         .post(
             "/login/second-factor",
@@ -101,14 +101,18 @@ async fn enrol(app: &TestApp, browser: &Browser, authorize: &str) -> (String, Ve
     let done = send_code(browser, &page, &code(&secret, app.clock_now())).await;
     assert_eq!(done.status(), 200, "recovery codes page");
     let html = done.text().await.unwrap();
-    let codes: Vec<String> = html
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s[..s.find('<').unwrap()].to_owned())
-        .collect();
+    let codes = recovery_codes(&html);
     assert_eq!(codes.len(), 10, "ten recovery codes");
     let onward = hidden_href(&html);
     (secret, codes, onward)
+}
+
+/// The recovery codes a page shows.
+pub(crate) fn recovery_codes(html: &str) -> Vec<String> {
+    html.split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find('<').unwrap()].to_owned())
+        .collect()
 }
 
 fn hidden_href(html: &str) -> String {
