@@ -18,7 +18,7 @@ use crate::oauth::params::Params;
 use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
-use crate::views::{AccountPage, AccountTotpPage, Onward, RecoveryCodesPage};
+use crate::views::{AccountPage, AccountTotpPage};
 
 const CSRF_LABEL: &[u8] = b"latchkey account form\0";
 const WRONG_CODE: &str = "That code is not valid. Try the current code.";
@@ -208,17 +208,8 @@ async fn totp_page(
 }
 
 fn codes_page(state: &AppState, codes: &[String]) -> HttpResponse {
-    pages::render(
-        StatusCode::OK,
-        &RecoveryCodesPage {
-            brand: &state.brand,
-            codes,
-            onward: Onward {
-                href: "/account".into(),
-                label: "I have saved them — back to my account".into(),
-            },
-        },
-    )
+    let back = "I have saved them — back to my account";
+    super::login_second_factor::codes_page(state, codes, "/account".into(), back)
 }
 
 /// `POST /account/factors/{id}/remove`.

@@ -105,13 +105,23 @@ pub(super) async fn after_password(
     }
 }
 
-/// The recovery codes, shown once, with the way on.
+/// The recovery codes of a sign-in, shown once, with the way on.
 pub(super) fn recovery_codes_page(state: &AppState, next: Next, codes: &[String]) -> HttpResponse {
     let href = match next {
         Next::Redirect(to) => to,
         Next::Login(id) => format!("/login?request={id}"),
         Next::Consent(id) => format!("/consent?request={id}"),
     };
+    codes_page(state, codes, href, "I have saved them — continue")
+}
+
+/// New recovery codes, shown once, and a link on to `href`.
+pub(super) fn codes_page(
+    state: &AppState,
+    codes: &[String],
+    href: String,
+    label: &str,
+) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &RecoveryCodesPage {
@@ -119,7 +129,7 @@ pub(super) fn recovery_codes_page(state: &AppState, next: Next, codes: &[String]
             codes,
             onward: Onward {
                 href,
-                label: "I have saved them — continue".into(),
+                label: label.to_owned(),
             },
         },
     )
