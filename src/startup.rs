@@ -153,6 +153,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(routes::admin_api::unlock)),
             )
             .service(
+                web::resource("/users/{username}/mfa")
+                    .route(web::get().to(routes::admin_api::mfa))
+                    .route(web::delete().to(routes::admin_api::mfa_reset)),
+            )
+            .service(
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )

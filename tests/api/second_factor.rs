@@ -28,6 +28,7 @@ backend_tests!(
     wrong_second_factor_codes_are_throttled,
     a_second_factor_form_without_the_sealed_password_step_is_refused,
     the_cli_lists_and_resets_factors_and_sets_a_clients_policy,
+    the_admin_api_lists_and_resets_factors,
 );
 
 const PASSWORD: &str = "alice's password";
@@ -414,4 +415,35 @@ async fn the_cli_lists_and_resets_factors_and_sets_a_clients_policy(backend: Bac
     let login = location(&browser.get(&url).await);
     let done = browser.log_in(&login, "alice", PASSWORD).await;
     assert!(location(&done).starts_with(REDIRECT_URI));
+}
+
+async fn the_admin_api_lists_and_resets_factors(backend: Backend) {
+    let (app, _, url) = required(backend).await;
+    enrol(&app, &app.browser(), &url).await;
+    let (_, token) = crate::admin::admin_token(&app).await;
+    let mfa = app.url("/admin/api/users/alice/mfa");
+    let listed: serde_json::Value = app
+        .http
+        .get(&mfa)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["factors"][0]["kind"], "totp");
+    assert!(!listed.to_string().contains("secret"), "{listed}");
+    let reset = app
+        .http
+        .delete(&mfa)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let page = password_step(&app.browser(), &url).await;
+    assert!(page.contains("totp-qr"), "enrolment again after the reset");
+    let anonymous = app.http.get(&mfa).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
 }
