@@ -57,6 +57,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::account::regenerate_codes)),
     )
     .service(
+        web::resource("/account/sessions/end-others")
+            .route(web::post().to(routes::account::end_other_sessions)),
+    )
+    .service(
+        web::resource("/account/sessions/{sid}/end")
+            .route(web::post().to(routes::account::end_session)),
+    )
+    .service(
+        web::resource("/account/apps/{client_id}/revoke")
+            .route(web::post().to(routes::account::revoke_app)),
+    )
+    .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))
             .route(web::post().to(routes::consent::post)),

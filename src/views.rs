@@ -48,6 +48,14 @@ pub struct SecondFactorPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people; `-` for none.
+pub fn date(unix: Option<i64>) -> String {
+    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
+    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
@@ -59,6 +67,8 @@ pub struct AccountPage<'a> {
     /// Confirmed second factors.
     pub factors: &'a [crate::domain::factor::FactorView],
     pub recovery_codes_left: i64,
+    pub sessions: &'a [crate::oauth::self_service::SessionView],
+    pub apps: &'a [crate::oauth::self_service::AppView],
     pub notice: Option<&'a str>,
 }
 

@@ -270,12 +270,9 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people reading the CLI.
+/// A Unix time as an RFC 3339 date in UTC, for people reading the CLI.
 fn date(unix: Option<i64>) -> String {
-    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
-    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "-".to_owned())
+    crate::views::date(unix)
 }
 
 /// Opens an existing database and applies pending migrations. Refuses to create a SQLite file: a

@@ -46,3 +46,32 @@ pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<us
 pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
 }
+
+/// A user's sessions, most recently seen first.
+pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .order(sessions::last_seen_at.desc())
+        .select(SessionRow::as_select())
+        .load(conn)
+}
+
+/// Ends a user's session by its public id.
+pub fn delete_by_sid(conn: &mut DbConnection, user_id: &str, sid: &str) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::sid.eq(sid)),
+    )
+    .execute(conn)
+}
+
+/// Ends every session of a user but one.
+pub fn delete_others(conn: &mut DbConnection, user_id: &str, keep: &[u8]) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id_hash.ne(keep)),
+    )
+    .execute(conn)
+}

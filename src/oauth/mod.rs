@@ -20,6 +20,7 @@ pub mod registration;
 pub mod request;
 pub mod revocation;
 pub mod second_factor;
+pub mod self_service;
 pub mod session;
 pub mod throttle;
 pub mod token;

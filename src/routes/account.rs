@@ -15,6 +15,7 @@ use crate::db;
 use crate::domain::factor::FactorView;
 use crate::oauth::mfa::{self, recovery, Account};
 use crate::oauth::params::Params;
+use crate::oauth::self_service;
 use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
@@ -80,6 +81,9 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
     Some(match key? {
         "factor-removed" => "The authenticator app was removed.",
         "factor-added" => "The authenticator app was added.",
+        "session-ended" => "The session was ended.",
+        "sessions-ended" => "Every other session was ended.",
+        "app-revoked" => "The application was disconnected; its access was revoked.",
         _ => return None,
     })
 }
@@ -99,13 +103,16 @@ async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
     let session = signed_in(req, state).await?;
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let user_id = session.user.id.clone();
-    let (factors, codes_left) = db::run(&state.pool, move |conn| {
+    let current = session.clone();
+    let (factors, codes_left, sessions, apps) = db::run(&state.pool, move |conn| {
         let factors: Vec<FactorView> = db::user_factors::views(conn, &user_id)?
             .into_iter()
             .filter(|f| f.confirmed)
             .collect();
         let left = db::user_factors::recovery_codes_left(conn, &user_id)?;
-        Ok::<_, OAuthError>((factors, left))
+        let sessions = self_service::sessions(conn, &current)?;
+        let apps = self_service::apps(conn, &user_id)?;
+        Ok::<_, OAuthError>((factors, left, sessions, apps))
     })
     .await
     .map_err(|e| failed(state, &e))?;
@@ -121,6 +128,8 @@ async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
             csrf: csrf.expose_secret(),
             factors: &factors,
             recovery_codes_left: codes_left,
+            sessions: &sessions,
+            apps: &apps,
             notice: notice(params.get("notice")),
         },
     )))
@@ -256,4 +265,80 @@ pub async fn regenerate_codes(
         Ok(codes_page(&state, &codes))
     };
     made.await.unwrap_or_else(|page: HttpResponse| page)
+}
+
+/// `POST /account/sessions/{sid}/end`: ends one session of this person.
+pub async fn end_session(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let sid = path.into_inner();
+    change(
+        &req,
+        payload,
+        &state,
+        "session-ended",
+        move |conn, session, _| self_service::end_sessions(conn, session, Some(&sid)).map(drop),
+    )
+    .await
+}
+
+/// `POST /account/sessions/end-others`: ends every session but this one.
+pub async fn end_other_sessions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    change(
+        &req,
+        payload,
+        &state,
+        "sessions-ended",
+        |conn, session, _| self_service::end_sessions(conn, session, None).map(drop),
+    )
+    .await
+}
+
+/// `POST /account/apps/{client_id}/revoke`: disconnects an application.
+pub async fn revoke_app(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let client_id = path.into_inner();
+    change(
+        &req,
+        payload,
+        &state,
+        "app-revoked",
+        move |conn, session, now| {
+            self_service::revoke_app(conn, &session.user.id, &client_id, now).map(drop)
+        },
+    )
+    .await
+}
+
+/// A checked form that changes something in one transaction, then back to the page.
+async fn change<F>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+    notice: &str,
+    op: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut db::DbConnection, &Session, i64) -> Result<(), OAuthError> + Send + 'static,
+{
+    let session = match form(req, payload, state).await {
+        Ok((session, _)) => session,
+        Err(page) => return page,
+    };
+    let now = state.clock.now();
+    match db::run_tx(&state.pool, move |conn| op(conn, &session, now)).await {
+        Ok(()) => pages::redirect(&format!("/account?notice={notice}"), true),
+        Err(e) => failed(state, &e),
+    }
 }

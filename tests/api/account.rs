@@ -14,6 +14,7 @@ backend_tests!(
     the_account_page_needs_a_sign_in_through_the_login_page,
     an_authenticator_app_added_on_the_account_page_is_asked_for_at_sign_in,
     account_forms_without_the_csrf_token_are_refused,
+    ending_a_session_and_disconnecting_an_application_revoke_their_access,
 );
 
 const PASSWORD: &str = "alice's password";
@@ -126,4 +127,64 @@ async fn account_forms_without_the_csrf_token_are_refused(backend: Backend) {
         let refused = browser.post(path, &[("csrf", "forged")]).await;
         assert_eq!(refused.status(), 403, "{path}");
     }
+}
+
+/// The `action` of the first form whose action starts with `prefix`.
+fn action(html: &str, prefix: &str) -> String {
+    let start = html.find(&format!("action=\"{prefix}")).unwrap() + "action=\"".len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+async fn ending_a_session_and_disconnecting_an_application_revoke_their_access(backend: Backend) {
+    let app = spawn(backend).await;
+    let client = app.web_client(false, false).await;
+    app.user("alice", PASSWORD).await;
+    // Browser A signs in to the application (with consent) and it gets a refresh token.
+    let a = app.browser();
+    let (url, verifier) = crate::authorization::authorize_url(&app, &client, "");
+    let login = location(&a.get(&url).await);
+    let consent = location(&a.log_in(&login, "alice", PASSWORD).await);
+    let callback = location(&a.consent(&consent, true).await);
+    let code = crate::helpers::query(&callback, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", crate::helpers::REDIRECT_URI),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let tokens: serde_json::Value = app.token(&form, Some(&client)).await.json().await.unwrap();
+    let refresh_token = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    // Browser B, on the account page: two sessions, one application.
+    let b = app.browser();
+    let html = sign_in(&b).await;
+    let csrf = hidden(&html, "csrf");
+    assert!(html.contains("Web App"), "{html}");
+    let end = b
+        .post(&action(&html, "/account/sessions/"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&end), "/account?notice=session-ended");
+    assert!(
+        location(&a.get("/account").await).starts_with("/authorize?"),
+        "A is signed out"
+    );
+    assert_eq!(b.get("/account").await.status(), 200, "B is not");
+    let revoke = b
+        .post(&action(&html, "/account/apps/"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&revoke), "/account?notice=app-revoked");
+    let refreshed = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+            Some(&client),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 400, "the refresh token is revoked");
+    let html = b.get("/account").await.text().await.unwrap();
+    assert!(html.contains("id=\"no-apps\""));
 }
