@@ -4,7 +4,11 @@
 #      source addresses (so the per-address throttle does not stop them all), while a legitimate
 #      user logs in twice a second; prints peak RSS (VmHWM), the legitimate login's latency and
 #      answers, and the flood's answers.
-#   2. slow bodies: more connections than the server's descriptor limit (1024), each trickling
+#   2. /authorize flood: many concurrent unauthenticated GET /authorize with large but legal
+#      parameters (a 4000-byte state, a 500-byte nonce, a 200-byte login_hint), each from a fresh
+#      browser; prints requests/s, the answers, rows written (every table's row count before and
+#      after) and the /token latency of an unrelated client during the flood.
+#   3. slow bodies: more connections than the server's descriptor limit (1024), each trickling
 #      its body one byte a second; prints descriptors held, how the slow connections ended, and
 #      whether /healthz stays served.
 #
@@ -18,6 +22,7 @@
 #   - no legitimate login waits longer than the queue bound: (passwords.max_queued /
 #     max_concurrent + 2) x the time of one login measured before the flood (a login refused as
 #     busy answers at once, by design)
+#   - the /authorize flood writes no row and gets no 5xx answer
 #   - every slow body is cut off (408 / closed), the server never runs out of descriptors, and
 #     every /healthz during the flood is answered with 200 within the body deadline + 2 s (new
 #     connections wait in the backlog while every connection slot is held)
@@ -87,6 +92,12 @@ echo 'a long legitimate passphrase' | "$BINARY" user add alice --password-stdin 
 CLIENT_JSON="$("$BINARY" client add abuse --grant password --scope openid --json)"
 CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$CLIENT_JSON")"
 CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$CLIENT_JSON")"
+WEB_JSON="$("$BINARY" client add abuse-web --grant authorization_code --public \
+  --redirect-uri http://127.0.0.1:9/callback --scope "openid profile" --json)"
+WEB_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$WEB_JSON")"
+SERVICE_JSON="$("$BINARY" client add abuse-service --grant client_credentials --scope "api:read" --json)"
+SERVICE_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$SERVICE_JSON")"
+SERVICE_SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$SERVICE_JSON")"
 
 # The server runs with the common default descriptor limit, as in the observed failure.
 ( ulimit -n 1024; exec "$BINARY" serve ) >"$WORK/server.log" 2>&1 &
@@ -100,9 +111,11 @@ IDLE_KIB="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")"
 log "server pid $SERVER_PID on $BASE, idle RSS $((IDLE_KIB / 1024)) MiB"
 
 export PORT DURATION FLOOD_THREADS SLOW_CONNECTIONS CLIENT_ID CLIENT_SECRET SERVER_PID
+export WEB_ID SERVICE_ID SERVICE_SECRET DATABASE_FILE="$WORK/data/latchkey.db"
 export GOAL_RSS_KIB=$((64 * 1024 + WORKERS * MEMORY_KIB)) IDLE_KIB WORKERS QUEUED BODY_TIMEOUT
 python3 - <<'PY'
-import base64, http.client, json, os, random, resource, socket, statistics, sys, threading, time
+import base64, hashlib, http.client, json, os, random, resource, socket, sqlite3, statistics, sys
+import threading, time, urllib.parse
 
 port = int(os.environ["PORT"]); duration = int(os.environ["DURATION"])
 pid = os.environ["SERVER_PID"]
@@ -123,19 +136,21 @@ def descriptors():
     except OSError:
         return -1
 
-def token(username, password, source="127.0.0.1"):
+def post_token(authorization, body, source="127.0.0.1"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
-    body = f"grant_type=password&username={username}&password={password}"
     started = time.monotonic()
     try:
         conn.request("POST", "/token", body, {
-            "Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"})
+            "Authorization": authorization, "Content-Type": "application/x-www-form-urlencoded"})
         status = conn.getresponse().status
     except OSError:
         status = "error"
     finally:
         conn.close()
     return status, (time.monotonic() - started) * 1000
+
+def token(username, password, source="127.0.0.1"):
+    return post_token(basic, f"grant_type=password&username={username}&password={password}", source)
 
 # 1. Password flood. First the time of one login on a quiet server.
 quiet = sorted(token("alice", "a+long+legitimate+passphrase")[1] for _ in range(5))[2]
@@ -169,7 +184,74 @@ print(f"  legitimate login during the flood: {len(legit)} tries, answers {legit_
 if peak_kib > goal: failed.append("peak RSS")
 if max(legit) > max_login_ms: failed.append("legitimate login latency")
 
-# 2. Slow bodies.
+# 2. /authorize flood: unauthenticated requests with large but legal parameters.
+def row_counts():
+    db = sqlite3.connect(f"file:{os.environ['DATABASE_FILE']}?mode=ro", uri=True, timeout=30)
+    try:
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        db.close()
+
+service = "Basic " + base64.b64encode(
+    f'{os.environ["SERVICE_ID"]}:{os.environ["SERVICE_SECRET"]}'.encode()).decode()
+def service_token():
+    return post_token(service, "grant_type=client_credentials&scope=api%3Aread")
+
+verifier = "v" * 64
+challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+def authorize_path():
+    return "/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": os.environ["WEB_ID"],
+        "redirect_uri": "http://127.0.0.1:9/callback", "scope": "openid profile",
+        "code_challenge": challenge, "code_challenge_method": "S256",
+        "state": "%08x" % random.getrandbits(32) + "s" * 3992, "nonce": "n" * 500,
+        "login_hint": "h" * 200})
+quiet_token = sorted(service_token()[1] for _ in range(5))[2]
+before = row_counts()
+stop = time.monotonic() + duration
+answers = {}
+def authorize_flooder():
+    while time.monotonic() < stop:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", authorize_path())
+            status = conn.getresponse().status
+        except OSError:
+            status = "error"
+        finally:
+            conn.close()
+        with lock:
+            answers[status] = answers.get(status, 0) + 1
+started = time.monotonic()
+threads = [threading.Thread(target=authorize_flooder) for _ in range(int(os.environ["FLOOD_THREADS"]))]
+for t in threads: t.start()
+token_ms, token_status = [], {}
+while time.monotonic() < stop:
+    status, ms = service_token()
+    token_ms.append(ms); token_status[status] = token_status.get(status, 0) + 1
+    time.sleep(0.2)
+for t in threads: t.join()
+elapsed = time.monotonic() - started
+after = row_counts()
+written = {t: after.get(t, 0) - before.get(t, 0) for t in after if after.get(t, 0) != before.get(t, 0)}
+total = sum(answers.values())
+print(f"/authorize flood ({os.environ['FLOOD_THREADS']} threads, {duration} s, 4.7 KB of parameters "
+      f"each, no cookies): {total} requests, {total / elapsed:.0f} requests/s, answers "
+      f"{dict(sorted(answers.items(), key=str))}")
+print(f"  rows written: {sum(written.values())} {written or ''}(goal 0; "
+      f"{sum(after.values())} rows in {len(after)} tables)")
+print(f"  unrelated client's /token during the flood: {len(token_ms)} requests, answers {token_status}, "
+      f"latency p50 {statistics.median(token_ms):.0f} ms, max {max(token_ms):.0f} ms "
+      f"({quiet_token:.0f} ms when quiet)")
+if written: failed.append("rows written by /authorize")
+if any(isinstance(s, int) and s >= 500 for s in answers) or "error" in answers:
+    failed.append("/authorize 5xx or errors")
+if any(isinstance(s, int) and s >= 500 for s in token_status) or "error" in token_status:
+    failed.append("/token 5xx or errors during the /authorize flood")
+
+# 3. Slow bodies.
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 wanted = int(os.environ["SLOW_CONNECTIONS"])

@@ -18,6 +18,7 @@ use crate::db::change_generations::Generations;
 use crate::db::{self, Backend, DbError, Pool};
 use crate::domain::client::Client;
 use crate::metrics::Metrics;
+use crate::oauth::authorize;
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::client_cache::ClientCache;
 use crate::oauth::discovery;
@@ -196,6 +197,16 @@ impl AppState {
             master_key: &self.master_key,
             random: &*self.random,
             now: self.clock.now(),
+        }
+    }
+
+    /// What the authorization steps (authorize, login, consent) need, at the time `now`.
+    pub fn authorization_context(&self, now: i64) -> authorize::Context<'_> {
+        authorize::Context {
+            settings: &self.settings,
+            master_key: &self.master_key,
+            random: &*self.random,
+            now,
         }
     }
 

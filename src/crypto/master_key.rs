@@ -131,6 +131,17 @@ impl MasterKey {
         Ok(Self(bytes))
     }
 
+    /// A key for one purpose, derived with HKDF-SHA256 (RFC 5869): `label` separates the purposes
+    /// (signing keys at rest use the master key itself), `salt` may make each derived key
+    /// single-use, so that a value an attacker can have sealed at will never repeats a
+    /// (key, nonce) pair.
+    pub fn derive(&self, label: &[u8], salt: &[u8]) -> Self {
+        let mut okm = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's output limit (255 × 32): this cannot fail.
+        let _ = hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), &self.0).expand(label, &mut okm);
+        Self(okm)
+    }
+
     /// Encrypts `plaintext`, binding it to `context` (the key id) as associated data, under a
     /// fresh 96-bit nonce from `random`. Output: nonce (12 bytes) ‖ ciphertext ‖ tag.
     pub fn encrypt(
@@ -202,6 +213,19 @@ mod tests {
         };
         assert_eq!(seal(1), seal(1));
         assert_ne!(seal(1)[..NONCE_LEN], seal(2)[..NONCE_LEN]);
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label_and_salt_and_do_not_open_each_others_values() {
+        let key = MasterKey::from_bytes([7; 32]);
+        let a = key.derive(b"purpose a", b"salt");
+        assert_eq!(a.0, key.derive(b"purpose a", b"salt").0);
+        assert_ne!(a.0, key.derive(b"purpose b", b"salt").0);
+        assert_ne!(a.0, key.derive(b"purpose a", b"other").0);
+        assert_ne!(a.0, key.0);
+        let sealed = a.encrypt(&OsRandom, b"value", b"").unwrap();
+        assert!(key.decrypt(&sealed, b"").is_err());
+        assert_eq!(a.decrypt(&sealed, b"").unwrap(), b"value");
     }
 
     #[test]

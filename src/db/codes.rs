@@ -51,7 +51,3 @@ pub fn record_access_token(
         ))
         .execute(conn)
 }
-
-pub fn delete_expired(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
-    diesel::delete(codes::table.filter(codes::expires_at.lt(before))).execute(conn)
-}

@@ -95,8 +95,3 @@ pub fn delete(conn: &mut DbConnection, keys: &[Vec<u8>]) -> QueryResult<usize> {
 pub fn delete_for_account(conn: &mut DbConnection, account_hash: &[u8]) -> QueryResult<usize> {
     diesel::delete(throttle::table.filter(throttle::account_hash.eq(account_hash))).execute(conn)
 }
-
-/// Background purge: expired counters, in one indexed statement.
-pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(throttle::table.filter(throttle::expires_at.le(now))).execute(conn)
-}

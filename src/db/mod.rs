@@ -11,11 +11,12 @@ pub mod keys;
 pub mod login_throttle;
 pub mod models;
 mod pool;
+pub mod purge;
 pub mod refresh_tokens;
-pub mod requests;
 pub mod schema;
 pub mod sessions;
 pub mod sqlite_file;
+pub mod used_requests;
 pub mod user_factors;
 pub mod users;
 
@@ -71,7 +72,7 @@ impl DbError {
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
         if let Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) = self {
-            return is_storage_full(info.message());
+            return is_storage_full(info.message()) || is_busy(info.message());
         }
         matches!(
             self,
@@ -102,6 +103,12 @@ fn is_storage_full(message: &str) -> bool {
     ]
     .iter()
     .any(|m| message.contains(m))
+}
+
+/// SQLite's message when its write lock stayed taken for the whole `busy_timeout` (SQLITE_BUSY):
+/// the database is saturated, which is 503 and `Retry-After`, not an internal error.
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked")
 }
 
 /// Which backend `database.url` names: parsed by the configuration, opened here.
@@ -151,13 +158,22 @@ fn transaction_lock(conn: &mut DbConnection, key: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Deletes what has expired: sessions, pending requests, codes, refresh tokens, and deny-list
-/// entries of access tokens that expired anyway. Returns the number of rows removed.
-pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, DbError> {
-    Ok(sessions::delete_expired(conn, now)?
-        + requests::delete_expired(conn, now)?
-        + codes::delete_expired(conn, now - 86_400)?
-        + refresh_tokens::purge_expired(conn, now)?
-        + refresh_tokens::purge_denied(conn, now)?
-        + login_throttle::delete_expired(conn, now)?)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn unknown(message: &str) -> DbError {
+        DbError::Query(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn a_write_lock_held_past_the_busy_timeout_is_unavailable_not_an_internal_error() {
+        assert!(unknown("database is locked").is_unavailable());
+        assert!(unknown("database or disk is full").is_unavailable());
+        assert!(!unknown("no such table: users").is_unavailable());
+    }
 }

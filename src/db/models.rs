@@ -92,9 +92,7 @@ impl std::fmt::Debug for SigningKeyRow {
     }
 }
 
-use super::schema::{
-    authorization_codes, authorization_requests, consents, refresh_tokens, sessions,
-};
+use super::schema::{authorization_codes, consents, refresh_tokens, sessions};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -108,30 +106,6 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// How the person authenticated (RFC 8176 values, space-separated).
     pub amr: String,
-}
-
-#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_requests)]
-pub struct AuthorizationRequestRow {
-    pub id: String,
-    pub browser_hash: Vec<u8>,
-    pub csrf_hash: Option<Vec<u8>>,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub prompt: Option<String>,
-    pub max_age: Option<i64>,
-    pub login_hint: Option<String>,
-    pub user_id: Option<String>,
-    pub auth_time: Option<i64>,
-    pub sid: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    /// `acr_values` as requested (OIDC Core §3.1.2.1).
-    pub acr_values: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -179,17 +179,3 @@ pub fn is_access_token_denied(conn: &mut DbConnection, jti: &str) -> QueryResult
         .get_result::<i64>(conn)
         .map(|n| n > 0)
 }
-
-pub fn purge_denied(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(family_access_tokens::table.filter(family_access_tokens::expires_at.lt(now)))
-        .execute(conn)?;
-    diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.lt(now)))
-        .execute(conn)
-}
-
-/// Deletes tokens whose whole family has been expired for a day (kept that long so late reuse
-/// is still recognised as reuse).
-pub fn purge_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_expires_at.lt(now - 86_400)))
-        .execute(conn)
-}

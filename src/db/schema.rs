@@ -73,25 +73,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    authorization_requests (id) {
-        id -> Text,
-        browser_hash -> Binary,
-        csrf_hash -> Nullable<Binary>,
-        client_id -> Text,
-        redirect_uri -> Text,
-        scope -> Text,
-        state -> Nullable<Text>,
-        nonce -> Nullable<Text>,
-        code_challenge -> Nullable<Text>,
-        prompt -> Nullable<Text>,
-        max_age -> Nullable<BigInt>,
-        login_hint -> Nullable<Text>,
-        user_id -> Nullable<Text>,
-        auth_time -> Nullable<BigInt>,
-        sid -> Nullable<Text>,
-        created_at -> BigInt,
+    used_requests (id_hash) {
+        id_hash -> Binary,
         expires_at -> BigInt,
-        acr_values -> Nullable<Text>,
     }
 }
 
@@ -240,7 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     family_access_tokens,
     sessions,
-    authorization_requests,
+    used_requests,
     authorization_codes,
     consents,
     refresh_tokens,

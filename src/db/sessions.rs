@@ -43,10 +43,6 @@ pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<us
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
-pub fn delete_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
-}
-
 /// A user's sessions, most recently seen first.
 pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<SessionRow>> {
     sessions::table

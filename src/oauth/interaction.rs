@@ -1,20 +1,23 @@
-//! The login and consent interactions (DESIGN.md §2): a stored authorization request, bound to the
-//! browser that started it by a cookie, with a fresh CSRF token per rendered form. Outside any
-//! spec; what matters is that a form cannot be replayed from another browser or another request.
+//! The login and consent interactions (DESIGN.md §2): a sealed authorization request
+//! (`oauth::pending`), bound to the browser that started it by a cookie, its forms carrying a
+//! CSRF token bound to both. Outside any spec; what matters is that a form cannot be replayed
+//! from another browser, for another request, or after it was used.
 
-use secrecy::SecretString;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
-use super::authorize::{self, AuthorizationRequest, AuthorizeError, Next};
+use super::authorize::{self, AuthorizationRequest, AuthorizeError, Context, Next};
 use super::error::{ErrorCode, OAuthError};
+use super::pending::{self, Opened};
 use super::session::{self, Session};
-use crate::config::Settings;
-use crate::db::models::{AuthorizationRequestRow, ConsentRow};
+use crate::db::models::ConsentRow;
 use crate::db::{self, DbConnection};
 use crate::domain::factor::Amr;
 use crate::domain::scope::Scope;
-use crate::domain::secret::{self, SecretHash};
+use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
-use crate::random::Random;
 
 /// Why a login or consent form cannot go on; shown as an error page.
 #[derive(Debug)]
@@ -52,68 +55,82 @@ impl From<diesel::result::Error> for InteractionError {
     }
 }
 
-/// A stored request, checked to belong to this browser.
+/// A sealed request, checked to belong to this browser, unexpired and not used up, with the CSRF
+/// token its forms carry.
 #[derive(Debug)]
 pub struct Pending {
-    pub row: AuthorizationRequestRow,
+    pub opened: Opened,
     pub request: AuthorizationRequest,
+    pub csrf: SecretString,
 }
 
-/// Constant-time check of a presented value against a stored SHA-256.
-fn same_hash(stored: &[u8], presented: &str) -> bool {
-    SecretHash::from_bytes(stored).is_some_and(|h| h.matches(presented))
+/// The CSRF token of the forms of one pending request in one browser: a hash of the browser's
+/// binding cookie (a secret only that browser holds) and the request's random id, so a token
+/// works for no other request and can be made by no one else.
+fn csrf_token(browser: &str, id: &str) -> SecretString {
+    let hash = SecretHash::of_str(&format!("latchkey form csrf\0{browser}\0{id}"));
+    SecretString::from(URL_SAFE_NO_PAD.encode(hash.as_bytes()))
 }
 
-/// Loads the stored request `id` for the browser holding `browser` (the interaction cookie).
+/// Opens the sealed request `token` for the browser holding `browser` (the interaction cookie).
 pub fn load(
     conn: &mut DbConnection,
-    id: Option<&str>,
+    ctx: &Context<'_>,
+    token: Option<&str>,
     browser: Option<&str>,
-    now: i64,
 ) -> Result<Pending, InteractionError> {
-    let id = id.ok_or(InteractionError::NoRequest)?;
-    let row = db::requests::find(conn, id)?.ok_or(InteractionError::Expired)?;
-    if !browser.is_some_and(|b| same_hash(&row.browser_hash, b)) {
-        return Err(InteractionError::Forbidden);
+    let token = token.ok_or(InteractionError::NoRequest)?;
+    let opened = pending::open(ctx.master_key, token).ok_or(InteractionError::Expired)?;
+    let browser = browser
+        .filter(|b| opened.belongs_to(b))
+        .ok_or(InteractionError::Forbidden)?;
+    if opened.expires_at() <= ctx.now || opened.is_used(conn)? {
+        return Err(InteractionError::Expired);
     }
-    let request = super::pending::restore(conn, &row, now)?.ok_or(InteractionError::Expired)?;
-    Ok(Pending { row, request })
-}
-
-/// A fresh CSRF token for the form about to be rendered; older ones stop working.
-pub fn new_csrf(
-    conn: &mut DbConnection,
-    random: &dyn Random,
-    pending: &Pending,
-) -> Result<SecretString, InteractionError> {
-    let token = secret::generate(random);
-    db::requests::set_csrf(conn, &pending.row.id, SecretHash::of(&token).as_bytes())?;
-    Ok(token)
+    let request = pending::restore(conn, &opened, ctx.now)?.ok_or(InteractionError::Expired)?;
+    let csrf = csrf_token(browser, &opened.id);
+    Ok(Pending {
+        opened,
+        request,
+        csrf,
+    })
 }
 
 /// Checks the CSRF token of a form of this request.
-pub fn check_csrf(
-    row: &AuthorizationRequestRow,
-    presented: Option<&str>,
-) -> Result<(), InteractionError> {
-    match (&row.csrf_hash, presented) {
-        (Some(stored), Some(token)) if same_hash(stored, token) => Ok(()),
+pub fn check_csrf(pending: &Pending, presented: Option<&str>) -> Result<(), InteractionError> {
+    let expected = pending.csrf.expose_secret().as_bytes();
+    match presented {
+        Some(token) if bool::from(token.as_bytes().ct_eq(expected)) => Ok(()),
         _ => Err(InteractionError::Forbidden),
     }
+}
+
+/// Marks the request used up: of two submissions of one form, only the first gets past this.
+fn use_up(conn: &mut DbConnection, pending: &Pending) -> Result<(), InteractionError> {
+    if pending.opened.mark_used(conn)? {
+        Ok(())
+    } else {
+        Err(InteractionError::Expired)
+    }
+}
+
+/// Ends a pending login that had its share of failed tries: the person starts again.
+pub fn exhausted(conn: &mut DbConnection, pending: &Pending) -> Result<(), db::DbError> {
+    pending.opened.mark_used(conn).map(drop)
 }
 
 /// First half of a login POST: the request, its CSRF token, and the user (if the name exists).
 pub fn login_prepare(
     conn: &mut DbConnection,
-    id: Option<&str>,
+    ctx: &Context<'_>,
+    token: Option<&str>,
     browser: Option<&str>,
     csrf: Option<&str>,
     username: &str,
     by_email: bool,
-    now: i64,
 ) -> Result<(Pending, Option<User>), InteractionError> {
-    let pending = load(conn, id, browser, now)?;
-    check_csrf(&pending.row, csrf)?;
+    let pending = load(conn, ctx, token, browser)?;
+    check_csrf(&pending, csrf)?;
     let user = super::credentials::find_user(conn, username, by_email)?;
     Ok((pending, user))
 }
@@ -121,45 +138,29 @@ pub fn login_prepare(
 /// Second half of a successful login (by `amr`): a new session, then consent or the code.
 pub fn login_complete(
     conn: &mut DbConnection,
-    settings: &Settings,
-    random: &dyn Random,
-    now: i64,
+    ctx: &Context<'_>,
     pending: Pending,
     signed_in: (&User, &Amr),
 ) -> Result<(SecretString, Next), InteractionError> {
     let (user, amr) = signed_in;
-    let (cookie, session) = session::create(conn, settings, random, user, amr, now)?;
-    // Single use: of two submissions of one form, only the first gets past this line.
-    if db::requests::delete(conn, &pending.row.id)? != 1 {
-        return Err(InteractionError::Expired);
-    }
+    use_up(conn, &pending)?;
+    let (cookie, session) = session::create(conn, ctx.settings, ctx.random, user, amr, ctx.now)?;
     tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id, amr = %amr.to_stored());
-    let next = authorize::continue_as(
-        conn,
-        settings,
-        random,
-        now,
-        pending.request,
-        &session,
-        &pending.row.browser_hash,
-    )?;
+    let browser_hash = pending.opened.browser_hash();
+    let next = authorize::continue_as(conn, ctx, pending.request, &session, &browser_hash)?;
     Ok((cookie, next))
 }
 
 /// Loads a request waiting for consent; it must belong to the current session.
 pub fn consent_load(
     conn: &mut DbConnection,
-    id: Option<&str>,
+    ctx: &Context<'_>,
+    token: Option<&str>,
     browser: Option<&str>,
     session: Option<&Session>,
-    now: i64,
 ) -> Result<Pending, InteractionError> {
-    let pending = load(conn, id, browser, now)?;
-    let owned = session.is_some_and(|s| {
-        pending.row.user_id.as_deref() == Some(s.user.id.as_str())
-            && pending.row.sid.as_deref() == Some(s.sid.as_str())
-    });
-    if !owned {
+    let pending = load(conn, ctx, token, browser)?;
+    if !session.is_some_and(|s| pending.opened.belongs_to_session(s)) {
         return Err(InteractionError::Forbidden);
     }
     Ok(pending)
@@ -174,24 +175,19 @@ pub struct ConsentAnswer<'a> {
 /// The consent answer: approval is remembered and the code issued; denial is `access_denied`.
 pub fn consent_decide(
     conn: &mut DbConnection,
-    settings: &Settings,
-    random: &dyn Random,
-    now: i64,
+    ctx: &Context<'_>,
     pending: Pending,
     session: &Session,
     answer: ConsentAnswer<'_>,
 ) -> Result<String, InteractionError> {
-    check_csrf(&pending.row, answer.csrf)?;
-    // Single use: of two submissions of one form, only the first gets past this line.
-    if db::requests::delete(conn, &pending.row.id)? != 1 {
-        return Err(InteractionError::Expired);
-    }
+    check_csrf(&pending, answer.csrf)?;
+    use_up(conn, &pending)?;
     let request = pending.request;
     if !answer.approve {
         tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);
         let denied = OAuthError::new(ErrorCode::AccessDenied, "The user denied the request");
         return Ok(authorize::error_redirect(
-            settings,
+            ctx.settings,
             &request.redirect_uri,
             request.state.as_deref(),
             &denied,
@@ -209,13 +205,11 @@ pub fn consent_decide(
             user_id: session.user.id.clone(),
             client_id: request.client.id.clone(),
             scope: granted.to_string(),
-            created_at: now,
+            created_at: ctx.now,
         },
     )?;
     tracing::info!(target: "audit", event = "consent_given", sub = %session.user.id, client_id = %request.client.id);
-    Ok(authorize::issue_code(
-        conn, settings, random, now, &request, session,
-    )?)
+    Ok(authorize::issue_code(conn, ctx, &request, session)?)
 }
 
 /// Plain-language lines for the consent page.

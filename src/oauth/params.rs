@@ -8,6 +8,11 @@ use super::error::OAuthError;
 
 /// The longest parameter value accepted, in bytes.
 pub const MAX_VALUE_LEN: usize = 4096;
+/// The longest `request` value of the login and consent pages: a sealed pending authorization
+/// request (`oauth::pending`), which carries the client's parameters, each within
+/// [`MAX_VALUE_LEN`]; it leaves room for the rest of a login form within the default
+/// `server.max_body_bytes` (16 KiB).
+pub const MAX_SEALED_LEN: usize = 12 * 1024;
 /// The most parameters one request may carry.
 pub const MAX_PARAMS: usize = 64;
 const MAX_NAME_LEN: usize = 64;
@@ -45,6 +50,16 @@ fn decode(raw: &[u8]) -> Result<String, OAuthError> {
 impl Params {
     /// Parses a form body or a query string.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        Self::parse_limited(body, None)
+    }
+
+    /// Parses the query or form of a login or consent page, whose `request` is a sealed pending
+    /// request and may be up to [`MAX_SEALED_LEN`] long.
+    pub fn parse_interaction(body: &[u8]) -> Result<Self, OAuthError> {
+        Self::parse_limited(body, Some(("request", MAX_SEALED_LEN)))
+    }
+
+    fn parse_limited(body: &[u8], long: Option<(&str, usize)>) -> Result<Self, OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for segment in body.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
             let (raw_name, raw_value) = match segment.iter().position(|&b| b == b'=') {
@@ -58,7 +73,11 @@ impl Params {
                 ));
             }
             let value = decode(raw_value)?;
-            if value.len() > MAX_VALUE_LEN {
+            let limit = match long {
+                Some((long_name, limit)) if long_name == name => limit,
+                _ => MAX_VALUE_LEN,
+            };
+            if value.len() > limit {
                 return Err(OAuthError::invalid_request(format!(
                     "Parameter `{name}` is too long"
                 )));

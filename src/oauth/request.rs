@@ -3,10 +3,23 @@
 //! is bound to.
 
 use super::error::OAuthError;
+use crate::config::Settings;
+use crate::crypto::master_key::MasterKey;
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
+use crate::random::Random;
+
+/// What the authorization steps (authorize, login, consent) share: settings, the master key
+/// (which seals pending requests, `oauth::pending`), the source of random values and the time.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub master_key: &'a MasterKey,
+    pub random: &'a dyn Random,
+    pub now: i64,
+}
 
 /// `prompt` (OIDC Core §3.1.2.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::OAuthError;
 use super::interaction::{self, InteractionError, Pending};
 use super::mfa::{self, Account, Enrolment};
+use super::request::Context;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, DbConnection};
 use crate::domain::factor::{Amr, FactorKind};
@@ -34,7 +35,7 @@ fn context(request: &str) -> Vec<u8> {
 impl Partial {
     pub fn new(pending: &Pending, user_id: &str, enrol: Option<String>, expires_at: i64) -> Self {
         Self {
-            request: pending.row.id.clone(),
+            request: pending.opened.id.clone(),
             user_id: user_id.to_owned(),
             enrol,
             expires_at,
@@ -71,15 +72,14 @@ pub struct Form<'a> {
 /// Loads the request and the user the sealed value names, after the browser and CSRF checks.
 pub fn prepare(
     conn: &mut DbConnection,
-    master: &MasterKey,
+    ctx: &Context<'_>,
     form: &Form<'_>,
-    now: i64,
 ) -> Result<(Pending, Partial, User), InteractionError> {
-    let pending = interaction::load(conn, form.request, form.browser, now)?;
-    interaction::check_csrf(&pending.row, form.csrf)?;
+    let pending = interaction::load(conn, ctx, form.request, form.browser)?;
+    interaction::check_csrf(&pending, form.csrf)?;
     let partial = form
         .sealed
-        .and_then(|s| Partial::open(master, s, &pending.row.id, now))
+        .and_then(|s| Partial::open(ctx.master_key, s, &pending.opened.id, ctx.now))
         .ok_or(InteractionError::Forbidden)?;
     let user = db::users::find_by_id(conn, &partial.user_id)?
         .map(User::from)

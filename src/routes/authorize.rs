@@ -35,8 +35,8 @@ pub async fn post(
 pub fn next_response(next: Next, after_post: bool) -> HttpResponse {
     match next {
         Next::Redirect(to) => pages::redirect(&to, after_post),
-        Next::Login(id) => pages::redirect(&format!("/login?request={id}"), after_post),
-        Next::Consent(id) => pages::redirect(&format!("/consent?request={id}"), after_post),
+        Next::Login(sealed) => pages::redirect(&format!("/login?request={sealed}"), after_post),
+        Next::Consent(sealed) => pages::redirect(&format!("/consent?request={sealed}"), after_post),
     }
 }
 
@@ -59,15 +59,8 @@ async fn handle(
     let result = db::run(&state.pool, move |conn| {
         let request = authorize::validate(conn, &params)?;
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
-        authorize::decide(
-            conn,
-            &shared.settings,
-            &*shared.random,
-            now,
-            request,
-            session.as_ref(),
-            &browser_hash,
-        )
+        let ctx = shared.authorization_context(now);
+        authorize::decide(conn, &ctx, request, session.as_ref(), &browser_hash)
     })
     .await;
     match result {

@@ -14,31 +14,31 @@ use crate::state::AppState;
 use crate::views::ConsentPage;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let params = match Params::parse(req.query_string().as_bytes()) {
+    let params = match Params::parse_interaction(req.query_string().as_bytes()) {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
-    let id = params.get("request").map(str::to_owned);
+    let sealed = params.get("request").map(str::to_owned);
     let browser = pages::read_cookie(&req, &state, INTERACTION);
     let session_cookie = pages::read_cookie(&req, &state, SESSION);
     let now = state.clock.now();
     let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
+        let ctx = shared.authorization_context(now);
         let pending = interaction::consent_load(
             conn,
-            id.as_deref(),
+            &ctx,
+            sealed.as_deref(),
             browser.as_deref(),
             session.as_ref(),
-            now,
         )?;
-        let csrf = interaction::new_csrf(conn, &*shared.random, &pending)?;
         let username = session.map(|s| s.user.username).unwrap_or_default();
-        Ok::<_, InteractionError>((pending, csrf, username))
+        Ok::<_, InteractionError>((pending, username))
     })
     .await;
     match result {
-        Ok((pending, csrf, username)) => pages::render(
+        Ok((pending, username)) => pages::render(
             StatusCode::OK,
             &ConsentPage {
                 brand: &state.brand,
@@ -50,8 +50,8 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                     .as_deref(),
                 scopes: interaction::describe_scope(&pending.request.scope),
                 username: &username,
-                request_id: &pending.row.id,
-                csrf: csrf.expose_secret(),
+                request_id: &pending.opened.token,
+                csrf: pending.csrf.expose_secret(),
             },
         ),
         Err(e) => pages::interaction_error(&state, e),
@@ -63,11 +63,11 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
+    let params = match super::read_interaction_form(&req, payload, &state).await {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
-    let id = params.get("request").map(str::to_owned);
+    let sealed = params.get("request").map(str::to_owned);
     let csrf = params.get("csrf").map(str::to_owned);
     let approve = params.get("decision") == Some("approve");
     let browser = pages::read_cookie(&req, &state, INTERACTION);
@@ -76,19 +76,18 @@ pub async fn post(
     let shared = state.clone();
     let result = db::run_tx(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
+        let ctx = shared.authorization_context(now);
         let pending = interaction::consent_load(
             conn,
-            id.as_deref(),
+            &ctx,
+            sealed.as_deref(),
             browser.as_deref(),
             session.as_ref(),
-            now,
         )?;
         let session = session.ok_or(InteractionError::Forbidden)?;
         interaction::consent_decide(
             conn,
-            &shared.settings,
-            &*shared.random,
-            now,
+            &ctx,
             pending,
             &session,
             interaction::ConsentAnswer {

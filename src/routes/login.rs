@@ -1,4 +1,4 @@
-//! `GET|POST /login`: the hosted login page for a stored authorization request. A failed login
+//! `GET|POST /login`: the hosted login page for a sealed authorization request (`oauth::pending`). A failed login
 //! says "Invalid username or password" and nothing more (DESIGN.md §7); a throttled one says only
 //! how long to wait (DESIGN.md §5b, `oauth::throttle`), and one login page takes a bounded number
 //! of failures.
@@ -25,20 +25,14 @@ use crate::views::LoginPage;
 /// The login page's answer when every password worker is busy.
 const BUSY: &str = "The service is busy. Please try again in a moment.";
 
-fn page(
-    state: &AppState,
-    pending: &Pending,
-    csrf: &SecretString,
-    username: &str,
-    error: Option<&str>,
-) -> HttpResponse {
+fn page(state: &AppState, pending: &Pending, username: &str, error: Option<&str>) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &LoginPage {
             brand: &state.brand,
             client_name: &pending.request.client.name,
-            request_id: &pending.row.id,
-            csrf: csrf.expose_secret(),
+            request_id: &pending.opened.token,
+            csrf: pending.csrf.expose_secret(),
             username,
             error,
         },
@@ -55,22 +49,12 @@ enum Again {
     Busy,
 }
 
-/// The form again, with a fresh CSRF token and a generic message.
-async fn again(state: &AppState, pending: Pending, username: &str, why: Again) -> HttpResponse {
-    let random = state.random.clone();
-    let renewed = db::run(&state.pool, move |conn| {
-        let csrf = interaction::new_csrf(conn, &*random, &pending)?;
-        Ok::<_, InteractionError>((pending, csrf))
-    })
-    .await;
-    let (pending, csrf) = match renewed {
-        Ok(renewed) => renewed,
-        Err(e) => return pages::interaction_error(state, e),
-    };
+/// The form again, for the same pending request, with a generic message.
+fn again(state: &AppState, pending: &Pending, username: &str, why: Again) -> HttpResponse {
     let (status, message, retry_after) = match why {
         Again::Invalid => {
             let message = Some(credentials::INVALID_CREDENTIALS);
-            return page(state, &pending, &csrf, username, message);
+            return page(state, pending, username, message);
         }
         Again::Throttled(secs) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -79,7 +63,7 @@ async fn again(state: &AppState, pending: Pending, username: &str, why: Again) -
         ),
         Again::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), 1),
     };
-    let mut response = page(state, &pending, &csrf, username, Some(&message));
+    let mut response = page(state, pending, username, Some(&message));
     *response.status_mut() = status;
     if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -96,13 +80,15 @@ async fn refused(
     refusal: Refusal,
 ) -> HttpResponse {
     match refusal {
-        Refusal::Throttled { retry_after_secs } => {
-            again(state, pending, username, Again::Throttled(retry_after_secs)).await
-        }
+        Refusal::Throttled { retry_after_secs } => again(
+            state,
+            &pending,
+            username,
+            Again::Throttled(retry_after_secs),
+        ),
         Refusal::RequestExhausted => {
-            let id = pending.row.id;
             let ended = db::run(&state.pool, move |conn| {
-                db::requests::delete(conn, &id).map_err(db::DbError::from)
+                interaction::exhausted(conn, &pending)
             })
             .await;
             if let Err(e) = ended {
@@ -120,23 +106,23 @@ async fn refused(
 }
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let params = match Params::parse(req.query_string().as_bytes()) {
+    let params = match Params::parse_interaction(req.query_string().as_bytes()) {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
-    let id = params.get("request").map(str::to_owned);
+    let sealed = params.get("request").map(str::to_owned);
     let browser = pages::read_cookie(&req, &state, INTERACTION);
-    let (now, random) = (state.clock.now(), state.random.clone());
+    let now = state.clock.now();
+    let shared = state.clone();
     let result = db::run(&state.pool, move |conn| {
-        let pending = interaction::load(conn, id.as_deref(), browser.as_deref(), now)?;
-        let csrf = interaction::new_csrf(conn, &*random, &pending)?;
-        Ok::<_, InteractionError>((pending, csrf))
+        let ctx = shared.authorization_context(now);
+        interaction::load(conn, &ctx, sealed.as_deref(), browser.as_deref())
     })
     .await;
     match result {
-        Ok((pending, csrf)) => {
+        Ok(pending) => {
             let hint = pending.request.login_hint.clone().unwrap_or_default();
-            page(&state, &pending, &csrf, &hint, None)
+            page(&state, &pending, &hint, None)
         }
         Err(e) => pages::interaction_error(&state, e),
     }
@@ -148,11 +134,11 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
+    let params = match super::read_interaction_form(&req, payload, &state).await {
         Ok(p) => p,
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
-    let id = params.get("request").map(str::to_owned);
+    let sealed = params.get("request").map(str::to_owned);
     let csrf = params.get("csrf").map(str::to_owned);
     let username = params.get("username").unwrap_or("").to_owned();
     let password = SecretString::from(params.get("password").unwrap_or("").to_owned());
@@ -160,28 +146,31 @@ pub async fn post(
     let now = state.clock.now();
     let name = username.clone();
     let address = Some(super::ClientAddr::of(&req).0);
-    let throttling = state.settings.login_throttle.clone();
+    let shared = state.clone();
     let by_email = state.settings.login.by_email;
     let prepared = db::run(&state.pool, move |conn| {
+        let ctx = shared.authorization_context(now);
         let (pending, user) = interaction::login_prepare(
             conn,
-            id.as_deref(),
+            &ctx,
+            sealed.as_deref(),
             browser.as_deref(),
             csrf.as_deref(),
             &name,
             by_email,
-            now,
         )?;
-        // Failures count against the account the name resolved to (by username or email alike).
+        // Failures count against the account the name resolved to (by username or email alike),
+        // and against the request's random id: a replayed copy of the sealed value shares the
+        // count, whatever the form around it.
         let account = user.as_ref().map_or(name.as_str(), |u| u.username.as_str());
         let source = throttle::Source {
             username: account,
             address,
-            request: Some(&pending.row.id),
+            request: Some(&pending.opened.id),
             client_id: &pending.request.client.id,
             second_factor: false,
         };
-        let attempt = throttle::begin(conn, &throttling, &source, now)?;
+        let attempt = throttle::begin(conn, &shared.settings.login_throttle, &source, now)?;
         Ok::<_, InteractionError>((pending, user, attempt))
     })
     .await;
@@ -206,7 +195,7 @@ pub async fn post(
     {
         Ok(user) => user,
         Err(e) if e.code == ErrorCode::TemporarilyUnavailable => {
-            return again(&state, pending, &username, Again::Busy).await
+            return again(&state, &pending, &username, Again::Busy)
         }
         Err(e) => return pages::oauth_error_page(&state, &e),
     };
@@ -216,7 +205,7 @@ pub async fn post(
         if last_try {
             return refused(&state, pending, &username, Refusal::RequestExhausted).await;
         }
-        return again(&state, pending, &username, Again::Invalid).await;
+        return again(&state, &pending, &username, Again::Invalid);
     };
     state.metrics.login(LoginOutcome::Success);
     let pending = match super::login_second_factor::after_password(&state, pending, &user).await {
@@ -244,14 +233,8 @@ pub(super) async fn finish(
     let previous = pages::read_cookie(req, state, SESSION);
     let completed = db::run_tx(&state.pool, move |conn| {
         session::end(conn, previous.as_deref())?;
-        interaction::login_complete(
-            conn,
-            &shared.settings,
-            &*shared.random,
-            now,
-            pending,
-            (&user, &amr),
-        )
+        let ctx = shared.authorization_context(now);
+        interaction::login_complete(conn, &ctx, pending, (&user, &amr))
     })
     .await;
     match completed {

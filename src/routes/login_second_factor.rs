@@ -41,7 +41,7 @@ fn render(
         &SecondFactorPage {
             brand: &state.brand,
             client_name: &shown.pending.request.client.name,
-            request_id: &shown.pending.row.id,
+            request_id: &shown.pending.opened.token,
             csrf: shown.csrf.expose_secret(),
             sealed: &shown.sealed,
             enrolment: shown.enrolment.as_ref(),
@@ -89,7 +89,7 @@ pub(super) async fn after_password(
             expires,
         );
         let sealed = partial.seal(&shared.master_key, &*shared.random)?;
-        let csrf = interaction::new_csrf(conn, &*shared.random, &pending)?;
+        let csrf = pending.csrf.clone();
         Ok(Ok(Shown {
             pending,
             csrf,
@@ -164,12 +164,12 @@ pub async fn post(
             csrf: csrf.as_deref(),
             sealed: sealed.as_deref(),
         };
-        let (pending, partial, user) =
-            second_factor::prepare(conn, &shared.master_key, &form, now)?;
+        let ctx = shared.authorization_context(now);
+        let (pending, partial, user) = second_factor::prepare(conn, &ctx, &form)?;
         let source = throttle::Source {
             username: &user.id,
             address,
-            request: Some(&pending.row.id),
+            request: Some(&pending.opened.id),
             client_id: &pending.request.client.id,
             second_factor: true,
         };
@@ -227,9 +227,8 @@ async fn refused(
             again(state, pending, partial, user, Some(retry_after_secs)).await
         }
         Refusal::RequestExhausted => {
-            let id = pending.row.id;
             let ended = db::run(&state.pool, move |conn| {
-                db::requests::delete(conn, &id).map_err(db::DbError::from)
+                interaction::exhausted(conn, &pending)
             })
             .await;
             if let Err(e) = ended {
@@ -256,7 +255,7 @@ async fn again(
 ) -> HttpResponse {
     let shared = state.clone();
     let renewed = db::run(&state.pool, move |conn| {
-        let csrf = interaction::new_csrf(conn, &*shared.random, &pending)?;
+        let csrf = pending.csrf.clone();
         let enrolment = second_factor::enrolment_of(
             conn,
             &shared.master_key,

@@ -135,3 +135,19 @@ pub async fn read_form(
     let body = read_body(req, payload, limit).await?;
     Params::parse(&body)
 }
+
+/// [`read_form`] for the login and consent forms, whose `request` carries a sealed pending
+/// request ([`Params::parse_interaction`]).
+pub async fn read_interaction_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &crate::state::AppState,
+) -> Result<Params, OAuthError> {
+    if media_type(req) != "application/x-www-form-urlencoded" {
+        return Err(OAuthError::invalid_request(
+            "The request body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(req, payload, state.settings.server.max_body_bytes).await?;
+    Params::parse_interaction(&body)
+}

@@ -24,8 +24,11 @@ pub async fn refresh_keys(state: web::Data<AppState>) {
         ticks += 1;
         if ticks % purge_every == 0 {
             let now = state.clock.now();
-            match db::run(&state.pool, move |conn| db::purge_expired(conn, now)).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired rows"),
+            let batching = db::purge::Batching::default();
+            match db::purge::purge_expired(&state.pool, now, batching).await {
+                Ok(p) if p.rows > 0 => {
+                    tracing::info!(rows = p.rows, batches = p.batches, "purged expired rows")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
             }

@@ -42,6 +42,7 @@ mod registration_policy;
 mod resilience;
 mod revocation;
 mod rotation;
+mod sealed_requests;
 mod second_factor;
 mod sessions_storage;
 mod shutdown;

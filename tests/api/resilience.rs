@@ -117,16 +117,88 @@ async fn expired_rows_are_purged(backend: Backend) {
     let count = |app: &TestApp| {
         let pool = app.state.pool.clone();
         async move {
-            tokio::task::spawn_blocking(move || {
-                let mut conn = pool.get().unwrap();
-                let now = crate::helpers::NOW + 30 * 86_400;
-                latchkey::db::purge_expired(&mut conn, now).unwrap()
-            })
-            .await
-            .unwrap()
+            let now = crate::helpers::NOW + 30 * 86_400;
+            let batching = latchkey::db::purge::Batching::default();
+            let purged = latchkey::db::purge::purge_expired(&pool, now, batching).await;
+            purged.unwrap().rows
         }
     };
-    // A month later the session and the code are gone; a second pass finds nothing.
-    assert_eq!(count(&app).await, 2);
+    // A month later the session, the code and the used-up mark of the sealed request are
+    // gone; a second pass finds nothing.
+    assert_eq!(count(&app).await, 3);
     assert_eq!(count(&app).await, 0);
+}
+
+crate::backend_tests!(expired_rows_are_purged_in_batches);
+
+async fn expired_rows_are_purged_in_batches(backend: Backend) {
+    use diesel::QueryDsl;
+    use latchkey::db::models::LoginThrottleRow;
+    use latchkey::db::purge::{purge_expired, Batching};
+    use latchkey::db::schema::{login_throttle, used_requests};
+
+    let app = TestApp::spawn(backend).await;
+    let now = crate::helpers::NOW + 3600;
+    let pool = app.state.pool.clone();
+    // 1,200 used-up marks and 700 throttle counters expired; 20 of each still live.
+    let expiry = move |n: usize| if n < 20 { now + 60 } else { now - 60 };
+    tokio::task::spawn_blocking(move || {
+        let conn = &mut *pool.get().unwrap();
+        conn.transaction(|conn| {
+            for n in 0..1220_u32 {
+                let hash = n.to_be_bytes().to_vec();
+                latchkey::db::used_requests::mark(conn, &hash, expiry(n as usize))?;
+            }
+            for n in 0..720_u32 {
+                let row = LoginThrottleRow {
+                    key_hash: n.to_be_bytes().to_vec(),
+                    kind: "address".into(),
+                    account_hash: None,
+                    failures: 1,
+                    blocked_until: 0,
+                    updated_at: now - 120,
+                    expires_at: expiry(n as usize),
+                };
+                diesel::insert_into(login_throttle::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let batching = Batching {
+        rows: 500,
+        pause: Duration::from_millis(1),
+    };
+    let purged = purge_expired(&app.state.pool, now, batching).await.unwrap();
+    assert_eq!(purged.rows, 1200 + 700);
+    // Used-up marks: 500, 500, 200; counters: 500, 200; one empty batch for each other table.
+    assert_eq!(purged.batches, 3 + 2 + 5);
+    let pool = app.state.pool.clone();
+    let left = tokio::task::spawn_blocking(move || {
+        let conn = &mut *pool.get().unwrap();
+        let live = |c: i64| c > now;
+        let marks: Vec<i64> = used_requests::table
+            .select(used_requests::expires_at)
+            .load(conn)
+            .unwrap();
+        let counters: Vec<i64> = login_throttle::table
+            .select(login_throttle::expires_at)
+            .load(conn)
+            .unwrap();
+        (
+            marks.len(),
+            marks.into_iter().all(live),
+            counters.len(),
+            counters.into_iter().all(live),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(left, (20, true, 20, true), "nothing unexpired is touched");
+    let again = purge_expired(&app.state.pool, now, batching).await.unwrap();
+    assert_eq!(again.rows, 0);
 }

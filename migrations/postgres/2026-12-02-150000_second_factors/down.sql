@@ -3,7 +3,6 @@ ALTER TABLE login_throttle DROP CONSTRAINT login_throttle_kind_check;
 ALTER TABLE login_throttle ADD CONSTRAINT login_throttle_kind_check
     CHECK (kind IN ('account', 'account_address', 'address', 'request'));
 ALTER TABLE clients DROP COLUMN mfa_policy;
-ALTER TABLE authorization_requests DROP COLUMN acr_values;
 ALTER TABLE refresh_tokens DROP COLUMN amr;
 ALTER TABLE authorization_codes DROP COLUMN amr;
 ALTER TABLE sessions DROP COLUMN amr;

@@ -28,8 +28,6 @@ CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
 ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE authorization_codes ADD COLUMN amr TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN amr TEXT;
--- acr_values of a pending authorization request (OIDC Core §3.1.2.1).
-ALTER TABLE authorization_requests ADD COLUMN acr_values TEXT;
 -- A client's second-factor policy: 'required', 'optional', or NULL for the global [mfa] policy.
 ALTER TABLE clients ADD COLUMN mfa_policy TEXT;
 

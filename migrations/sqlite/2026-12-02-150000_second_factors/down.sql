@@ -11,7 +11,6 @@ CREATE TABLE login_throttle (
 CREATE INDEX login_throttle_account ON login_throttle (account_hash);
 CREATE INDEX login_throttle_expires ON login_throttle (expires_at);
 ALTER TABLE clients DROP COLUMN mfa_policy;
-ALTER TABLE authorization_requests DROP COLUMN acr_values;
 ALTER TABLE refresh_tokens DROP COLUMN amr;
 ALTER TABLE authorization_codes DROP COLUMN amr;
 ALTER TABLE sessions DROP COLUMN amr;

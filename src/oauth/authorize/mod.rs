@@ -2,7 +2,7 @@
 //! small checks ([`checks`]). Until `client_id` and `redirect_uri` are validated, errors render an
 //! error page and never redirect; after, they redirect to the client with `error`, `state` and
 //! `iss` (RFC 9207). Then the request either gets a code at once (live session, consent given) or
-//! is stored while the browser visits the login or consent page.
+//! is sealed (`oauth::pending`) while the browser visits the login or consent page.
 
 pub mod checks;
 
@@ -13,14 +13,13 @@ use super::claims::Entitlement;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use super::pending;
-pub use super::request::{AuthorizationRequest, Prompt};
+pub use super::request::{AuthorizationRequest, Context, Prompt};
 use super::session::Session;
 use crate::config::Settings;
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 use crate::domain::secret::{self, SecretHash};
-use crate::random::Random;
 use checks::Refusal;
 
 /// How an authorization error reaches the user: the two channels of RFC 6749 §4.1.2.1.
@@ -73,9 +72,9 @@ impl From<diesel::result::Error> for AuthorizeError {
 pub enum Next {
     /// Back to the client, with a code.
     Redirect(String),
-    /// To the login page for the stored request with this id.
+    /// To the login page, carrying this sealed request.
     Login(String),
-    /// To the consent page for the stored request with this id.
+    /// To the consent page, carrying this sealed request.
     Consent(String),
 }
 
@@ -164,16 +163,15 @@ pub fn validate(
 /// Decides what happens to a validated request for a browser with `session` (if any).
 pub fn decide(
     conn: &mut DbConnection,
-    settings: &Settings,
-    random: &dyn Random,
-    now: i64,
+    ctx: &Context<'_>,
     request: AuthorizationRequest,
     session: Option<&Session>,
     browser_hash: &[u8],
 ) -> Result<Next, AuthorizeError> {
+    let now = ctx.now;
     let strong_enough = match session {
         Some(s) if !s.amr.is_multi_factor() => {
-            !super::mfa::policy::wants_second_factor(conn, settings, &request)?
+            !super::mfa::policy::wants_second_factor(conn, ctx.settings, &request)?
         }
         _ => true,
     };
@@ -190,18 +188,17 @@ pub fn decide(
                 "The user is not logged in",
             ));
         }
-        let id = pending::store(conn, settings, random, now, &request, browser_hash, None)?;
-        return Ok(Next::Login(id));
+        // No session: nothing is written, the request travels sealed.
+        let sealed = seal_or_refuse(ctx, &request, browser_hash, None)?;
+        return Ok(Next::Login(sealed));
     };
-    continue_as(conn, settings, random, now, request, session, browser_hash)
+    continue_as(conn, ctx, request, session, browser_hash)
 }
 
 /// After authentication: ask for consent when needed, else issue the code.
 pub fn continue_as(
     conn: &mut DbConnection,
-    settings: &Settings,
-    random: &dyn Random,
-    now: i64,
+    ctx: &Context<'_>,
     mut request: AuthorizationRequest,
     session: &Session,
     browser_hash: &[u8],
@@ -217,18 +214,27 @@ pub fn continue_as(
                 "The user has not consented",
             ));
         }
-        let id = pending::store(
-            conn,
-            settings,
-            random,
-            now,
-            &request,
-            browser_hash,
-            Some(session),
-        )?;
-        return Ok(Next::Consent(id));
+        let sealed = seal_or_refuse(ctx, &request, browser_hash, Some(session))?;
+        return Ok(Next::Consent(sealed));
     }
-    issue_code(conn, settings, random, now, &request, session).map(Next::Redirect)
+    issue_code(conn, ctx, &request, session).map(Next::Redirect)
+}
+
+/// Seals `request` for the next page; a request too large to seal goes back to the client.
+fn seal_or_refuse(
+    ctx: &Context<'_>,
+    request: &AuthorizationRequest,
+    browser_hash: &[u8],
+    session: Option<&Session>,
+) -> Result<String, AuthorizeError> {
+    pending::seal(ctx, request, browser_hash, session).map_err(|e| match e.code {
+        ErrorCode::InvalidRequest => AuthorizeError::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: e,
+        },
+        _ => AuthorizeError::Page(e),
+    })
 }
 
 fn has_consent(
@@ -252,12 +258,11 @@ fn has_consent(
 /// returns the redirect that carries it (RFC 6749 §4.1.2).
 pub fn issue_code(
     conn: &mut DbConnection,
-    settings: &Settings,
-    random: &dyn Random,
-    now: i64,
+    ctx: &Context<'_>,
     request: &AuthorizationRequest,
     session: &Session,
 ) -> Result<String, AuthorizeError> {
+    let (settings, random, now) = (ctx.settings, ctx.random, ctx.now);
     let code = secret::generate(random);
     db::codes::insert(
         conn,
