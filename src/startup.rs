@@ -39,6 +39,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::login::post)),
     )
     .service(
+        web::resource("/login/second-factor")
+            .route(web::post().to(routes::login_second_factor::post)),
+    )
+    .service(web::resource("/account").route(web::get().to(routes::account::get)))
+    .service(web::resource("/account/callback").route(web::get().to(routes::account::callback)))
+    .service(web::resource("/account/totp").route(web::post().to(routes::account::totp_start)))
+    .service(
+        web::resource("/account/totp/confirm").route(web::post().to(routes::account::totp_confirm)),
+    )
+    .service(
+        web::resource("/account/factors/{id}/remove")
+            .route(web::post().to(routes::account::remove_factor)),
+    )
+    .service(
+        web::resource("/account/recovery-codes")
+            .route(web::post().to(routes::account::regenerate_codes)),
+    )
+    .service(
+        web::resource("/account/sessions/end-others")
+            .route(web::post().to(routes::account::end_other_sessions)),
+    )
+    .service(
+        web::resource("/account/sessions/{sid}/end")
+            .route(web::post().to(routes::account::end_session)),
+    )
+    .service(
+        web::resource("/account/apps/{client_id}/revoke")
+            .route(web::post().to(routes::account::revoke_app)),
+    )
+    .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))
             .route(web::post().to(routes::consent::post)),
@@ -135,6 +165,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{username}/unlock")
                     .route(web::post().to(routes::admin_api::unlock)),
+            )
+            .service(
+                web::resource("/users/{username}/mfa")
+                    .route(web::get().to(routes::admin_api::mfa))
+                    .route(web::delete().to(routes::admin_api::mfa_reset)),
             )
             .service(
                 web::resource("/users/{username}/sessions")

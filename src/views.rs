@@ -35,6 +35,61 @@ pub struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "login_second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    pub brand: &'a Brand,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    /// The sealed state of this sign-in (who gave the right password).
+    pub sealed: &'a str,
+    /// A TOTP enrolment to finish first, when a second factor is required and none exists.
+    pub enrolment: Option<&'a crate::oauth::mfa::Enrolment>,
+    pub error: Option<&'a str>,
+}
+
+/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people; `-` for none.
+pub fn date(unix: Option<i64>) -> String {
+    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
+    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub brand: &'a Brand,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub csrf: &'a str,
+    /// Confirmed second factors.
+    pub factors: &'a [crate::domain::factor::FactorView],
+    pub recovery_codes_left: i64,
+    pub sessions: &'a [crate::oauth::self_service::SessionView],
+    pub apps: &'a [crate::oauth::self_service::AppView],
+    pub notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "account_totp.html")]
+pub struct AccountTotpPage<'a> {
+    pub brand: &'a Brand,
+    pub csrf: &'a str,
+    pub enrolment: &'a crate::oauth::mfa::Enrolment,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub brand: &'a Brand,
+    pub codes: &'a [String],
+    pub onward: Onward,
+}
+
+#[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
     pub brand: &'a Brand,

@@ -357,11 +357,14 @@ pub fn bootstrap(
 /// The id of the built-in client through which people sign in to the admin pages.
 pub const CONSOLE_ID: &str = "latchkey-admin-console";
 
-/// Creates or updates the built-in admin-console client so that its redirect URI follows the
-/// configured issuer. It is public, first-party and limited to `openid`.
+/// Creates or updates the built-in admin-console client (also the way into the account page) so
+/// that its redirect URIs follow the configured issuer. It is public, first-party and limited to `openid`.
 pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
-    let redirect = serde_json::to_string(&[format!("{base_url}/admin/callback")])
-        .map_err(|e| AdminError::internal("stored client", e))?;
+    let redirect = serde_json::to_string(&[
+        format!("{base_url}/admin/callback"),
+        format!("{base_url}/account/callback"),
+    ])
+    .map_err(|e| AdminError::internal("stored client", e))?;
     db::transaction(pool, |conn| {
         match db::clients::find(conn, CONSOLE_ID)? {
             Some(mut row) if row.redirect_uris != redirect => {

@@ -9,6 +9,7 @@ pub mod client_algs;
 mod client_input;
 pub mod client_web;
 pub mod clients;
+pub mod factors;
 pub mod groups;
 pub mod keys;
 pub mod resources;

@@ -84,7 +84,7 @@ fn check_name(name: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn find(conn: &mut DbConnection, username: &str) -> Result<UserRow, AdminError> {
+pub(super) fn find(conn: &mut DbConnection, username: &str) -> Result<UserRow, AdminError> {
     let key = login_key(username).unwrap_or_default();
     db::users::find_for_login(conn, username, &key)?
         .ok_or_else(|| AdminError::NotFound(format!("user `{username}`")))

@@ -1,5 +1,6 @@
 //! `latchkey client …`: client applications.
 
+use crate::domain::factor::MfaPolicy;
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -69,6 +70,19 @@ fn parse_alg_setting(raw: &str) -> Result<AlgSetting, String> {
     }
 }
 
+/// A client's second-factor policy, or `default` to follow `[mfa] policy`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MfaSetting(Option<MfaPolicy>);
+
+fn parse_mfa_setting(raw: &str) -> Result<MfaSetting, String> {
+    match raw {
+        "default" => Ok(MfaSetting(None)),
+        _ => MfaPolicy::parse(raw)
+            .map(|p| MfaSetting(Some(p)))
+            .ok_or_else(|| "expected required, optional, off or default".to_owned()),
+    }
+}
+
 fn parse_grant(raw: &str) -> Result<GrantType, String> {
     raw.parse()
 }
@@ -92,6 +106,10 @@ pub(super) enum ClientCommand {
         id_token_signed_response_alg: Option<AlgSetting>,
         #[command(flatten)]
         claims_cors: ClaimsCorsArgs,
+        /// Second factor at sign-in to this client: `required`, `optional`, `off`, or `default`
+        /// (the global [mfa] policy).
+        #[arg(long, value_name = "POLICY", value_parser = parse_mfa_setting)]
+        mfa: Option<MfaSetting>,
     },
     /// List clients.
     List,
@@ -173,7 +191,11 @@ pub(super) fn client(
             access_token_alg,
             id_token_signed_response_alg,
             claims_cors,
+            mfa,
         } => {
+            if let Some(MfaSetting(policy)) = mfa {
+                admin::factors::set_client_policy(&mut *pool.get()?, &client_id, policy)?;
+            }
             let (claims, origins) = claims_cors.changes();
             let c = db::transaction(&pool, |conn| {
                 if access_token_alg.is_some() || id_token_signed_response_alg.is_some() {

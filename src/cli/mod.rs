@@ -285,9 +285,9 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people reading the CLI.
+/// A Unix time as an RFC 3339 date in UTC, for people reading the CLI.
 fn date(unix: Option<i64>) -> String {
-    unix.map_or_else(|| "-".to_owned(), crate::clock::rfc3339)
+    crate::views::date(unix)
 }
 
 /// Opens an existing database and applies pending migrations. Refuses to create a SQLite file: a

@@ -56,6 +56,10 @@ pub(super) enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List a user's second factors (never their secrets).
+    Mfa { username: String },
+    /// Remove every second factor and recovery code of a user; they enrol again.
+    MfaReset { username: String },
     /// Clear a user's login lockout and back-offs after failed attempts.
     Unlock { username: String },
     /// Prevent a user from logging in.
@@ -216,6 +220,35 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             done(
                 json,
                 &format!("user {username} unlocked ({cleared} login counter(s) cleared)"),
+            )
+        }
+        UserCommand::Mfa { username } => {
+            let listed = admin::factors::list(&mut *pool.get()?, &username)?;
+            output(json, &listed, || {
+                if listed.factors.is_empty() {
+                    println!("{username} has no second factor");
+                }
+                for f in &listed.factors {
+                    let state = if f.confirmed { "active" } else { "enrolling" };
+                    println!(
+                        "{:<8} {:<10} {}  added {}  last used {}",
+                        f.kind,
+                        state,
+                        f.id,
+                        super::date(Some(f.created_at)),
+                        super::date(f.last_used_at)
+                    );
+                }
+                println!("recovery codes left: {}", listed.recovery_codes_left);
+            })
+        }
+        UserCommand::MfaReset { username } => {
+            let removed = admin::factors::reset(&mut *pool.get()?, &username, "cli")?;
+            done(
+                json,
+                &format!(
+                    "second factors of {username} reset ({removed} factor(s) and code(s) removed)"
+                ),
             )
         }
         UserCommand::Disable { username } => {

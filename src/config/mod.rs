@@ -52,12 +52,20 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
+    pub mfa: MfaSettings,
     pub login: LoginSettings,
     pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
+}
+
+/// `[mfa]`: when a second factor is asked for at sign-in.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    pub policy: crate::domain::factor::MfaPolicy,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -174,3 +174,25 @@ pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     .execute(conn)?;
     written(conn, rows)
 }
+
+/// The client's own second-factor policy (`required`, `optional`, `off`); `None` follows the
+/// global `[mfa] policy`.
+pub fn mfa_policy(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    clients::table
+        .find(id)
+        .select(clients::mfa_policy)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn set_mfa_policy(
+    conn: &mut DbConnection,
+    id: &str,
+    policy: Option<&str>,
+) -> QueryResult<usize> {
+    let rows = diesel::update(clients::table.find(id))
+        .set(clients::mfa_policy.eq(policy))
+        .execute(conn)?;
+    written(conn, rows)
+}

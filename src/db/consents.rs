@@ -37,3 +37,12 @@ pub fn delete(
         None => diesel::delete(consents::table.filter(consents::user_id.eq(user_id))).execute(conn),
     }
 }
+
+/// Every consent a user gave, newest first.
+pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<ConsentRow>> {
+    consents::table
+        .filter(consents::user_id.eq(user_id))
+        .order(consents::created_at.desc())
+        .select(ConsentRow::as_select())
+        .load(conn)
+}

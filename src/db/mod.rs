@@ -19,6 +19,7 @@ pub mod schema;
 pub mod sessions;
 pub mod sqlite_file;
 pub mod used_requests;
+pub mod user_factors;
 pub mod users;
 
 use diesel::pg::PgConnection;

@@ -106,6 +106,8 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// How the person authenticated (RFC 8176 values, space-separated).
+    pub amr: String,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -128,6 +130,8 @@ pub struct AuthorizationCodeRow {
     pub access_token_expires_at: Option<i64>,
     /// The resources (RFC 8707) granted, space-separated; empty: the issuer audience.
     pub resources: String,
+    /// The session's `amr` when the code was issued; `None` (older rows) means `pwd`.
+    pub amr: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -160,6 +164,8 @@ pub struct RefreshTokenRow {
     pub offline: bool,
     /// The resources (RFC 8707) granted, space-separated; empty: the issuer audience.
     pub resources: String,
+    /// The `amr` of the sign-in the family comes from; `None` (older rows) means `pwd`.
+    pub amr: Option<String>,
 }
 
 /// A failed-login counter (`login_throttle`): keyed by the SHA-256 of what it counts.
@@ -173,4 +179,40 @@ pub struct LoginThrottleRow {
     pub blocked_until: i64,
     pub updated_at: i64,
     pub expires_at: i64,
+}
+
+/// A second factor of a user (`user_factors`); the secret is sealed under the master key.
+#[derive(Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::user_factors)]
+pub struct UserFactorRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub name: String,
+    pub secret: Vec<u8>,
+    pub confirmed: bool,
+    pub last_step: Option<i64>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl std::fmt::Debug for UserFactorRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserFactorRow")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("confirmed", &self.confirmed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A single-use recovery code (`recovery_codes`), by its SHA-256.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::recovery_codes)]
+pub struct RecoveryCodeRow {
+    pub code_hash: Vec<u8>,
+    pub user_id: String,
+    pub created_at: i64,
+    pub used_at: Option<i64>,
 }

@@ -81,6 +81,11 @@ fn deny_all(conn: &mut DbConnection, live: Vec<(String, i64)>) -> QueryResult<()
 pub enum Owner<'a> {
     User(&'a str),
     Client(&'a str),
+    /// One user's tokens at one client (a revoked connected application).
+    Grant {
+        user: &'a str,
+        client: &'a str,
+    },
 }
 
 /// Revokes every live refresh token of a user or a client and denies the unexpired access tokens
@@ -102,6 +107,14 @@ pub fn revoke_for(conn: &mut DbConnection, owner: Owner<'_>, now: i64) -> QueryR
         Owner::Client(id) => {
             live = live.filter(family_access_tokens::client_id.eq(id));
             refresh = refresh.filter(refresh_tokens::client_id.eq(id));
+        }
+        Owner::Grant { user, client } => {
+            live = live
+                .filter(family_access_tokens::user_id.eq(user))
+                .filter(family_access_tokens::client_id.eq(client));
+            refresh = refresh
+                .filter(refresh_tokens::user_id.eq(user))
+                .filter(refresh_tokens::client_id.eq(client));
         }
     }
     let live: Vec<(String, i64)> = live.load(conn)?;

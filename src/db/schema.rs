@@ -38,6 +38,7 @@ diesel::table! {
         id_token_signed_response_alg -> Nullable<Text>,
         access_token_ttl_secs -> Nullable<BigInt>,
         first_used_at -> Nullable<BigInt>,
+        mfa_policy -> Nullable<Text>,
         id_token_claims -> Bool,
         web_origins -> Text,
     }
@@ -68,6 +69,7 @@ diesel::table! {
         created_at -> BigInt,
         last_seen_at -> BigInt,
         expires_at -> BigInt,
+        amr -> Text,
     }
 }
 
@@ -96,6 +98,7 @@ diesel::table! {
         access_token_jti -> Nullable<Text>,
         access_token_expires_at -> Nullable<BigInt>,
         resources -> Text,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -126,6 +129,7 @@ diesel::table! {
         successor_sealed -> Nullable<Binary>,
         offline -> Bool,
         resources -> Text,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -181,11 +185,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_factors (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        name -> Text,
+        secret -> Binary,
+        confirmed -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     groups (id) {
         id -> Text,
         name -> Text,
         description -> Nullable<Text>,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Binary,
+        user_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -239,6 +266,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     resource_scopes,
     client_resources,
+    user_factors,
+    recovery_codes,
     groups,
     group_members,
     group_scopes,

@@ -10,8 +10,8 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    RegistrationUrl, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl,
+    ProviderMetadata, RegistrationUrl, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,8 @@ pub const CLAIMS: &[&str] = &[
     "nonce",
     "at_hash",
     "sid",
+    "amr",
+    "acr",
     "name",
     "preferred_username",
     "updated_at",
@@ -159,6 +161,12 @@ pub fn metadata(settings: &Settings) -> Result<Metadata, DiscoveryError> {
     .set_claims_supported(Some(
         claims(settings)
             .map(|c| CoreClaimName::new(c.into()))
+            .collect(),
+    ))
+    .set_acr_values_supported(Some(
+        crate::domain::factor::ACR_VALUES_SUPPORTED
+            .iter()
+            .map(|v| AuthenticationContextClass::new((*v).into()))
             .collect(),
     ))
     .set_claim_types_supported(Some(vec![CoreClaimType::Normal]))

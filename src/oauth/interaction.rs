@@ -15,6 +15,7 @@ use super::session::{self, Session};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::db::models::ConsentRow;
 use crate::db::{self, DbConnection};
+use crate::domain::factor::Amr;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretHash;
 use crate::domain::user::User;
@@ -96,7 +97,8 @@ pub fn load(
     })
 }
 
-fn check_csrf(pending: &Pending, presented: Option<&str>) -> Result<(), InteractionError> {
+/// Checks the CSRF token of a form of this request.
+pub fn check_csrf(pending: &Pending, presented: Option<&str>) -> Result<(), InteractionError> {
     let expected = pending.csrf.expose_secret().as_bytes();
     match presented {
         Some(token) if bool::from(token.as_bytes().ct_eq(expected)) => Ok(()),
@@ -134,15 +136,16 @@ pub fn login_prepare(
     Ok((pending, user))
 }
 
-/// Second half of a successful login: a new session, then consent or the code.
+/// Second half of a successful login (by `amr`): a new session, then consent or the code.
 pub fn login_complete(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     pending: Pending,
-    user: &User,
+    signed_in: (&User, &Amr),
 ) -> Result<(SecretString, Next), InteractionError> {
+    let (user, amr) = signed_in;
     use_up(conn, &pending)?;
-    let (cookie, session) = session::create(conn, ctx.settings, ctx.random, user, ctx.now)?;
+    let (cookie, session) = session::create(conn, ctx.settings, ctx.random, user, amr, ctx.now)?;
     let login = Event::new(Kind::LoginSucceeded, Actor::User(user.id.clone()))
         .subject(&user.id)
         .client(&pending.request.client.id)

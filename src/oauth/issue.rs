@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::crypto::jwt::{self, TYP_ACCESS_TOKEN, TYP_JWT};
 use crate::crypto::keys::{ActiveKey, KeySet};
 use crate::domain::client::TokenAlgs;
+use crate::domain::factor::Amr;
 use crate::domain::scope::Scope;
 use crate::domain::signing_alg::SigningAlg;
 use crate::random::Random;
@@ -70,6 +71,12 @@ struct IdTokenClaims<'a> {
     at_hash: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<&'a str>,
+    /// RFC 8176 authentication methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
+    /// OIDC Core §2 authentication context class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
     /// The standard claims of the granted scopes (`oauth::claims`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     person: Option<&'a serde_json::Map<String, serde_json::Value>>,
@@ -86,6 +93,9 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The browser session the tokens come from (`sid`, OIDC Front-Channel Logout §3).
     pub sid: Option<&'a str>,
+    /// How the person authenticated (`amr`, and the `acr` it satisfies); `None` for grants
+    /// without a browser sign-in.
+    pub amr: Option<&'a Amr>,
     /// What the client's tokens are signed with (`Client::token_algs`).
     pub algs: TokenAlgs,
     /// The access token's audience and lifetime (RFC 8707, `oauth::resource::target`).
@@ -171,6 +181,8 @@ pub fn issue(
                 nonce: grant.nonce,
                 at_hash: &hash,
                 sid: grant.sid,
+                amr: grant.amr.map(Amr::values),
+                acr: grant.amr.map(Amr::acr),
                 person: grant.person.map(|p| &p.id_token),
             };
             Some(
@@ -218,6 +230,7 @@ mod tests {
             auth_time: None,
             nonce: None,
             sid: None,
+            amr: None,
             algs: TokenAlgs {
                 access_token: SigningAlg::ES256,
                 id_token: SigningAlg::ES256,

@@ -48,6 +48,9 @@ struct Sealed {
     /// The resources (RFC 8707) the code will be bound to, space-separated.
     #[serde(default)]
     resources: String,
+    /// `acr_values` as requested (OIDC Core §3.1.2.1).
+    #[serde(default)]
+    acr_values: Option<String>,
 }
 
 /// An opened sealed request, not yet checked against the browser, the clock or the database.
@@ -139,6 +142,7 @@ pub fn seal(
         sid: session.map(|s| s.sid.clone()),
         expires_at: ctx.now + ctx.settings.sessions.login_timeout_secs,
         resources: resource::join(&request.resources),
+        acr_values: request.acr_values.clone(),
     };
     let plain = serde_json::to_vec(&sealed).map_err(|e| OAuthError::internal("sealing", &e))?;
     let mut id = [0u8; ID_LEN];
@@ -211,6 +215,7 @@ pub fn restore(
         max_age: sealed.max_age,
         login_hint: sealed.login_hint.clone(),
         resources: resource::split(&sealed.resources),
+        acr_values: sealed.acr_values.clone(),
     }))
 }
 
@@ -238,6 +243,7 @@ mod tests {
             sid: None,
             expires_at: 100,
             resources: String::new(),
+            acr_values: None,
         };
         let id = [1u8; ID_LEN];
         let body = key_for(key, &id)

@@ -76,6 +76,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// The API resources (RFC 8707) the code will be bound to; empty: the issuer audience.
     pub resources: Vec<ResourceUri>,
+    /// `acr_values` (OIDC Core §3.1.2.1), as sent.
+    pub acr_values: Option<String>,
 }
 
 /// The client `client_id`, enabled or not, with the API resources it may ask for; `None` when

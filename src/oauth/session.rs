@@ -7,6 +7,7 @@ use super::error::OAuthError;
 use crate::config::Settings;
 use crate::db::models::SessionRow;
 use crate::db::{self, DbConnection};
+use crate::domain::factor::Amr;
 use crate::domain::secret::{self, SecretHash};
 use crate::domain::user::User;
 use crate::random::Random;
@@ -18,6 +19,8 @@ pub struct Session {
     /// The public session id (`sid` claim); not a secret.
     pub sid: String,
     pub auth_time: i64,
+    /// How the person authenticated (RFC 8176).
+    pub amr: Amr,
     pub user: User,
 }
 
@@ -55,16 +58,19 @@ pub fn current(
         id_hash,
         sid: row.sid,
         auth_time: row.auth_time,
+        amr: Amr::from_stored(Some(&row.amr)),
         user,
     }))
 }
 
-/// Starts a session for `user` authenticated at `now`; returns the cookie value (shown once).
+/// Starts a session for `user` authenticated at `now` by `amr`; returns the cookie value
+/// (shown once).
 pub fn create(
     conn: &mut DbConnection,
     settings: &Settings,
     random: &dyn Random,
     user: &User,
+    amr: &Amr,
     now: i64,
 ) -> Result<(SecretString, Session), OAuthError> {
     let cookie = secret::generate(random);
@@ -80,6 +86,7 @@ pub fn create(
             created_at: now,
             last_seen_at: now,
             expires_at: now + settings.sessions.absolute_timeout_secs,
+            amr: amr.to_stored(),
         },
     )?;
     Ok((
@@ -88,6 +95,7 @@ pub fn create(
             id_hash,
             sid,
             auth_time: now,
+            amr: amr.clone(),
             user: user.clone(),
         },
     ))
@@ -135,8 +143,15 @@ mod tests {
                     .unwrap();
                 let mut conn = DbConnection::Sqlite(lite);
                 db::migrate(&mut conn).unwrap();
-                let (cookie, session) =
-                    create(&mut conn, &settings, &SeededRandom::new(3), &alice(), 1_000).unwrap();
+                let (cookie, session) = create(
+                    &mut conn,
+                    &settings,
+                    &SeededRandom::new(3),
+                    &alice(),
+                    &Amr::password(),
+                    1_000,
+                )
+                .unwrap();
                 (cookie.expose_secret().to_owned(), session.sid)
             })
             .collect();

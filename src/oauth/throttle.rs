@@ -38,6 +38,9 @@ pub struct Source<'a> {
     pub client_id: &'a str,
     /// `audit.store`: whether lockouts and back-offs are stored too.
     pub audit_store: bool,
+    /// A second-factor code, not a password: `username` is then the user id, and the attempt
+    /// counts against the account's second-factor counter instead of its password counters.
+    pub second_factor: bool,
 }
 
 /// Why an attempt is refused before any password check.
@@ -164,7 +167,7 @@ fn charge(
             kind: counter.kind.as_str().to_owned(),
             account_hash: match counter.kind {
                 Kind::Account | Kind::AccountAddress => account_hash.clone(),
-                Kind::Address | Kind::Request => None,
+                Kind::Address | Kind::Request | Kind::SecondFactor => None,
             },
             failures: 1,
             blocked_until: 0,
@@ -212,7 +215,7 @@ pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::D
             Kind::Address => {
                 db::login_throttle::refund(conn, &counter.key, counter.threshold)?;
             }
-            Kind::Account | Kind::AccountAddress | Kind::Request => {
+            Kind::Account | Kind::AccountAddress | Kind::Request | Kind::SecondFactor => {
                 cleared.push(counter.key.clone())
             }
         }

@@ -321,6 +321,31 @@ pub async fn unlock(
     Ok(ok(StatusCode::OK, json!({ "counters_cleared": cleared })))
 }
 
+/// `GET /admin/api/users/{username}/mfa`: the user's second factors, never their secrets.
+pub async fn mfa(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let listed = run(&state, move |conn| crate::admin::factors::list(conn, &path)).await?;
+    Ok(ok(StatusCode::OK, json!(listed)))
+}
+
+/// `DELETE /admin/api/users/{username}/mfa`: removes every second factor and recovery code.
+pub async fn mfa_reset(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    let removed = run(&state, move |conn| {
+        crate::admin::factors::reset(conn, &path, "admin_api")
+    })
+    .await?;
+    Ok(ok(StatusCode::OK, json!({ "removed": removed })))
+}
+
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,

@@ -11,6 +11,8 @@ use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::db;
+use crate::domain::factor::Amr;
+use crate::domain::user::User;
 use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
@@ -171,6 +173,7 @@ pub async fn post(
             request: Some(&pending.opened.id),
             client_id: &pending.request.client.id,
             audit_store,
+            second_factor: false,
         };
         let attempt = throttle::begin(conn, &shared.settings.login_throttle, &source, now)?;
         Ok::<_, InteractionError>((pending, user, attempt))
@@ -218,25 +221,48 @@ pub async fn post(
         return again(&state, &pending, &username, Again::Invalid);
     };
     state.metrics.login(LoginOutcome::Success);
+    let pending = match super::login_second_factor::after_password(&state, pending, &user).await {
+        Ok(pending) => pending,
+        Err(second_step) => return second_step,
+    };
+    finish(&req, &state, pending, &user, Amr::password(), &[]).await
+}
+
+/// Ends a successful login (by `amr`): a new session, then consent or the code. With new
+/// recovery codes, a page shows them once before the person goes on.
+pub(super) async fn finish(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    pending: Pending,
+    user: &User,
+    amr: Amr,
+    recovery_codes: &[String],
+) -> HttpResponse {
     let shared = state.clone();
+    let now = state.clock.now();
+    let user = user.clone();
     // Every login starts a new session and ends the one this browser had (session fixation,
     // re-login as another user, prompt=login).
-    let previous = pages::read_cookie(&req, &state, SESSION);
+    let previous = pages::read_cookie(req, state, SESSION);
     let completed = db::run_tx(&state.pool, move |conn| {
         session::end(conn, previous.as_deref())?;
         let ctx = shared.authorization_context(now);
-        interaction::login_complete(conn, &ctx, pending, &user)
+        interaction::login_complete(conn, &ctx, pending, (&user, &amr))
     })
     .await;
     match completed {
         Ok((cookie, next)) => {
-            let mut response = next_response(next, true);
-            let cookie = pages::cookie(&state, SESSION, cookie.expose_secret().to_owned(), None);
+            let mut response = if recovery_codes.is_empty() {
+                next_response(next, true)
+            } else {
+                super::login_second_factor::recovery_codes_page(state, next, recovery_codes)
+            };
+            let cookie = pages::cookie(state, SESSION, cookie.expose_secret().to_owned(), None);
             if let Err(e) = response.add_cookie(&cookie) {
                 tracing::error!(error = %e, "cannot set the session cookie");
             }
             response
         }
-        Err(e) => pages::interaction_error(&state, e),
+        Err(e) => pages::interaction_error(state, e),
     }
 }

@@ -1,6 +1,7 @@
 //! The async HTTP shell: one module per endpoint. Handlers extract input, call the protocol core
 //! once, and map its result or error to a response.
 
+pub mod account;
 pub mod admin_api;
 pub mod admin_api_resources;
 pub mod admin_audit;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod jwks;
 pub mod login;
+pub mod login_second_factor;
 pub mod logout;
 pub mod observe;
 pub mod pages;

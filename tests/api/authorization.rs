@@ -1,12 +1,10 @@
 //! The authorization-code flow (RFC 6749 §4.1, RFC 7636, OIDC Core §3.1), driven by the
 //! openidconnect crate as a real relying party and by a cookie-keeping HTTP client as the browser.
 
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreUserInfoClaims};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde_json::Value;
 
@@ -114,18 +112,10 @@ async fn an_oidc_client_completes_the_flow_and_verifies_the_id_token(backend: Ba
     let app = TestApp::spawn(backend).await;
     let client = app.web_client(true, false).await;
     let sub = app.user("alice", "alice's password").await;
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(app.address.clone()).unwrap(),
-        &app.http,
-    )
-    .await
-    .unwrap();
-    let rp = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.clone()),
-        Some(ClientSecret::new(client.secret.clone().unwrap())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+    let rp = app
+        .relying_party(&client)
+        .await
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = rp
         .authorize_url(

@@ -177,7 +177,7 @@ pub(crate) async fn callback_listener() -> String {
 }
 
 /// A first-party public client (no consent page, PKCE required) redirecting to `redirect_uri`.
-async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
+pub(crate) async fn browser_client(app: &TestApp, redirect_uri: &str) -> TestClient {
     let new = admin::clients::NewClient {
         name: CLIENT_NAME.into(),
         grant_types: vec![GrantType::AuthorizationCode],

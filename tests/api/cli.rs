@@ -63,6 +63,8 @@ fn every_command_has_help() {
         &["user", "grant-admin"],
         &["user", "revoke-admin"],
         &["user", "revoke-sessions"],
+        &["user", "mfa"],
+        &["user", "mfa-reset"],
         &["user", "update"],
         &["user", "join"],
         &["user", "leave"],

@@ -102,6 +102,16 @@ pub struct TestClient {
     pub secret: Option<String>,
 }
 
+/// What [`TestApp::relying_party`] returns: a discovered openidconnect client.
+pub type RelyingParty = openidconnect::core::CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 pub const NOW: i64 = 1_800_000_000;
 
 /// Polls `probe` until it holds or `limit` has passed; returns how long it took to hold.
@@ -334,6 +344,21 @@ impl TestApp {
         let exp = data.claims["exp"].as_i64().expect("exp");
         assert!(exp > self.clock_now(), "token already expired");
         (data.header, data.claims)
+    }
+
+    /// The openidconnect crate as a relying party for `client`, configured by discovery.
+    pub async fn relying_party(&self, client: &TestClient) -> RelyingParty {
+        let metadata = openidconnect::core::CoreProviderMetadata::discover_async(
+            openidconnect::IssuerUrl::new(self.address.clone()).unwrap(),
+            &self.http,
+        )
+        .await
+        .unwrap();
+        openidconnect::core::CoreClient::from_provider_metadata(
+            metadata,
+            openidconnect::ClientId::new(client.id.clone()),
+            client.secret.clone().map(openidconnect::ClientSecret::new),
+        )
     }
 
     pub fn clock_now(&self) -> i64 {

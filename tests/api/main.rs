@@ -6,6 +6,7 @@ mod helpers;
 
 mod hardening;
 
+mod account;
 mod admin;
 mod admin_csrf;
 mod admin_groups;
@@ -18,6 +19,7 @@ mod bad_input;
 mod browser;
 mod browser_admin;
 mod browser_open_client;
+mod browser_second_factor;
 mod browser_spa;
 mod brute_force;
 mod claims;
@@ -45,6 +47,7 @@ mod resources_admin;
 mod revocation;
 mod rotation;
 mod sealed_requests;
+mod second_factor;
 mod sessions_storage;
 mod shutdown;
 mod signing_algs;

@@ -2,10 +2,7 @@
 //! scope narrowing, idle and absolute lifetimes, session-bound tokens (OIDC Core §11), and the
 //! admin actions that revoke refresh tokens.
 
-use openidconnect::core::{CoreClient, CoreProviderMetadata};
-use openidconnect::{
-    ClientId, ClientSecret, IssuerUrl, Nonce, OAuth2TokenResponse, RefreshToken, TokenResponse,
-};
+use openidconnect::{Nonce, OAuth2TokenResponse, RefreshToken, TokenResponse};
 use serde_json::Value;
 
 use crate::backend_tests;
@@ -183,17 +180,7 @@ async fn an_oidc_client_refreshes_and_gets_a_new_access_and_refresh_token(backen
     let client = app.web_client(true, false).await;
     let sub = app.user("alice", PASSWORD).await;
     let first = code_flow(&app, &app.browser(), &client, FULL).await;
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(app.address.clone()).unwrap(),
-        &app.http,
-    )
-    .await
-    .unwrap();
-    let rp = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.clone()),
-        Some(ClientSecret::new(client.secret.clone().unwrap())),
-    );
+    let rp = app.relying_party(&client).await;
     let old = RefreshToken::new(refresh_token_of(&first));
     app.clock.advance(30);
     let response = rp

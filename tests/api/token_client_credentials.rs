@@ -2,8 +2,7 @@
 
 use base64::Engine;
 use latchkey::domain::client::GrantType;
-use openidconnect::core::{CoreClient, CoreProviderMetadata};
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, OAuth2TokenResponse, Scope};
+use openidconnect::{OAuth2TokenResponse, Scope};
 use serde_json::Value;
 
 use crate::backend_tests;
@@ -24,17 +23,7 @@ backend_tests!(
 async fn an_oidc_client_gets_a_verifiable_rfc9068_access_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let client = app.service_client().await;
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(app.address.clone()).unwrap(),
-        &app.http,
-    )
-    .await
-    .unwrap();
-    let rp = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.clone()),
-        Some(ClientSecret::new(client.secret.clone().unwrap())),
-    );
+    let rp = app.relying_party(&client).await;
     let response = rp
         .exchange_client_credentials()
         .unwrap()

@@ -1,10 +1,8 @@
 //! `grant_type=password` (RFC 6749 §4.3): only for allowed clients, one answer for every failure.
 
 use latchkey::domain::client::GrantType;
-use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    ClientId, ClientSecret, IssuerUrl, Nonce, OAuth2TokenResponse, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope,
+    Nonce, OAuth2TokenResponse, ResourceOwnerPassword, ResourceOwnerUsername, Scope,
 };
 use serde_json::Value;
 
@@ -37,17 +35,7 @@ async fn an_oidc_client_logs_a_user_in_and_verifies_the_id_token(backend: Backen
     let app = TestApp::spawn(backend).await;
     let client = app.password_client().await;
     let sub = app.user("alice", "correct horse battery").await;
-    let metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(app.address.clone()).unwrap(),
-        &app.http,
-    )
-    .await
-    .unwrap();
-    let rp = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client.id.clone()),
-        Some(ClientSecret::new(client.secret.clone().unwrap())),
-    );
+    let rp = app.relying_party(&client).await;
     let username = ResourceOwnerUsername::new("alice".into());
     let password = ResourceOwnerPassword::new("correct horse battery".into());
     let response = rp

@@ -190,6 +190,17 @@ pub fn login_hint(params: &Params) -> Option<String> {
         .map(|h| h.chars().take(MAX_LOGIN_HINT).collect())
 }
 
+/// `acr_values` (OIDC Core §3.1.2.1): kept as sent, within a bound; values Latchkey does not
+/// know are ignored later (a voluntary claim).
+pub fn acr_values(params: &Params) -> Result<Option<String>, Refusal> {
+    match params.get("acr_values") {
+        Some(v) if v.len() > MAX_NONCE => {
+            Err((ErrorCode::InvalidRequest, "acr_values is too long"))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
 /// Whether a session authenticated at `auth_time` may answer this request at `now`: not when
 /// `prompt=login` asks for a fresh login, nor when it is older than `max_age` (OIDC Core
 /// §3.1.2.1).

@@ -149,6 +149,7 @@ pub fn validate(
             prompt: checks::prompt(params)?,
             max_age: checks::max_age(params)?,
             nonce: checks::nonce(params)?,
+            acr_values: checks::acr_values(params)?,
             login_hint: checks::login_hint(params),
             client: client.clone(),
             redirect_uri: redirect_uri.clone(),
@@ -171,8 +172,17 @@ pub fn decide(
     browser_hash: &[u8],
 ) -> Result<Next, AuthorizeError> {
     let now = ctx.now;
-    let session = session
-        .filter(|s| checks::session_is_fresh(s.auth_time, request.prompt, request.max_age, now));
+    let strong_enough = match session {
+        Some(s) if !s.amr.is_multi_factor() => {
+            !super::mfa::policy::wants_second_factor(conn, ctx.settings, &request)?
+        }
+        _ => true,
+    };
+    // A session too old for max_age, or weaker than the client or acr_values want, signs in
+    // again (step-up).
+    let session = session.filter(|s| {
+        strong_enough && checks::session_is_fresh(s.auth_time, request.prompt, request.max_age, now)
+    });
     let Some(session) = session else {
         if request.prompt.none {
             return Err(AuthorizeError::back_to(
@@ -279,6 +289,7 @@ pub fn issue_code(
             access_token_jti: None,
             access_token_expires_at: None,
             resources: crate::domain::resource::join(&request.resources),
+            amr: Some(session.amr.to_stored()),
         },
     )?;
     if request.client.is_openly_registered() {

@@ -14,6 +14,8 @@ pub(super) enum Kind {
     AccountAddress,
     Address,
     Request,
+    /// Failed second-factor codes of one account (counted by user id).
+    SecondFactor,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
             Self::AccountAddress => "account_address",
             Self::Address => "address",
             Self::Request => "request",
+            Self::SecondFactor => "second_factor",
         }
     }
 }
@@ -65,7 +68,11 @@ pub(super) fn address(ip: IpAddr) -> String {
 }
 
 pub(super) fn counters(settings: &LoginThrottleSettings, source: &Source<'_>) -> Vec<Counter> {
-    let account = account(source.username);
+    let account = if source.second_factor {
+        None
+    } else {
+        account(source.username)
+    };
     let address = source.address.map(address);
     let mut counters = Vec::with_capacity(4);
     let mut push = |kind: Kind, key: Vec<u8>, threshold: i64, backoff_secs: i64| {
@@ -96,6 +103,11 @@ pub(super) fn counters(settings: &LoginThrottleSettings, source: &Source<'_>) ->
             settings.address_max_failures,
             settings.backoff_secs,
         );
+    }
+    if source.second_factor {
+        let key = hash(&["second_factor", source.username]);
+        let t = (settings.account_address_max_failures, settings.backoff_secs);
+        push(Kind::SecondFactor, key, t.0, t.1);
     }
     if let Some(request) = source.request {
         let key = hash(&["request", request]);

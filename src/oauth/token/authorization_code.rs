@@ -167,6 +167,7 @@ fn redeem(
             code_hash: row.code_hash.clone(),
         });
     }
+    let amr = crate::domain::factor::Amr::from_stored(row.amr.as_deref());
     let issued = ctx.issue(&Grant {
         subject: &user.id,
         client_id: &client.id,
@@ -174,6 +175,7 @@ fn redeem(
         auth_time: Some(row.auth_time),
         nonce: row.nonce.as_deref(),
         sid: row.sid.as_deref(),
+        amr: Some(&amr),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
         target: &granted.target,
@@ -201,6 +203,7 @@ fn redeem(
             auth_time: row.auth_time,
             sid: row.sid.as_deref(),
             resources: &resources::split(&row.resources),
+            amr: Some(&amr),
         },
         ctx.now,
     )?

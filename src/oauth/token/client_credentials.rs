@@ -54,6 +54,7 @@ pub fn grant(
         auth_time: None,
         nonce: None,
         sid: None,
+        amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         target: &granted.target,
         person: None,

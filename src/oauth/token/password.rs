@@ -72,6 +72,7 @@ pub fn begin(
         request: None,
         client_id: &client.id,
         audit_store: ctx.settings.audit.store,
+        second_factor: false,
     };
     let attempt = throttle::begin(conn, &ctx.settings.login_throttle, &source, ctx.now)?;
     Ok(attempt.map(|attempt| (user, attempt)))
@@ -112,6 +113,7 @@ pub fn grant(
         auth_time: Some(ctx.now),
         nonce: None,
         sid: None,
+        amr: None,
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
         target: &granted.target,
@@ -125,6 +127,7 @@ pub fn grant(
             auth_time: ctx.now,
             sid: None,
             resources: &granted.target.audience,
+            amr: None,
         };
         let token =
             refresh_token::issue_first(conn, ctx.settings, ctx.random, client, &family, ctx.now)?;

@@ -4,6 +4,7 @@
 //! window, where a retry after a lost response gets the same successor back. Two concurrent uses
 //! of one token never yield two valid successors: the rotation is one conditional update.
 
+use crate::domain::factor::Amr;
 use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -59,6 +60,8 @@ pub struct Family<'a> {
     pub sid: Option<&'a str>,
     /// The resources (RFC 8707) of the grant: every refresh may narrow, never widen, them.
     pub resources: &'a [ResourceUri],
+    /// How the person signed in; `None` for the password grant.
+    pub amr: Option<&'a Amr>,
 }
 
 /// `(idle, absolute)` refresh-token lifetimes for `client`.
@@ -107,6 +110,7 @@ pub fn issue_first(
             // Without a browser session there is nothing to outlive.
             offline: family.scope.contains("offline_access") || family.sid.is_none(),
             resources: resources::join(family.resources),
+            amr: family.amr.map(Amr::to_stored),
         },
     )?;
     Ok(Some(token))
@@ -317,6 +321,7 @@ fn respond(
     granted: &Granted,
     refresh_token: SecretString,
 ) -> Result<TokenResponse, OAuthError> {
+    let amr = row.amr.as_deref().map(|a| Amr::from_stored(Some(a)));
     let user = db::users::find_by_id(conn, &row.user_id)?
         .map(User::from)
         .filter(|u| !u.disabled)
@@ -331,6 +336,7 @@ fn respond(
         auth_time: Some(row.auth_time),
         nonce: None,
         sid: row.sid.as_deref(),
+        amr: amr.as_ref(),
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: Some(&person.released),
         target: &granted.target,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// so: under the site-wide `Referrer-Policy: no-referrer` a browser sends `Origin: null` even to
 /// the same origin. `same-origin` (here and in the admin templates' `<meta name="referrer">`)
 /// still tells other sites nothing.
-pub(super) fn with_form_referrer_policy(mut response: HttpResponse) -> HttpResponse {
+pub(crate) fn with_form_referrer_policy(mut response: HttpResponse) -> HttpResponse {
     use actix_web::http::header::{HeaderValue, REFERRER_POLICY};
     response
         .headers_mut()
@@ -27,9 +27,19 @@ pub(super) fn with_form_referrer_policy(mut response: HttpResponse) -> HttpRespo
 /// site can read or set (an `HttpOnly` cookie, replaced at every login), so a token is valid only
 /// with the session it was rendered for and only until that session ends.
 pub(super) fn csrf_token(req: &HttpRequest, state: &AppState) -> SecretString {
+    session_form_token(req, state, b"latchkey admin form\0")
+}
+
+/// A CSRF token derived from the browser's session under `label` (one label per set of pages,
+/// so a token of one never works on another).
+pub(crate) fn session_form_token(
+    req: &HttpRequest,
+    state: &AppState,
+    label: &[u8],
+) -> SecretString {
     let session = pages::read_cookie(req, state, SESSION).unwrap_or_default();
     let digest = Sha256::new()
-        .chain_update(b"latchkey admin form\0")
+        .chain_update(label)
         .chain_update(session.as_bytes())
         .finalize();
     SecretString::from(URL_SAFE_NO_PAD.encode(digest))
@@ -38,7 +48,7 @@ pub(super) fn csrf_token(req: &HttpRequest, state: &AppState) -> SecretString {
 /// Whether a state-changing request comes from Latchkey's own pages: its `Origin` (or, when a
 /// browser sends none, its `Referer`) must be the issuer's origin. A request with neither is
 /// left to the CSRF token alone.
-pub(super) fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+pub(crate) fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     use actix_web::http::header;
     let origin_of = |raw: &str| url::Url::parse(raw).map(|u| u.origin().ascii_serialization());
     let Ok(expected) = origin_of(&state.settings.issuer) else {

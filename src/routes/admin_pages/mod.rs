@@ -9,7 +9,7 @@
 pub mod audit;
 pub mod clients;
 pub mod groups;
-mod guard;
+pub(crate) mod guard;
 pub mod resources;
 pub mod users;
 
@@ -161,15 +161,20 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
 
 /// The login page of the built-in console client, with a fresh PKCE challenge.
 fn sign_in(state: &AppState) -> PageError {
+    PageError::SignIn(sign_in_url(state, "/admin/callback"))
+}
+
+/// The authorization URL of the built-in console client, coming back to `callback` (a path).
+pub(crate) fn sign_in_url(state: &AppState, callback: &str) -> String {
     let verifier = secret::generate(&*state.random);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
     let callback: String = url::form_urlencoded::byte_serialize(
-        format!("{}/admin/callback", state.settings.base_url()).as_bytes(),
+        format!("{}{callback}", state.settings.base_url()).as_bytes(),
     )
     .collect();
-    PageError::SignIn(format!(
+    format!(
         "/authorize?response_type=code&client_id={CONSOLE_ID}&redirect_uri={callback}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
-    ))
+    )
 }
 
 /// The signed-in administrator.
@@ -207,6 +212,12 @@ async fn administrator(
 
 /// `GET /admin/callback`: the code proves the login finished; it is consumed and not exchanged.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    consume_console_code(&req, &state).await;
+    pages::redirect("/admin", false)
+}
+
+/// Consumes (never exchanges) the console client's code a sign-in came back with.
+pub(crate) async fn consume_console_code(req: &HttpRequest, state: &AppState) {
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     if let Some(code) = params.get("code") {
         let hash = SecretHash::of_str(code).as_bytes().to_vec();
@@ -219,7 +230,6 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         })
         .await;
     }
-    pages::redirect("/admin", false)
 }
 
 /// `GET /admin[?q=…][&notice=…]`: users and clients, filtered by `q` (a piece of a username,

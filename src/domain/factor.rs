@@ -1,0 +1,181 @@
+//! Second factors and how a person authenticated: the factor kinds, the RFC 8176 `amr` values a
+//! sign-in earns, the `acr` values Latchkey asserts (OIDC Core §2), and the second-factor policy.
+//! New kinds (passkeys) are a variant of [`FactorKind`] and an arm in [`FactorKind::amr`].
+
+/// A kind of second factor, as stored in `user_factors.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorKind {
+    /// RFC 6238 time-based one-time passwords.
+    Totp,
+}
+
+impl FactorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "totp" => Some(Self::Totp),
+            _ => None,
+        }
+    }
+
+    /// The RFC 8176 §2 method this factor adds to `amr`.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Totp => "otp",
+        }
+    }
+}
+
+/// A factor as shown to people and admins: never its secret.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FactorView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub confirmed: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// `acr` of a sign-in with a password alone.
+pub const ACR_PASSWORD: &str = "urn:latchkey:acr:pwd";
+/// `acr` of a sign-in with a password and a second factor.
+pub const ACR_MFA: &str = "urn:latchkey:acr:mfa";
+/// What discovery lists as `acr_values_supported`, weakest first.
+pub const ACR_VALUES_SUPPORTED: [&str; 2] = [ACR_PASSWORD, ACR_MFA];
+
+/// RFC 8176 `amr`: the methods a sign-in used, in order, without repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amr(Vec<String>);
+
+impl Amr {
+    /// A password alone.
+    pub fn password() -> Self {
+        Self(vec!["pwd".to_owned()])
+    }
+
+    /// A password and a second factor of `kind`: its method and `mfa`.
+    pub fn with_factor(kind: FactorKind) -> Self {
+        Self(vec!["pwd".into(), kind.amr().into(), "mfa".into()])
+    }
+
+    /// A recovery code in place of the second factor: a one-time password, and `mfa`.
+    pub fn with_recovery_code() -> Self {
+        Self(vec!["pwd".into(), "otp".into(), "mfa".into()])
+    }
+
+    /// As stored (space-separated); `None` (rows older than second factors) is a password.
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        let values: Vec<String> = stored
+            .unwrap_or("")
+            .split(' ')
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if values.is_empty() {
+            Self::password()
+        } else {
+            Self(values)
+        }
+    }
+
+    pub fn to_stored(&self) -> String {
+        self.0.join(" ")
+    }
+
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_multi_factor(&self) -> bool {
+        self.0.iter().any(|v| v == "mfa")
+    }
+
+    /// The `acr` this sign-in satisfies.
+    pub fn acr(&self) -> &'static str {
+        if self.is_multi_factor() {
+            ACR_MFA
+        } else {
+            ACR_PASSWORD
+        }
+    }
+}
+
+/// Whether a request's `acr_values` (space-separated, in order of preference) asks for a second
+/// factor: it does when it names [`ACR_MFA`] and not [`ACR_PASSWORD`] before it. Unknown values
+/// are ignored (`acr_values` is a voluntary claim, OIDC Core §5.5.1.1).
+pub fn acr_values_want_mfa(acr_values: Option<&str>) -> bool {
+    acr_values
+        .unwrap_or("")
+        .split(' ')
+        .find(|v| ACR_VALUES_SUPPORTED.contains(v))
+        == Some(ACR_MFA)
+}
+
+/// When a second factor is asked for at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MfaPolicy {
+    /// Never (enrolled factors are not asked for).
+    Off,
+    /// When the person has enrolled one.
+    #[default]
+    Optional,
+    /// Always; a person without one enrols at sign-in.
+    Required,
+}
+
+impl MfaPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "off" => Some(Self::Off),
+            "optional" => Some(Self::Optional),
+            "required" => Some(Self::Required),
+            _ => None,
+        }
+    }
+
+    /// The policy for a client: its own when set, else the global one.
+    pub fn for_client(global: Self, client: Option<Self>) -> Self {
+        client.unwrap_or(global)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_round_trips_and_older_rows_are_a_password() {
+        let amr = Amr::with_factor(FactorKind::Totp);
+        assert_eq!(amr.to_stored(), "pwd otp mfa");
+        assert_eq!(Amr::from_stored(Some("pwd otp mfa")), amr);
+        assert_eq!(Amr::from_stored(None), Amr::password());
+        assert_eq!(amr.acr(), ACR_MFA);
+        assert_eq!(Amr::password().acr(), ACR_PASSWORD);
+    }
+
+    #[test]
+    fn acr_values_ask_for_mfa_only_when_preferred() {
+        assert!(acr_values_want_mfa(Some("urn:latchkey:acr:mfa")));
+        assert!(acr_values_want_mfa(Some("other urn:latchkey:acr:mfa")));
+        assert!(!acr_values_want_mfa(Some(
+            "urn:latchkey:acr:pwd urn:latchkey:acr:mfa"
+        )));
+        assert!(!acr_values_want_mfa(Some("other")));
+        assert!(!acr_values_want_mfa(None));
+    }
+}

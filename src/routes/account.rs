@@ -1,0 +1,344 @@
+//! `/account`: a person's own page (no script): their profile, their second factors (add an
+//! authenticator app, confirmed by a first code; remove one) and recovery codes (regenerate).
+//! People sign in through the normal login page (the built-in console client, back to
+//! `/account/callback`). Every form carries a CSRF token derived from the session (as on the
+//! admin pages, under its own label) and must come from Latchkey's own origin.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
+use super::admin_pages::guard::{same_origin, session_form_token, with_form_referrer_policy};
+use super::pages::{self, SESSION};
+use crate::db;
+use crate::domain::factor::FactorView;
+use crate::oauth::mfa::{self, recovery, Account};
+use crate::oauth::params::Params;
+use crate::oauth::self_service;
+use crate::oauth::session::{self, Session};
+use crate::oauth::OAuthError;
+use crate::state::AppState;
+use crate::views::{AccountPage, AccountTotpPage};
+
+const CSRF_LABEL: &[u8] = b"latchkey account form\0";
+const WRONG_CODE: &str = "That code is not valid. Try the current code.";
+
+type Answer = Result<HttpResponse, HttpResponse>;
+
+fn failed(state: &AppState, e: &OAuthError) -> HttpResponse {
+    pages::oauth_error_page(state, e)
+}
+
+/// The signed-in person, or the way to the login page.
+async fn signed_in(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<Session, HttpResponse> {
+    let cookie = pages::read_cookie(req, state, SESSION);
+    let (now, shared) = (state.clock.now(), state.clone());
+    let found = db::run(&state.pool, move |conn| {
+        session::current(conn, &shared.settings, cookie.as_deref(), now)
+    })
+    .await
+    .map_err(|e| failed(state, &e))?;
+    found.ok_or_else(|| {
+        pages::redirect(
+            &super::admin_pages::sign_in_url(state, "/account/callback"),
+            false,
+        )
+    })
+}
+
+/// A checked account form: the person and the form's fields.
+async fn form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+) -> Result<(Session, Params), HttpResponse> {
+    let session = signed_in(req, state).await?;
+    let params = super::read_form(req, payload, state.settings.server.max_body_bytes)
+        .await
+        .map_err(|e| failed(state, &e))?;
+    let expected = session_form_token(req, state, CSRF_LABEL);
+    let valid = same_origin(req, state)
+        && params
+            .get("csrf")
+            .is_some_and(|f| bool::from(f.as_bytes().ct_eq(expected.expose_secret().as_bytes())));
+    if !valid {
+        return Err(pages::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "This form cannot be accepted",
+            "It was sent from another page or is out of date. Reload your account page and try again.",
+            None,
+        ));
+    }
+    Ok((session, params))
+}
+
+fn notice(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "factor-removed" => "The authenticator app was removed.",
+        "factor-added" => "The authenticator app was added.",
+        "session-ended" => "The session was ended.",
+        "sessions-ended" => "Every other session was ended.",
+        "app-revoked" => "The application was disconnected; its access was revoked.",
+        _ => return None,
+    })
+}
+
+/// `GET /account/callback`: the sign-in finished; its code is consumed, never exchanged.
+pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    super::admin_pages::consume_console_code(&req, &state).await;
+    pages::redirect("/account", false)
+}
+
+/// `GET /account`.
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    show(&req, &state).await.unwrap_or_else(|page| page)
+}
+
+async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
+    let session = signed_in(req, state).await?;
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let user_id = session.user.id.clone();
+    let current = session.clone();
+    let (factors, codes_left, sessions, apps) = db::run(&state.pool, move |conn| {
+        let factors: Vec<FactorView> = db::user_factors::views(conn, &user_id)?
+            .into_iter()
+            .filter(|f| f.confirmed)
+            .collect();
+        let left = db::user_factors::recovery_codes_left(conn, &user_id)?;
+        let sessions = self_service::sessions(conn, &current)?;
+        let apps = self_service::apps(conn, &user_id)?;
+        Ok::<_, OAuthError>((factors, left, sessions, apps))
+    })
+    .await
+    .map_err(|e| failed(state, &e))?;
+    let csrf = session_form_token(req, state, CSRF_LABEL);
+    let user = &session.user;
+    Ok(with_form_referrer_policy(pages::render(
+        StatusCode::OK,
+        &AccountPage {
+            brand: &state.brand,
+            username: &user.username,
+            name: user.name.as_deref().unwrap_or(""),
+            email: user.email.as_deref().unwrap_or(""),
+            csrf: csrf.expose_secret(),
+            factors: &factors,
+            recovery_codes_left: codes_left,
+            sessions: &sessions,
+            apps: &apps,
+            notice: notice(params.get("notice")),
+        },
+    )))
+}
+
+/// `POST /account/totp`: starts adding an authenticator app (QR code and key).
+pub async fn totp_start(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    totp_page(&req, payload, &state, false)
+        .await
+        .unwrap_or_else(|page| page)
+}
+
+/// `POST /account/totp/confirm`: its first code; the first factor brings recovery codes.
+pub async fn totp_confirm(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    totp_page(&req, payload, &state, true)
+        .await
+        .unwrap_or_else(|page| page)
+}
+
+async fn totp_page(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+    confirm: bool,
+) -> Answer {
+    let (session, params) = form(req, payload, state).await?;
+    let (now, shared) = (state.clock.now(), state.clone());
+    let factor = params.get("factor").unwrap_or("").to_owned();
+    let code = params.get("code").unwrap_or("").to_owned();
+    let user = session.user.clone();
+    let outcome = db::run(&state.pool, move |conn| {
+        let account = Account {
+            user_id: &user.id,
+            username: &user.username,
+            issuer_name: &shared.brand.product_name,
+        };
+        if confirm {
+            let confirmed = mfa::enrol_confirm(
+                conn,
+                &shared.master_key,
+                &*shared.random,
+                &user.id,
+                &factor,
+                &code,
+                now,
+            )?;
+            if let Some(codes) = confirmed {
+                return Ok::<_, OAuthError>(Ok(codes));
+            }
+            return Ok(Err((
+                mfa::enrol_resume(conn, &shared.master_key, &account, &factor)?,
+                true,
+            )));
+        }
+        let started = mfa::enrol_start(conn, &shared.master_key, &*shared.random, &account, now)?;
+        Ok(Err((Some(started), false)))
+    })
+    .await
+    .map_err(|e| failed(state, &e))?;
+    match outcome {
+        Ok(codes) if codes.is_empty() => Ok(pages::redirect("/account?notice=factor-added", true)),
+        Ok(codes) => Ok(codes_page(state, &codes)),
+        Err((None, _)) => Ok(pages::redirect("/account", true)),
+        Err((Some(enrolment), wrong)) => {
+            let csrf = session_form_token(req, state, CSRF_LABEL);
+            Ok(with_form_referrer_policy(pages::render(
+                StatusCode::OK,
+                &AccountTotpPage {
+                    brand: &state.brand,
+                    csrf: csrf.expose_secret(),
+                    enrolment: &enrolment,
+                    error: wrong.then_some(WRONG_CODE),
+                },
+            )))
+        }
+    }
+}
+
+fn codes_page(state: &AppState, codes: &[String]) -> HttpResponse {
+    let back = "I have saved them — back to my account";
+    super::login_second_factor::codes_page(state, codes, "/account".into(), back)
+}
+
+/// `POST /account/factors/{id}/remove`.
+pub async fn remove_factor(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let removed = async {
+        let (session, _) = form(&req, payload, &state).await?;
+        let id = path.into_inner();
+        db::run(&state.pool, move |conn| {
+            mfa::remove(conn, &session.user.id, &id)
+        })
+        .await
+        .map_err(|e| failed(&state, &e))?;
+        Ok(pages::redirect("/account?notice=factor-removed", true))
+    };
+    removed.await.unwrap_or_else(|page: HttpResponse| page)
+}
+
+/// `POST /account/recovery-codes`: a new set (the old codes stop working), shown once.
+pub async fn regenerate_codes(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let made = async {
+        let (session, _) = form(&req, payload, &state).await?;
+        let (now, shared) = (state.clock.now(), state.clone());
+        let codes = db::run(&state.pool, move |conn| {
+            if !mfa::has_factor(conn, &session.user.id)? {
+                return Ok::<_, OAuthError>(Vec::new());
+            }
+            tracing::info!(target: "audit", event = "recovery_codes_regenerated", sub = %session.user.id);
+            Ok(recovery::regenerate(conn, &*shared.random, &session.user.id, now)?)
+        })
+        .await
+        .map_err(|e| failed(&state, &e))?;
+        if codes.is_empty() {
+            return Ok(pages::redirect("/account", true));
+        }
+        Ok(codes_page(&state, &codes))
+    };
+    made.await.unwrap_or_else(|page: HttpResponse| page)
+}
+
+/// `POST /account/sessions/{sid}/end`: ends one session of this person.
+pub async fn end_session(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let sid = path.into_inner();
+    change(
+        &req,
+        payload,
+        &state,
+        "session-ended",
+        move |conn, session, _| self_service::end_sessions(conn, session, Some(&sid)).map(drop),
+    )
+    .await
+}
+
+/// `POST /account/sessions/end-others`: ends every session but this one.
+pub async fn end_other_sessions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    change(
+        &req,
+        payload,
+        &state,
+        "sessions-ended",
+        |conn, session, _| self_service::end_sessions(conn, session, None).map(drop),
+    )
+    .await
+}
+
+/// `POST /account/apps/{client_id}/revoke`: disconnects an application.
+pub async fn revoke_app(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let client_id = path.into_inner();
+    change(
+        &req,
+        payload,
+        &state,
+        "app-revoked",
+        move |conn, session, now| {
+            self_service::revoke_app(conn, &session.user.id, &client_id, now).map(drop)
+        },
+    )
+    .await
+}
+
+/// A checked form that changes something in one transaction, then back to the page.
+async fn change<F>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &web::Data<AppState>,
+    notice: &str,
+    op: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut db::DbConnection, &Session, i64) -> Result<(), OAuthError> + Send + 'static,
+{
+    let session = match form(req, payload, state).await {
+        Ok((session, _)) => session,
+        Err(page) => return page,
+    };
+    let now = state.clock.now();
+    match db::run_tx(&state.pool, move |conn| op(conn, &session, now)).await {
+        Ok(()) => pages::redirect(&format!("/account?notice={notice}"), true),
+        Err(e) => failed(state, &e),
+    }
+}
