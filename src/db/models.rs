@@ -167,4 +167,6 @@ pub struct LoginThrottleRow {
     pub blocked_until: i64,
     pub updated_at: i64,
     pub expires_at: i64,
+    /// Attempts counted but not yet checked (not failures).
+    pub in_flight: i64,
 }

@@ -42,6 +42,7 @@ mod revocation;
 mod rotation;
 mod sealed_requests;
 mod sessions_storage;
+mod shared_address;
 mod shutdown;
 mod signing_algs;
 mod signing_algs_admin;
