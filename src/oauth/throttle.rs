@@ -2,11 +2,16 @@
 //! login page and in the password grant (RFC 6749 §4.3, §10.10: "the authorization server MUST
 //! protect the endpoint against brute force attacks").
 //!
-//! Every attempt is counted *before* the password is checked, in the database (so replicas
-//! share the counters and concurrent guesses all count), per (account, source address), per
-//! source address (IPv6 per /64), per account and per pending login. Past a counter's threshold
-//! the next attempt must wait, and each further failure doubles the wait; a waiting attempt is
-//! refused at once, without any argon2 work. A successful login clears the account's counters.
+//! Counters live in the database (so replicas share them), per (account, source address), per
+//! source address (IPv6 per /64), per account and per pending login. Each keeps two counts:
+//! attempts *in flight* and real failures. An attempt is counted in flight *before* its password
+//! is checked, in one transaction, so concurrent guesses all count: a counter lets through at
+//! most its threshold less its failures (one at a time once past it), and an attempt beyond is
+//! refused as crowded, for a moment and without counting. Only a failed check is a failure; past
+//! a counter's threshold the next attempt must wait, and each further failure doubles the wait; a
+//! waiting attempt is refused at once, without any argon2 work. Crowding never starts or
+//! lengthens a wait, so many people signing in at once behind one shared address are slowed for
+//! a second at most. A successful login clears the account's counters.
 
 mod keys;
 
