@@ -9,6 +9,16 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> i64;
 }
 
+/// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people to read; `-` when
+/// it is out of range.
+pub fn rfc3339(unix: i64) -> String {
+    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
 /// The real wall clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

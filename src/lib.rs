@@ -6,6 +6,7 @@
 //! CLI and the admin API share.
 
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod gauge;
 pub mod limits;
 pub mod metrics;
 pub mod oauth;
+pub mod origin;
 pub mod random;
 pub mod routes;
 pub mod startup;

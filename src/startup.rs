@@ -57,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/admin").route(web::get().to(routes::admin_pages::index)))
     .service(web::resource("/admin/callback").route(web::get().to(routes::admin_pages::callback)))
+    .service(web::resource("/admin/audit").route(web::get().to(routes::admin_pages::audit::list)))
     .service(
         web::resource("/admin/users").route(web::post().to(routes::admin_pages::users::create)),
     )
@@ -107,6 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
                 crate::oauth::OAuthError::invalid_request("The query string is malformed").into()
             }))
+            .service(web::resource("/audit").route(web::get().to(routes::admin_audit::list)))
             .service(
                 web::resource("/users")
                     .route(web::get().to(routes::admin_api::list))
@@ -233,7 +235,7 @@ pub struct Application {
     server: Server,
     /// The `/metrics` listener when `metrics.bind` is set, and its port.
     metrics: Option<(Server, u16)>,
-    /// The TLS certificates when `server.tls` is set, reloaded on SIGHUP.
+    /// The TLS certificates when `server.tls` is set, reloaded on SIGHUP and file change.
     certificates: Option<Arc<tls::Certificates>>,
     state: web::Data<AppState>,
 }
@@ -330,9 +332,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let poller = tokio::spawn(background::poll_changes(self.state.clone()));
         let refresher = tokio::spawn(background::refresh_keys(self.state.clone()));
-        let reloader = self
-            .certificates
-            .map(|certs| tokio::spawn(tls::reload_on_sighup(certs)));
+        let reloader = self.certificates.map(|certs| {
+            let secs = self.state.settings.server.tls.watch_secs;
+            let poll = (secs > 0).then(|| Duration::from_secs(secs));
+            tokio::spawn(tls::reload_on_change(certs, poll))
+        });
         let metrics = self.metrics.map(|(server, _)| {
             let handle = server.handle();
             (tokio::spawn(server), handle)

@@ -214,6 +214,35 @@ pub struct ClientDeletePage<'a> {
     pub csrf: &'a str,
 }
 
+/// One stored audit event as the audit page shows it.
+pub struct AuditRow {
+    pub time: String,
+    pub event: String,
+    pub actor: String,
+    pub subject: String,
+    pub client: String,
+    pub address: String,
+    pub request_id: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+pub struct AuditPage<'a> {
+    pub brand: &'a Brand,
+    /// Whether events are stored at all (`audit.store`).
+    pub stored: bool,
+    pub events: &'a [AuditRow],
+    /// Every event name, for the filter.
+    pub names: Vec<&'static str>,
+    pub event: &'a str,
+    pub actor: &'a str,
+    pub subject: &'a str,
+    /// The link to the next (older) page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// The built-in style sheet.
 pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
 

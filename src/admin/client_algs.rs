@@ -4,6 +4,7 @@
 
 use super::clients::{ClientView, NewClient, CONSOLE_ID};
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::signing_alg::{self as alg, SigningAlg};
@@ -47,11 +48,11 @@ pub type AlgChange = Option<Option<SigningAlg>>;
 /// Sets (or clears) a client's signing algorithms, leaving the rest of the client as it is.
 pub fn set(
     conn: &mut DbConnection,
+    by: &By,
     configured: &[SigningAlg],
     id: &str,
     access_token_alg: AlgChange,
     id_token_signed_response_alg: AlgChange,
-    now: i64,
 ) -> Result<ClientView, AdminError> {
     check(
         configured,
@@ -75,8 +76,9 @@ pub fn set(
         if let Some(a) = id_token_signed_response_alg {
             row.id_token_signed_response_alg = stored(a);
         }
-        row.updated_at = now;
+        row.updated_at = by.now;
         db::clients::replace(conn, &row)?;
+        by.record(conn, &by.event(Kind::ClientUpdated).subject(id).client(id))?;
         Client::try_from(row)
             .map(ClientView::from)
             .map_err(|e| AdminError::internal("stored client", e))

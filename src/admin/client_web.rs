@@ -3,6 +3,7 @@
 
 use super::clients::{ClientView, CONSOLE_ID};
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::client::Client;
 use crate::domain::origin;
@@ -41,10 +42,10 @@ impl ClaimsAndOrigins {
 /// the rest of the client as it is.
 pub fn set(
     conn: &mut DbConnection,
+    by: &By,
     id: &str,
     id_token_claims: Option<bool>,
     web_origins: Option<Vec<String>>,
-    now: i64,
 ) -> Result<ClientView, AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
@@ -66,9 +67,9 @@ pub fn set(
         if let Some(origins) = origins {
             row.web_origins = origins;
         }
-        row.updated_at = now;
+        row.updated_at = by.now;
         db::clients::replace(conn, &row)?;
-        tracing::info!(target: "audit", event = "client_updated", client_id = %id, id_token_claims = row.id_token_claims, web_origins = %row.web_origins);
+        by.record(conn, &by.event(Kind::ClientUpdated).subject(id).client(id))?;
         Client::try_from(row)
             .map(ClientView::from)
             .map_err(|e| AdminError::internal("stored client", e))

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::client_input::{auth_method, to_row};
 pub use super::client_input::{ClaimsAndOrigins, NewClient};
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::db::models::ClientRow;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::{Client, GrantType};
@@ -77,23 +78,24 @@ pub struct Registered {
 /// Registers a client.
 pub fn add(
     conn: &mut DbConnection,
+    by: &By,
     random: &dyn Random,
     new: NewClient,
-    now: i64,
 ) -> Result<Registered, AdminError> {
-    add_with(conn, random, new, None, None, now).map(|(registered, _)| registered)
+    add_with(conn, by, random, new, None, None).map(|(registered, _)| registered)
 }
 
 /// Registers a client over HTTP (RFC 7591): like [`add`], with the requested
 /// `token_endpoint_auth_method`, and a registration access token (RFC 7592), shown once.
 pub fn add_with(
     conn: &mut DbConnection,
+    by: &By,
     random: &dyn Random,
     new: NewClient,
     requested_method: Option<&str>,
     registered_by: Option<&str>,
-    now: i64,
 ) -> Result<(Registered, SecretString), AdminError> {
+    let now = by.now;
     let method = auth_method(&new, requested_method)?;
     let client_secret = (!new.public).then(|| secret::generate(random));
     let registration_token = secret::generate(random);
@@ -105,7 +107,17 @@ pub fn add_with(
     if registered_by.is_some() {
         row.registration_token_hash = Some(SecretHash::of(&registration_token).as_bytes().to_vec());
     }
-    db::clients::insert(conn, &row)?;
+    db::write_tx(conn, |conn| {
+        db::clients::insert(conn, &row)?;
+        let registered = by.event(Kind::ClientRegistered).subject(&row.id);
+        let registered = match registered_by {
+            Some("open") => registered.reason("open_registration"),
+            Some(_) => registered.reason("registration"),
+            None => registered,
+        };
+        by.record(conn, &registered.client(&row.id))?;
+        Ok::<_, AdminError>(())
+    })?;
     let client = Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
     Ok((
         Registered {
@@ -143,13 +155,14 @@ pub fn find_by_registration_token(
 /// between public and confidential; `requested_method = None` keeps the registered method.
 pub fn update(
     conn: &mut DbConnection,
+    by: &By,
     random: &dyn Random,
     id: &str,
     new: NewClient,
     requested_method: Option<&str>,
     rotate_registration_token: bool,
-    now: i64,
 ) -> Result<(ClientView, Option<SecretString>), AdminError> {
+    let now = by.now;
     let registration_token = rotate_registration_token.then(|| secret::generate(random));
     let client = db::write_tx(conn, |conn| {
         let existing = db::clients::find(conn, id)?
@@ -183,6 +196,7 @@ pub fn update(
             None => existing.registration_token_hash.clone(),
         };
         db::clients::replace(conn, &row)?;
+        by.record(conn, &by.event(Kind::ClientUpdated).subject(id).client(id))?;
         Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))
     })?;
     Ok((client.into(), registration_token))
@@ -214,11 +228,12 @@ pub fn show(conn: &mut DbConnection, id: &str) -> Result<ClientView, AdminError>
 /// `revoke_tokens`, every refresh token issued to the client is revoked too.
 pub fn rotate_secret(
     conn: &mut DbConnection,
+    by: &By,
     random: &dyn Random,
     id: &str,
     revoke_tokens: bool,
-    now: i64,
 ) -> Result<SecretString, AdminError> {
+    let now = by.now;
     let secret = secret::generate(random);
     let hash = SecretHash::of(&secret);
     db::write_tx(conn, |conn| {
@@ -229,8 +244,13 @@ pub fn rotate_secret(
             )));
         }
         db::clients::set_secret_hash(conn, id, hash.as_bytes(), now)?;
+        let rotated = by.event(Kind::ClientSecretRotated).subject(id).client(id);
         if revoke_tokens {
-            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::Client(id), now)?;
+            let n =
+                db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::Client(id), now)?;
+            by.record(conn, &rotated.reason("tokens_revoked").count(n))?;
+        } else {
+            by.record(conn, &rotated)?;
         }
         Ok(())
     })?;
@@ -241,9 +261,9 @@ pub fn rotate_secret(
 /// access tokens it holds stop working at `/userinfo` and `/introspect`.
 pub fn set_disabled(
     conn: &mut DbConnection,
+    by: &By,
     id: &str,
     disabled: bool,
-    now: i64,
 ) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
@@ -252,12 +272,18 @@ pub fn set_disabled(
     }
     db::write_tx(conn, |conn| {
         find(conn, id)?;
-        db::clients::set_disabled(conn, id, disabled, now)?;
+        db::clients::set_disabled(conn, id, disabled, by.now)?;
+        let kind = if disabled {
+            Kind::ClientDisabled
+        } else {
+            Kind::ClientEnabled
+        };
+        by.record(conn, &by.event(kind).subject(id).client(id))?;
         Ok(())
     })
 }
 
-pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
+pub fn remove(conn: &mut DbConnection, by: &By, id: &str) -> Result<(), AdminError> {
     if id == CONSOLE_ID {
         return Err(AdminError::Invalid(
             "the built-in admin console client cannot be removed".into(),
@@ -266,6 +292,7 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         find(conn, id)?;
         db::clients::delete(conn, id)?;
+        by.record(conn, &by.event(Kind::ClientRemoved).subject(id).client(id))?;
         Ok(())
     })
 }
@@ -279,8 +306,8 @@ pub const ADMIN_SCOPE: &str = "latchkey:admin";
 /// `Ok(None)` when it already does, so running it twice never prints a second secret.
 pub fn bootstrap(
     conn: &mut DbConnection,
+    by: &By,
     random: &dyn Random,
-    now: i64,
 ) -> Result<Option<Registered>, AdminError> {
     let exists = list(conn)?
         .iter()
@@ -290,6 +317,7 @@ pub fn bootstrap(
     }
     add(
         conn,
+        by,
         random,
         NewClient {
             name: BOOTSTRAP_NAME.into(),
@@ -305,7 +333,6 @@ pub fn bootstrap(
             id_token_signed_response_alg: None,
             claims_and_origins: Default::default(),
         },
-        now,
     )
     .map(Some)
 }

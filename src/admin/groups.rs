@@ -1,10 +1,11 @@
 //! Groups of users: add, remove, list, membership, and the scopes restricted to a group's
 //! members (`oauth::claims`). Every change is one transaction and one `audit` event, whichever
-//! surface (`via`: cli, admin_api, admin_pages) made it.
+//! surface and administrator (`audit::By`) made it.
 
 use serde::Serialize;
 
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::db::groups::GroupRow;
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
@@ -79,10 +80,9 @@ fn view(conn: &mut DbConnection, row: GroupRow) -> Result<GroupView, AdminError>
 pub fn add(
     conn: &mut DbConnection,
     random: &dyn Random,
+    by: &By,
     name: &str,
     description: Option<&str>,
-    via: &str,
-    now: i64,
 ) -> Result<GroupView, AdminError> {
     check_name(name)?;
     if let Some(d) = description {
@@ -92,14 +92,14 @@ pub fn add(
         id: random.uuid(),
         name: name.to_owned(),
         description: description.map(str::to_owned).filter(|d| !d.is_empty()),
-        created_at: now,
+        created_at: by.now,
     };
     db::write_tx(conn, |conn| {
         if db::groups::find_by_name(conn, name)?.is_some() {
             return Err(AdminError::Conflict(format!("group `{name}`")));
         }
         db::groups::insert(conn, &row)?;
-        tracing::info!(target: "audit", event = "group_created", group = %name, via);
+        by.record(conn, &by.event(Kind::GroupCreated).subject(name))?;
         Ok(())
     })?;
     view(conn, row)
@@ -107,7 +107,7 @@ pub fn add(
 
 /// Deletes a group with its memberships. A group that is the only one allowed some scope is
 /// refused: deleting it would quietly make that scope everyone's.
-pub fn remove(conn: &mut DbConnection, name: &str, via: &str) -> Result<(), AdminError> {
+pub fn remove(conn: &mut DbConnection, by: &By, name: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let group = find(conn, name)?;
         for scope in db::groups::scopes_of(conn, &group.id)? {
@@ -120,7 +120,7 @@ pub fn remove(conn: &mut DbConnection, name: &str, via: &str) -> Result<(), Admi
             }
         }
         db::groups::delete(conn, &group.id)?;
-        tracing::info!(target: "audit", event = "group_removed", group = %name, via);
+        by.record(conn, &by.event(Kind::GroupRemoved).subject(name))?;
         Ok(())
     })
 }
@@ -140,17 +140,17 @@ pub fn show(conn: &mut DbConnection, name: &str) -> Result<GroupView, AdminError
 /// Adds `username` to `group`; `false` when they already belonged to it.
 pub fn join(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     group: &str,
-    via: &str,
-    now: i64,
 ) -> Result<bool, AdminError> {
     db::write_tx(conn, |conn| {
         let user_id = find_user_id(conn, username)?;
         let group = find(conn, group)?;
-        let added = db::groups::add_member(conn, &group.id, &user_id, now)? > 0;
+        let added = db::groups::add_member(conn, &group.id, &user_id, by.now)? > 0;
         if added {
-            tracing::info!(target: "audit", event = "group_member_added", group = %group.name, sub = %user_id, via);
+            let event = by.event(Kind::GroupMemberAdded).subject(&user_id);
+            by.record(conn, &event.group(&group.name))?;
         }
         Ok(added)
     })
@@ -159,16 +159,17 @@ pub fn join(
 /// Removes `username` from `group`; `false` when they did not belong to it.
 pub fn leave(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     group: &str,
-    via: &str,
 ) -> Result<bool, AdminError> {
     db::write_tx(conn, |conn| {
         let user_id = find_user_id(conn, username)?;
         let group = find(conn, group)?;
         let removed = db::groups::remove_member(conn, &group.id, &user_id)? > 0;
         if removed {
-            tracing::info!(target: "audit", event = "group_member_removed", group = %group.name, sub = %user_id, via);
+            let event = by.event(Kind::GroupMemberRemoved).subject(&user_id);
+            by.record(conn, &event.group(&group.name))?;
         }
         Ok(removed)
     })
@@ -201,16 +202,16 @@ fn restrictable(scope: &str) -> Result<String, AdminError> {
 /// person outside those groups is not granted it, and the consent page does not show it.
 pub fn allow_scope(
     conn: &mut DbConnection,
+    by: &By,
     group: &str,
     scope: &str,
-    via: &str,
-    now: i64,
 ) -> Result<GroupView, AdminError> {
     let scope = restrictable(scope)?;
     db::write_tx(conn, |conn| {
         let group = find(conn, group)?;
-        if db::groups::allow_scope(conn, &group.id, &scope, now)? > 0 {
-            tracing::info!(target: "audit", event = "group_scope_allowed", group = %group.name, scope = %scope, via);
+        if db::groups::allow_scope(conn, &group.id, &scope, by.now)? > 0 {
+            let event = by.event(Kind::GroupScopeAllowed).subject(&group.name);
+            by.record(conn, &event.scope(&scope))?;
         }
         view(conn, group)
     })
@@ -220,15 +221,16 @@ pub fn allow_scope(
 /// is no longer restricted.
 pub fn disallow_scope(
     conn: &mut DbConnection,
+    by: &By,
     group: &str,
     scope: &str,
-    via: &str,
 ) -> Result<GroupView, AdminError> {
     let scope = restrictable(scope)?;
     db::write_tx(conn, |conn| {
         let group = find(conn, group)?;
         if db::groups::disallow_scope(conn, &group.id, &scope)? > 0 {
-            tracing::info!(target: "audit", event = "group_scope_disallowed", group = %group.name, scope = %scope, via);
+            let event = by.event(Kind::GroupScopeDisallowed).subject(&group.name);
+            by.record(conn, &event.scope(&scope))?;
         }
         view(conn, group)
     })

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::AdminError;
+use crate::audit::{Actor, By, Kind};
 use crate::config::Settings;
 use crate::crypto::keys::{self, state};
 use crate::crypto::master_key::MasterKey;
@@ -114,10 +115,28 @@ pub fn rotate_if_due(
             candidates.push(generate(settings, master, random, alg, now)?);
         }
     }
+    let by = By::new(Actor::System, settings.audit.store, now);
     db::transaction(pool, |conn| {
         db::lock_for_key_change(conn)?;
-        apply(conn, settings, now, candidates)
+        let changes = apply(conn, settings, now, candidates)?;
+        record(conn, &by, &changes)?;
+        Ok(changes)
     })
+}
+
+/// One audit event per key whose state changed, in the rotation's transaction.
+fn record(conn: &mut DbConnection, by: &By, changes: &Changes) -> Result<(), AdminError> {
+    for (kind, kids) in [
+        (Kind::KeyPublished, &changes.published),
+        (Kind::KeyActivated, &changes.activated),
+        (Kind::KeyRetired, &changes.retired),
+        (Kind::KeyDeleted, &changes.deleted),
+    ] {
+        for kid in kids {
+            by.record(conn, &by.event(kind).subject(kid))?;
+        }
+    }
+    Ok(())
 }
 
 fn generate(
@@ -177,9 +196,6 @@ fn apply(
             changes.deleted.push(row.kid.clone());
         }
     }
-    if !changes.is_empty() {
-        tracing::info!(target: "audit", event = "key_rotation", published = %changes.published.join(" "), activated = %changes.activated.join(" "), retired = %changes.retired.join(" "), deleted = %changes.deleted.join(" "));
-    }
     Ok(changes)
 }
 
@@ -230,8 +246,9 @@ pub fn force_rotation(
     random: &dyn Random,
     only: Option<SigningAlg>,
     immediately: bool,
-    now: i64,
+    by: &By,
 ) -> Result<Changes, AdminError> {
+    let now = by.now;
     let algs = match only {
         Some(a) => {
             alg::require_configured(&settings.keys.algorithms, a).map_err(AdminError::Invalid)?;
@@ -272,6 +289,7 @@ pub fn force_rotation(
         changes.activated = rest.activated;
         changes.retired = rest.retired;
         changes.deleted = rest.deleted;
+        record(conn, by, &changes)?;
         Ok(changes)
     })
 }

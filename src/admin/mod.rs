@@ -4,6 +4,7 @@
 //! run in one transaction of their own ([`crate::db::write_tx`]), and password hashing happens
 //! before any connection is taken.
 
+pub mod audit;
 pub mod client_algs;
 mod client_input;
 pub mod client_web;

@@ -4,6 +4,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
 use crate::db::{self, DbConnection};
@@ -131,7 +132,7 @@ pub fn prepare(
 }
 
 /// Stores a prepared user; a taken username is a conflict.
-pub fn add(conn: &mut DbConnection, user: PreparedUser) -> Result<UserView, AdminError> {
+pub fn add(conn: &mut DbConnection, by: &By, user: PreparedUser) -> Result<UserView, AdminError> {
     let row = user.row;
     db::write_tx(conn, |conn| {
         let key = row.username_normalized.as_deref().unwrap_or_default();
@@ -142,9 +143,12 @@ pub fn add(conn: &mut DbConnection, user: PreparedUser) -> Result<UserView, Admi
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
-            )) => Err(AdminError::Conflict(format!("user `{}`", row.username))),
-            other => Ok(other?),
-        }
+            )) => return Err(AdminError::Conflict(format!("user `{}`", row.username))),
+            other => other?,
+        };
+        let created = by.event(Kind::UserCreated).subject(&row.id);
+        by.record(conn, &created.account(&row.username))?;
+        Ok::<_, AdminError>(())
     })?;
     Ok(row.into())
 }
@@ -173,17 +177,17 @@ pub fn show(conn: &mut DbConnection, username: &str) -> Result<UserView, AdminEr
 /// Replaces a user's password hash (made by [`hash_password`]).
 pub fn set_password_hash(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     hash: &str,
-    now: i64,
 ) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
-        db::users::set_password_hash(conn, &user.id, hash, now)?;
+        db::users::set_password_hash(conn, &user.id, hash, by.now)?;
         // Whoever knew the old password may hold a session or a refresh token: end them.
         db::sessions::delete_for_user(conn, &user.id)?;
-        db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
-        tracing::info!(target: "audit", event = "password_reset", sub = %user.id);
+        db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), by.now)?;
+        by.record(conn, &by.event(Kind::PasswordChanged).subject(&user.id))?;
         Ok(())
     })
 }
@@ -192,19 +196,29 @@ pub fn set_password_hash(
 /// tokens, so nothing they hold keeps working.
 pub fn set_disabled(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     disabled: bool,
-    now: i64,
 ) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.disabled = disabled;
-        user.updated_at = now;
+        user.updated_at = by.now;
         db::users::update(conn, &user)?;
         if disabled {
             db::sessions::delete_for_user(conn, &user.id)?;
-            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
+            db::refresh_tokens::revoke_for(
+                conn,
+                db::refresh_tokens::Owner::User(&user.id),
+                by.now,
+            )?;
         }
+        let kind = if disabled {
+            Kind::UserDisabled
+        } else {
+            Kind::UserEnabled
+        };
+        by.record(conn, &by.event(kind).subject(&user.id))?;
         Ok(())
     })
 }
@@ -212,15 +226,21 @@ pub fn set_disabled(
 /// Gives or takes the admin role (admin pages; user tokens with `latchkey:admin`).
 pub fn set_admin(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     admin: bool,
-    now: i64,
 ) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let mut user = find(conn, username)?;
         user.is_admin = admin;
-        user.updated_at = now;
+        user.updated_at = by.now;
         db::users::update(conn, &user)?;
+        let kind = if admin {
+            Kind::AdminGranted
+        } else {
+            Kind::AdminRevoked
+        };
+        by.record(conn, &by.event(kind).subject(&user.id))?;
         Ok(())
     })
 }
@@ -228,14 +248,21 @@ pub fn set_admin(
 /// Ends every session of a user and revokes their refresh tokens.
 pub fn revoke_sessions(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
-    now: i64,
 ) -> Result<(usize, usize), AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         let sessions = db::sessions::delete_for_user(conn, &user.id)?;
-        let tokens =
-            db::refresh_tokens::revoke_for(conn, db::refresh_tokens::Owner::User(&user.id), now)?;
+        let tokens = db::refresh_tokens::revoke_for(
+            conn,
+            db::refresh_tokens::Owner::User(&user.id),
+            by.now,
+        )?;
+        let ended = by.event(Kind::SessionEnded).subject(&user.id);
+        by.record(conn, &ended.reason("revoked").count(sessions))?;
+        let revoked = by.event(Kind::TokenRevoked).subject(&user.id);
+        by.record(conn, &revoked.token_type("refresh_token").count(tokens))?;
         Ok((sessions, tokens))
     })
 }
@@ -250,9 +277,9 @@ pub struct ProfileUpdate {
 
 pub fn update_profile(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     update: ProfileUpdate,
-    now: i64,
 ) -> Result<UserView, AdminError> {
     if let Some(Some(email)) = &update.email {
         check_email(email)?;
@@ -274,8 +301,9 @@ pub fn update_profile(
         if let Some(name) = update.name {
             user.name = name;
         }
-        user.updated_at = now;
+        user.updated_at = by.now;
         db::users::update(conn, &user)?;
+        by.record(conn, &by.event(Kind::UserUpdated).subject(&user.id))?;
         Ok(user.into())
     })
 }
@@ -294,18 +322,23 @@ pub fn page(
 /// Forgets the consents a user gave: to one client, or to all.
 pub fn revoke_consent(
     conn: &mut DbConnection,
+    by: &By,
     username: &str,
     client_id: Option<&str>,
 ) -> Result<usize, AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
-        Ok(db::consents::delete(conn, &user.id, client_id)?)
+        let removed = db::consents::delete(conn, &user.id, client_id)?;
+        let mut revoked = by.event(Kind::ConsentRevoked).subject(&user.id);
+        revoked.client = client_id.map(str::to_owned);
+        by.record(conn, &revoked.count(removed))?;
+        Ok(removed)
     })
 }
 
 /// Clears a user's login lockout and per-address back-offs (`oauth::throttle`); returns how
-/// many counters were cleared. `via` names the surface for the audit event.
-pub fn unlock(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize, AdminError> {
+/// many counters were cleared.
+pub fn unlock(conn: &mut DbConnection, by: &By, username: &str) -> Result<usize, AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         // Every counter of the account: its lockout and its per-address back-offs.
@@ -316,15 +349,18 @@ pub fn unlock(conn: &mut DbConnection, username: &str, via: &str) -> Result<usiz
             )?,
             None => 0,
         };
-        tracing::info!(target: "audit", event = "account_unlocked", sub = %user.id, counters = cleared, via);
+        let unlocked = by.event(Kind::AccountUnlocked).subject(&user.id);
+        by.record(conn, &unlocked.count(cleared))?;
         Ok(cleared)
     })
 }
 
-pub fn remove(conn: &mut DbConnection, username: &str) -> Result<(), AdminError> {
+pub fn remove(conn: &mut DbConnection, by: &By, username: &str) -> Result<(), AdminError> {
     db::write_tx(conn, |conn| {
         let user = find(conn, username)?;
         db::users::delete(conn, &user.id)?;
+        let removed = by.event(Kind::UserRemoved).subject(&user.id);
+        by.record(conn, &removed.account(&user.username))?;
         Ok(())
     })
 }

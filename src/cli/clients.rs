@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
 use super::client_web::ClaimsCorsArgs;
-use super::{done, now, open, output, parse_alg, WithSecret};
+use super::{done, open, output, parse_alg, WithSecret};
 use crate::admin::{self, clients::NewClient};
 use crate::config::Settings;
 use crate::domain::client::GrantType;
@@ -111,6 +111,7 @@ pub(super) fn client(
     json: bool,
 ) -> anyhow::Result<()> {
     let pool = open(settings)?;
+    let by = &super::by(settings);
     match command {
         ClientCommand::Add(add) => {
             let new = NewClient {
@@ -130,11 +131,11 @@ pub(super) fn client(
             new.check_algs(&settings.keys.algorithms)?;
             let (registered, _unused_registration_token) = admin::clients::add_with(
                 &mut *pool.get()?,
+                by,
                 &OsRandom,
                 new,
                 add.token_endpoint_auth_method.as_deref(),
                 None,
-                now(),
             )?;
             let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
             let shown = WithSecret {
@@ -160,15 +161,15 @@ pub(super) fn client(
         } => {
             let mut c = admin::client_algs::set(
                 &mut *pool.get()?,
+                by,
                 &settings.keys.algorithms,
                 &client_id,
                 access_token_alg.map(|a| a.0),
                 id_token_signed_response_alg.map(|a| a.0),
-                now(),
             )?;
             let (claims, origins) = claims_cors.changes();
             if claims.is_some() || origins.is_some() {
-                c = admin::client_web::set(&mut *pool.get()?, &client_id, claims, origins, now())?;
+                c = admin::client_web::set(&mut *pool.get()?, by, &client_id, claims, origins)?;
             }
             output(json, &c, || {
                 println!("client {} updated", c.client_id);
@@ -218,10 +219,10 @@ pub(super) fn client(
         } => {
             let secret = admin::clients::rotate_secret(
                 &mut *pool.get()?,
+                by,
                 &OsRandom,
                 &client_id,
                 revoke_tokens,
-                now(),
             )?;
             let shown = serde_json::json!({ "client_id": client_id, "client_secret": secret.expose_secret() });
             output(json, &shown, || {
@@ -230,15 +231,15 @@ pub(super) fn client(
             })
         }
         ClientCommand::Disable { client_id } => {
-            admin::clients::set_disabled(&mut *pool.get()?, &client_id, true, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, by, &client_id, true)?;
             done(json, &format!("client {client_id} disabled"))
         }
         ClientCommand::Enable { client_id } => {
-            admin::clients::set_disabled(&mut *pool.get()?, &client_id, false, now())?;
+            admin::clients::set_disabled(&mut *pool.get()?, by, &client_id, false)?;
             done(json, &format!("client {client_id} enabled"))
         }
         ClientCommand::Remove { client_id } => {
-            admin::clients::remove(&mut *pool.get()?, &client_id)?;
+            admin::clients::remove(&mut *pool.get()?, by, &client_id)?;
             done(json, &format!("client {client_id} removed"))
         }
     }

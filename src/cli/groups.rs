@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{done, now, open, output};
+use super::{done, open, output};
 use crate::admin;
 use crate::admin::groups::GroupView;
 use crate::config::Settings;
@@ -39,14 +39,14 @@ fn print(g: &GroupView) {
 pub(super) fn group(command: GroupCommand, settings: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = open(settings)?;
     let conn = &mut *pool.get()?;
+    let by = &super::by(settings);
     match command {
         GroupCommand::Add { name, description } => {
-            let g =
-                admin::groups::add(conn, &OsRandom, &name, description.as_deref(), "cli", now())?;
+            let g = admin::groups::add(conn, &OsRandom, by, &name, description.as_deref())?;
             output(json, &g, || println!("created group {}", g.name))
         }
         GroupCommand::Remove { name } => {
-            admin::groups::remove(conn, &name, "cli")?;
+            admin::groups::remove(conn, by, &name)?;
             done(json, &format!("group {name} removed"))
         }
         GroupCommand::List => {
@@ -71,11 +71,11 @@ pub(super) fn group(command: GroupCommand, settings: &Settings, json: bool) -> a
             output(json, &g, || print(&g))
         }
         GroupCommand::AllowScope { group, scope } => {
-            let g = admin::groups::allow_scope(conn, &group, &scope, "cli", now())?;
+            let g = admin::groups::allow_scope(conn, by, &group, &scope)?;
             output(json, &g, || print(&g))
         }
         GroupCommand::DisallowScope { group, scope } => {
-            let g = admin::groups::disallow_scope(conn, &group, &scope, "cli")?;
+            let g = admin::groups::disallow_scope(conn, by, &group, &scope)?;
             output(json, &g, || print(&g))
         }
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::admin;
+use crate::audit;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::master_key::MasterKey;
@@ -118,6 +119,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     let json = cli.json;
+    if !matches!(cli.command, Command::Serve) {
+        // Results go to stdout; warnings and the audit events of the change go to stderr.
+        telemetry::init_cli(&settings.log);
+    }
     match cli.command {
         Command::Serve => serve(settings),
         Command::Config(ConfigCommand::Check) => config_check(&settings, json),
@@ -132,7 +137,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Group(command) => groups::group(command, &settings, json),
         Command::Admin(AdminCommand::Bootstrap) => {
             let pool = open(&settings)?;
-            match admin::clients::bootstrap(&mut *pool.get()?, &OsRandom, now())? {
+            match admin::clients::bootstrap(&mut *pool.get()?, &by(&settings), &OsRandom)? {
                 Some(registered) => {
                     let secret = registered.client_secret.as_ref().map(|s| s.expose_secret());
                     let shown = WithSecret {
@@ -172,7 +177,7 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 &OsRandom,
                 alg,
                 immediately,
-                now(),
+                &by(&settings),
             )?;
             output(json, &changes, || {
                 for kid in &changes.published {
@@ -229,11 +234,12 @@ fn describe(settings: &Settings) -> String {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    telemetry::init(&settings.log);
+    // Before the runtime: the trace exporter's HTTP client is a blocking one.
+    let traces = telemetry::init(&settings.log, &settings.telemetry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         for warning in settings.development_warnings() {
             tracing::warn!("DEVELOPMENT CONVENIENCE: {warning}");
         }
@@ -247,7 +253,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(issuer = %issuer, data = %data, bind = %app.state().settings.server.bind, "latchkey is serving");
         app.run_until_stopped().await?;
         Ok(())
-    })
+    });
+    drop(runtime);
+    // Sends the spans of the last requests.
+    traces.shutdown();
+    served
 }
 
 fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
@@ -272,10 +282,7 @@ fn config_check(settings: &Settings, json: bool) -> anyhow::Result<()> {
 
 /// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people reading the CLI.
 fn date(unix: Option<i64>) -> String {
-    use actix_web::cookie::time::{format_description::well_known::Rfc3339, OffsetDateTime};
-    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "-".to_owned())
+    unix.map_or_else(|| "-".to_owned(), crate::clock::rfc3339)
 }
 
 /// Opens an existing database and applies pending migrations. Refuses to create a SQLite file: a
@@ -315,6 +322,11 @@ fn output<T: Serialize + ?Sized>(json: bool, value: &T, text: impl FnOnce()) -> 
         text();
     }
     Ok(())
+}
+
+/// The CLI as the actor of an admin operation, now.
+fn by(settings: &Settings) -> audit::By {
+    audit::By::new(audit::Actor::Cli, settings.audit.store, now())
 }
 
 fn now() -> i64 {

@@ -100,6 +100,7 @@ fn read_password(from_stdin: bool, required: bool) -> anyhow::Result<Option<Secr
 pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = open(settings)?;
     let passwords = || Passwords::new(&settings.passwords);
+    let by = &super::by(settings);
     match command {
         UserCommand::Add {
             username,
@@ -121,7 +122,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                 },
                 now(),
             )?;
-            let user = admin::users::add(&mut *pool.get()?, prepared)?;
+            let user = admin::users::add(&mut *pool.get()?, by, prepared)?;
             output(json, &user, || {
                 println!("created user {} (sub {})", user.username, user.id);
                 if !user.has_password {
@@ -144,8 +145,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
                 email_verified,
                 name: name.map(clear),
             };
-            let user = admin::users::update_profile(&mut *pool.get()?, &username, update, now())?;
-            tracing::info!(target: "audit", event = "user_updated", sub = %user.id, via = "cli");
+            let user = admin::users::update_profile(&mut *pool.get()?, by, &username, update)?;
             output(json, &user, || {
                 println!("user {} updated", user.username);
                 println!("email:      {}", user.email.as_deref().unwrap_or("-"));
@@ -154,7 +154,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             })
         }
         UserCommand::Join { username, group } => {
-            let added = admin::groups::join(&mut *pool.get()?, &username, &group, "cli", now())?;
+            let added = admin::groups::join(&mut *pool.get()?, by, &username, &group)?;
             let text = if added {
                 format!("{username} joined group {group}")
             } else {
@@ -163,7 +163,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             done(json, &text)
         }
         UserCommand::Leave { username, group } => {
-            let removed = admin::groups::leave(&mut *pool.get()?, &username, &group, "cli")?;
+            let removed = admin::groups::leave(&mut *pool.get()?, by, &username, &group)?;
             let text = if removed {
                 format!("{username} left group {group}")
             } else {
@@ -208,34 +208,34 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             let password = read_password(password_stdin, true)?
                 .ok_or_else(|| anyhow::anyhow!("no password given"))?;
             let hash = admin::users::hash_password(&passwords()?, &password)?;
-            admin::users::set_password_hash(&mut *pool.get()?, &username, &hash, now())?;
+            admin::users::set_password_hash(&mut *pool.get()?, by, &username, &hash)?;
             done(json, &format!("password of {username} changed"))
         }
         UserCommand::Unlock { username } => {
-            let cleared = admin::users::unlock(&mut *pool.get()?, &username, "cli")?;
+            let cleared = admin::users::unlock(&mut *pool.get()?, by, &username)?;
             done(
                 json,
                 &format!("user {username} unlocked ({cleared} login counter(s) cleared)"),
             )
         }
         UserCommand::Disable { username } => {
-            admin::users::set_disabled(&mut *pool.get()?, &username, true, now())?;
+            admin::users::set_disabled(&mut *pool.get()?, by, &username, true)?;
             done(json, &format!("user {username} disabled"))
         }
         UserCommand::Enable { username } => {
-            admin::users::set_disabled(&mut *pool.get()?, &username, false, now())?;
+            admin::users::set_disabled(&mut *pool.get()?, by, &username, false)?;
             done(json, &format!("user {username} enabled"))
         }
         UserCommand::Remove { username } => {
-            admin::users::remove(&mut *pool.get()?, &username)?;
+            admin::users::remove(&mut *pool.get()?, by, &username)?;
             done(json, &format!("user {username} removed"))
         }
         UserCommand::GrantAdmin { username } => {
-            admin::users::set_admin(&mut *pool.get()?, &username, true, now())?;
+            admin::users::set_admin(&mut *pool.get()?, by, &username, true)?;
             done(json, &format!("user {username} is an administrator"))
         }
         UserCommand::RevokeAdmin { username } => {
-            admin::users::set_admin(&mut *pool.get()?, &username, false, now())?;
+            admin::users::set_admin(&mut *pool.get()?, by, &username, false)?;
             done(
                 json,
                 &format!("user {username} is no longer an administrator"),
@@ -243,11 +243,12 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
         }
         UserCommand::RevokeSessions { username } => {
             let (sessions, tokens) =
-                admin::users::revoke_sessions(&mut *pool.get()?, &username, now())?;
+                admin::users::revoke_sessions(&mut *pool.get()?, by, &username)?;
             done(json, &format!("ended {sessions} session(s) and revoked {tokens} refresh token(s) of {username}"))
         }
         UserCommand::RevokeConsent { username, client } => {
-            let n = admin::users::revoke_consent(&mut *pool.get()?, &username, client.as_deref())?;
+            let n =
+                admin::users::revoke_consent(&mut *pool.get()?, by, &username, client.as_deref())?;
             done(json, &format!("{n} consent(s) of {username} revoked"))
         }
     }

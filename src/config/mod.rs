@@ -15,7 +15,7 @@ mod throttle;
 pub use database::{redact_url, Backend, DatabaseSettings};
 pub use identity::{ClaimsSettings, LoginSettings};
 pub use issuer::Issuer;
-pub use operations::{MetricsSettings, TlsSettings};
+pub use operations::{AuditSettings, MetricsSettings, TelemetrySettings, TlsSettings};
 pub use parse::AccentColor;
 pub use registration::RegistrationSettings;
 pub use throttle::LoginThrottleSettings;
@@ -53,6 +53,8 @@ pub struct Settings {
     pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub audit: AuditSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

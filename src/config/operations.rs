@@ -1,5 +1,6 @@
-//! Operations settings (issue 11): direct TLS, the metrics listener and its token, and the rules
-//! that tie them to the issuer (an https issuer outside loopback unless overridden).
+//! Operations settings (issue 11): direct TLS, the metrics listener and its token, the stored
+//! audit trail, trace export, and the rules that tie them to the issuer (an https issuer outside
+//! loopback unless overridden).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,12 +11,33 @@ use url::Url;
 use super::checks::invalid;
 use super::{ConfigError, Settings};
 
-/// Direct TLS: PEM files, reloaded on SIGHUP; both empty for plain HTTP.
+/// Direct TLS: PEM files, reloaded on SIGHUP and when they change; both empty for plain HTTP.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+    /// Seconds between checks of the files' modification times; 0 reloads on SIGHUP only.
+    pub watch_secs: u64,
+}
+
+/// The audit trail's table (`audit_events`): whether events are stored, and for how long.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    pub store: bool,
+    /// Stored events older than this many days are purged by the background job.
+    pub retention_days: u64,
+}
+
+/// OpenTelemetry trace export.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The OTLP/HTTP collector base URL (spans are POSTed to `{endpoint}/v1/traces`); empty: off.
+    pub otlp_endpoint: String,
+    /// The `service.name` resource attribute of exported spans.
+    pub service_name: String,
 }
 
 impl TlsSettings {
@@ -79,6 +101,20 @@ impl Settings {
                 "server.shutdown_grace_secs",
                 "must be at most 3600",
             ));
+        }
+        if !(1..=36_500).contains(&self.audit.retention_days) {
+            return Err(invalid("audit.retention_days", "must be from 1 to 36500"));
+        }
+        if !self.telemetry.otlp_endpoint.is_empty() {
+            let url = Url::parse(&self.telemetry.otlp_endpoint).map_err(|e| {
+                invalid(
+                    "telemetry.otlp_endpoint",
+                    format!("not an absolute URL ({e})"),
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(invalid("telemetry.otlp_endpoint", "must be an http(s) URL"));
+            }
         }
         if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
             return Err(invalid(

@@ -199,8 +199,13 @@ impl Passwords {
             queue
                 .wait_seconds
                 .observe(submitted.elapsed().as_secs_f64());
-            let _running = crate::gauge::Holding::new(&queue.busy);
-            let _ = done.send(f(&this));
+            // The slot is free again before the caller hears the result, so a scrape after a
+            // request never counts it as busy.
+            let value = {
+                let _running = crate::gauge::Holding::new(&queue.busy);
+                f(&this)
+            };
+            let _ = done.send(value);
         }));
         if submitted_job.is_err() {
             self.queue.waiting.dec();

@@ -1,6 +1,7 @@
 //! Storage: one diesel [`DbConnection`] over PostgreSQL or SQLite, an r2d2 pool, the embedded
 //! migrations, and [`run`]/[`run_tx`], the only bridge from async handlers to blocking diesel.
 
+pub mod audit_events;
 pub mod change_generations;
 pub mod clients;
 pub mod codes;

@@ -278,7 +278,7 @@ fn build_pool(settings: &DatabaseSettings, min_idle: Option<u32>) -> Result<Pool
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's tracing
-/// span. The connection is taken inside the closure, so no async task ever holds one, and at most
+/// span and audit origin. The connection is taken inside the closure, so no async task ever holds one, and at most
 /// one blocking task per pooled connection exists: the rest wait here, asynchronously, up to
 /// `database.connect_timeout_secs`, then get [`DbError::Saturated`] (503).
 pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
@@ -298,25 +298,28 @@ where
     drop(waiting);
     let pool = pool.clone();
     let span = tracing::Span::current();
+    let origin = crate::origin::Origin::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let _permit = permit;
-        let mut conn = match pool.get() {
-            Ok(conn) => conn,
-            Err(e) => {
+        crate::origin::sync_in_scope(origin, || {
+            let _permit = permit;
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    pool.mark_down();
+                    return Err(E::from(DbError::from(e)));
+                }
+            };
+            if let Err(e) = pool.revalidate(&mut conn) {
                 pool.mark_down();
-                return Err(E::from(DbError::from(e)));
+                return Err(E::from(e));
             }
-        };
-        if let Err(e) = pool.revalidate(&mut conn) {
-            pool.mark_down();
-            return Err(E::from(e));
-        }
-        pool.mark_up();
-        let shared = &pool.shared;
-        shared.wait_seconds.observe(started.elapsed().as_secs_f64());
-        let _timer = shared.query_seconds.start_timer();
-        f(&mut conn)
+            pool.mark_up();
+            let shared = &pool.shared;
+            shared.wait_seconds.observe(started.elapsed().as_secs_f64());
+            let _timer = shared.query_seconds.start_timer();
+            f(&mut conn)
+        })
     })
     .await
     .map_err(|e| E::from(DbError::Blocking(e.to_string())))?

@@ -30,6 +30,16 @@ pub enum LoginOutcome {
 }
 
 impl LoginOutcome {
+    /// The outcome of an attempt refused before its password was checked: `locked` when the
+    /// account itself is locked.
+    pub fn refused(locked: bool) -> Self {
+        if locked {
+            Self::Locked
+        } else {
+            Self::Throttled
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",

@@ -5,6 +5,7 @@
 
 use super::access_token::{self, AccessClaims};
 use super::error::{ErrorCode, OAuthError};
+use crate::audit::Actor;
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
 
@@ -33,6 +34,17 @@ pub struct Principal {
     pub subject: String,
     pub client_id: String,
     pub scope: Scope,
+}
+
+impl Principal {
+    /// Who acts with this token: the person, or the client with its own token.
+    pub fn actor(&self) -> Actor {
+        if self.subject == self.client_id {
+            Actor::Client(self.client_id.clone())
+        } else {
+            Actor::User(self.subject.clone())
+        }
+    }
 }
 
 /// Checks that the verified token is still good and carries one of `any_of`.

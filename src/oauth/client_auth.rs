@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::OAuthError;
 use super::params::Params;
+use crate::audit::{Actor, Event, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::oauth::ErrorCode;
@@ -141,11 +142,11 @@ pub fn verify(client: Option<&Client>, presented: &Presented) -> Result<(), OAut
         _ => false,
     };
     if !authenticated {
-        tracing::info!(target: "audit", event = "client_auth_failed", client_id = %client.id);
+        failed(client, "wrong_secret");
         return Err(OAuthError::invalid_client());
     }
     if client.token_endpoint_auth_method != presented.method.as_str() {
-        tracing::info!(target: "audit", event = "client_auth_failed", client_id = %client.id, reason = "auth_method");
+        failed(client, "auth_method");
         return Err(OAuthError::new(
             ErrorCode::InvalidClient,
             format!(
@@ -155,6 +156,15 @@ pub fn verify(client: Option<&Client>, presented: &Presented) -> Result<(), OAut
         ));
     }
     Ok(())
+}
+
+/// The audit event of a failed client authentication (logged only: it costs no database write).
+fn failed(client: &Client, reason: &'static str) {
+    Event::new(Kind::ClientAuthFailed, Actor::Anonymous)
+        .subject(&client.id)
+        .client(&client.id)
+        .reason(reason)
+        .log();
 }
 
 /// Looks the client up and checks the presented credentials ([`find`], then [`verify`]).

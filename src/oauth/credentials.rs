@@ -35,6 +35,17 @@ pub fn find_user(
     Ok(None)
 }
 
+/// The audit reason class of a failed login by `user` (as [`find_user`] found it): what the person
+/// is never told, the operator needs.
+pub fn failure_reason(user: Option<&User>) -> &'static str {
+    match user {
+        None => "unknown_account",
+        Some(u) if u.disabled => "account_disabled",
+        Some(u) if u.password_hash.is_none() => "no_password",
+        Some(_) => "wrong_password",
+    }
+}
+
 /// Checks `password` for `user` (looked up with [`find_user`]) without holding a database
 /// connection; `Ok(None)` for every kind of failure. An outdated hash is upgraded through `pool`,
 /// stamped `now`.

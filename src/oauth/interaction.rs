@@ -12,6 +12,7 @@ use super::authorize::{self, AuthorizationRequest, AuthorizeError, Context, Next
 use super::error::{ErrorCode, OAuthError};
 use super::pending::{self, Opened};
 use super::session::{self, Session};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db::models::ConsentRow;
 use crate::db::{self, DbConnection};
 use crate::domain::scope::Scope;
@@ -142,7 +143,11 @@ pub fn login_complete(
 ) -> Result<(SecretString, Next), InteractionError> {
     use_up(conn, &pending)?;
     let (cookie, session) = session::create(conn, ctx.settings, ctx.random, user, ctx.now)?;
-    tracing::info!(target: "audit", event = "login", sub = %user.id, client_id = %pending.request.client.id);
+    let login = Event::new(Kind::LoginSucceeded, Actor::User(user.id.clone()))
+        .subject(&user.id)
+        .client(&pending.request.client.id)
+        .account(&user.username);
+    audit::record(conn, ctx.settings.audit.store, ctx.now, &login)?;
     let browser_hash = pending.opened.browser_hash();
     let next = authorize::continue_as(conn, ctx, pending.request, &session, &browser_hash)?;
     Ok((cookie, next))
@@ -181,7 +186,10 @@ pub fn consent_decide(
     use_up(conn, &pending)?;
     let request = pending.request;
     if !answer.approve {
-        tracing::info!(target: "audit", event = "consent_denied", sub = %session.user.id, client_id = %request.client.id);
+        let denied = Event::new(Kind::ConsentDenied, Actor::User(session.user.id.clone()))
+            .subject(&session.user.id)
+            .client(&request.client.id);
+        audit::record(conn, ctx.settings.audit.store, ctx.now, &denied)?;
         let denied = OAuthError::new(ErrorCode::AccessDenied, "The user denied the request");
         return Ok(authorize::error_redirect(
             ctx.settings,
@@ -205,7 +213,10 @@ pub fn consent_decide(
             created_at: ctx.now,
         },
     )?;
-    tracing::info!(target: "audit", event = "consent_given", sub = %session.user.id, client_id = %request.client.id);
+    let given = Event::new(Kind::ConsentGiven, Actor::User(session.user.id.clone()))
+        .subject(&session.user.id)
+        .client(&request.client.id);
+    audit::record(conn, ctx.settings.audit.store, ctx.now, &given)?;
     Ok(authorize::issue_code(conn, ctx, &request, session)?)
 }
 

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::access_token;
 use super::error::OAuthError;
 use super::token::refresh_token;
+use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
 use crate::db::models::RefreshTokenRow;
@@ -48,14 +49,24 @@ pub fn revoke(
         if let Ok(claims) = access_token::decode(settings, keys, token) {
             if claims.client_id == client.id && claims.exp > now {
                 db::refresh_tokens::deny_access_token(conn, &claims.jti, claims.exp)?;
-                tracing::info!(target: "audit", event = "access_token_revoked", client_id = %client.id, jti = %claims.jti);
+                let revoked = Event::new(Kind::TokenRevoked, Actor::Client(client.id.clone()))
+                    .subject(&claims.sub)
+                    .client(&client.id)
+                    .token_type("access_token")
+                    .jti(&claims.jti);
+                audit::record(conn, settings.audit.store, now, &revoked)?;
             }
         }
         return Ok(());
     }
     if let Some(row) = refresh_row(conn, token)?.filter(|r| r.client_id == client.id) {
         let n = db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
-        tracing::info!(target: "audit", event = "refresh_token_revoked", client_id = %client.id, revoked = n);
+        let revoked = Event::new(Kind::TokenRevoked, Actor::Client(client.id.clone()))
+            .subject(&row.user_id)
+            .client(&client.id)
+            .token_type("refresh_token")
+            .count(n);
+        audit::record(conn, settings.audit.store, now, &revoked)?;
     }
     Ok(())
 }

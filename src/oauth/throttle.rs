@@ -19,10 +19,11 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use keys::{account, account_hash, address, backoff, counters, Counter, Kind};
+use keys::{account, account_hash, backoff, counters, Counter, Kind};
 
 use super::credentials;
 use super::error::{ErrorCode, OAuthError};
+use crate::audit::{self, Actor, Event};
 use crate::config::LoginThrottleSettings;
 use crate::crypto::password::Passwords;
 use crate::db::models::LoginThrottleRow;
@@ -40,18 +41,28 @@ pub struct Source<'a> {
     pub request: Option<&'a str>,
     /// For the audit log.
     pub client_id: &'a str,
+    /// `audit.store`: whether lockouts and back-offs are stored too.
+    pub audit_store: bool,
 }
 
 /// Why an attempt is refused before any password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// Too many failures: retry after this many seconds.
-    Throttled { retry_after_secs: i64 },
+    /// Too many failures: retry after this many seconds. `locked` when the account itself is
+    /// locked (from every address), not just this address or pair.
+    Throttled { retry_after_secs: i64, locked: bool },
     /// This pending login had its share of failures; the person starts again.
     RequestExhausted,
     /// As many attempts as a counter allows are being checked right now: retry in a moment
     /// ([`CROWDED_RETRY_SECS`]). Not a failure, and it never lengthens a back-off.
     Crowded,
+}
+
+impl Refusal {
+    /// True when the account itself is locked.
+    pub fn locked(self) -> bool {
+        matches!(self, Self::Throttled { locked: true, .. })
+    }
 }
 
 /// How long an attempt refused as [`Refusal::Crowded`] is told to wait, in seconds.
@@ -73,9 +84,12 @@ pub struct Attempt {
 /// What a failure needs to set the back-off and audit it.
 #[derive(Debug, Clone, Default)]
 struct Audit {
+    /// The account's login key, for its counters' hash.
+    account: String,
+    /// The username as in [`Source`], for the audit events.
     username: String,
-    address: String,
     client_id: String,
+    audit_store: bool,
     max_backoff_secs: i64,
     forget_after_secs: i64,
 }
@@ -102,12 +116,12 @@ pub fn begin(
     if let Some(refusal) = refusal(&counters, &live, source, now) {
         return Ok(Err(refusal));
     }
-    let username = account(source.username).unwrap_or_default();
+    let account = account(source.username).unwrap_or_default();
     // One transaction: concurrent attempts on a counter are counted one after the other, so
     // exactly as many as it allows are let through.
     let last_try = db::write_tx(conn, |conn| {
         db::login_throttle::delete_expired_among(conn, &keys, now)?;
-        charge(conn, settings, &counters, now, &username)?;
+        charge(conn, settings, &counters, now, &account)?;
         let live = db::login_throttle::find_live(conn, &keys, now)?;
         let matching = || {
             live.iter()
@@ -121,15 +135,17 @@ pub fn begin(
             c.kind == Kind::Request && row.failures + row.in_flight >= c.threshold
         })))
     })?;
-    let address = source.address.map(address).unwrap_or_default();
     let Some(last_try) = last_try else {
-        tracing::info!(target: "audit", event = "login_throttled", scope = "in_flight", %address, client_id = %source.client_id, retry_after_secs = CROWDED_RETRY_SECS);
+        throttled(source, "in_flight")
+            .wait_secs(CROWDED_RETRY_SECS)
+            .log();
         return Ok(Err(Refusal::Crowded));
     };
     let audit = Audit {
-        username,
-        address,
+        account,
+        username: source.username.to_owned(),
         client_id: source.client_id.to_owned(),
+        audit_store: source.audit_store,
         max_backoff_secs: settings.max_backoff_secs,
         forget_after_secs: settings.forget_after_secs,
     };
@@ -148,14 +164,13 @@ fn refusal(
     source: &Source<'_>,
     now: i64,
 ) -> Option<Refusal> {
-    let address = source.address.map(address).unwrap_or_default();
     let exhausted = live.iter().any(|row| {
         counters.iter().any(|c| {
             c.key == row.key_hash && c.kind == Kind::Request && row.failures >= c.threshold
         })
     });
     if exhausted {
-        tracing::info!(target: "audit", event = "login_throttled", scope = "request", %address, client_id = %source.client_id);
+        throttled(source, "request_exhausted").log();
         return Some(Refusal::RequestExhausted);
     }
     let until = live
@@ -163,10 +178,27 @@ fn refusal(
         .map(|r| r.blocked_until)
         .max()
         .filter(|u| *u > now)?;
-    tracing::info!(target: "audit", event = "login_throttled", scope = "backoff", %address, client_id = %source.client_id, retry_after_secs = until - now);
+    let locked = live.iter().any(|row| {
+        row.blocked_until > now
+            && counters
+                .iter()
+                .any(|c| c.key == row.key_hash && c.kind == Kind::Account)
+    });
+    let reason = if locked { "account_locked" } else { "backoff" };
+    throttled(source, reason).wait_secs(until - now).log();
     Some(Refusal::Throttled {
         retry_after_secs: until - now,
+        locked,
     })
+}
+
+/// The audit event of an attempt refused unchecked (logged only: a flood of refused attempts
+/// writes nothing).
+fn throttled(source: &Source<'_>, reason: &'static str) -> Event {
+    Event::new(audit::Kind::LoginThrottled, Actor::Anonymous)
+        .client(source.client_id)
+        .account(source.username)
+        .reason(reason)
 }
 
 /// A row adding `failures` failures and `in_flight` attempts in flight to a counter.
@@ -223,7 +255,7 @@ fn failed(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> Result<(), db
     for counter in &attempt.counters {
         let row = LoginThrottleRow {
             failures: 1,
-            ..row(counter, &audit.username, now, audit.forget_after_secs)
+            ..row(counter, &audit.account, now, audit.forget_after_secs)
         };
         db::login_throttle::add(conn, &row)?;
         db::login_throttle::release(conn, &counter.key)?;
@@ -243,21 +275,26 @@ fn failed(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> Result<(), db
 /// A counter at or past its threshold: the next attempt waits, twice as long per failure more.
 fn back_off(
     conn: &mut DbConnection,
-    audit: &Audit,
+    attempt: &Audit,
     counter: &Counter,
     row: &LoginThrottleRow,
     now: i64,
 ) -> Result<(), db::DbError> {
     let over = row.failures - counter.threshold;
-    let wait = backoff(counter.backoff_secs, over, audit.max_backoff_secs);
+    let wait = backoff(counter.backoff_secs, over, attempt.max_backoff_secs);
     db::login_throttle::block(conn, &row.key_hash, now.saturating_add(wait))?;
-    let event = if counter.kind == Kind::Account {
-        "account_locked"
+    let kind = if counter.kind == Kind::Account {
+        audit::Kind::AccountLocked
     } else {
-        "login_backoff"
+        audit::Kind::LoginBackoff
     };
-    let (username, address) = (&audit.username, &audit.address);
-    tracing::warn!(target: "audit", event, scope = counter.kind.as_str(), %username, %address, failures = row.failures, wait_secs = wait, client_id = %audit.client_id);
+    let event = Event::new(kind, Actor::Anonymous)
+        .client(&attempt.client_id)
+        .account(&attempt.username)
+        .reason(counter.kind.as_str())
+        .count(usize::try_from(row.failures).unwrap_or_default())
+        .wait_secs(wait);
+    audit::record(conn, attempt.audit_store, now, &event)?;
     Ok(())
 }
 
@@ -333,7 +370,9 @@ enum Outcome {
 /// The password grant's answer to a throttled attempt: 429, `Retry-After`, nothing about why.
 pub fn refusal_error(refusal: Refusal) -> OAuthError {
     let retry_after = match refusal {
-        Refusal::Throttled { retry_after_secs } => retry_after_secs,
+        Refusal::Throttled {
+            retry_after_secs, ..
+        } => retry_after_secs,
         Refusal::RequestExhausted => 1,
         Refusal::Crowded => return crowded_error(),
     };

@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::admin::users::{self, NewUser, ProfileUpdate};
 use crate::admin::{self, clients::ADMIN_SCOPE, AdminError};
+use crate::audit::By;
 use crate::db;
 use crate::oauth::{access_token, bearer, ErrorCode, OAuthError};
 use crate::state::AppState;
@@ -79,8 +80,8 @@ impl ResponseError for ApiError {
 }
 
 /// Checks the bearer token: valid, not revoked, with `latchkey:admin` (and, for a person's
-/// token, the admin role).
-async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+/// token, the admin role). Returns who acts, for the audit trail.
+pub(super) async fn authorize(req: &HttpRequest, state: &AppState) -> Result<By, ApiError> {
     let token = super::bearer_token(req)?.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::InvalidToken,
@@ -93,11 +94,12 @@ async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> 
         state.clock.now(),
         &token,
     )?;
-    db::run(&state.pool, move |conn| {
+    let principal = db::run(&state.pool, move |conn| {
         bearer::authorize(conn, &claims, &[ADMIN_SCOPE])
     })
     .await?;
-    Ok(())
+    let store = state.settings.audit.store;
+    Ok(By::new(principal.actor(), store, state.clock.now()))
 }
 
 async fn json_body(
@@ -196,7 +198,7 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let body = object(json_body(&req, payload, &state).await?)?;
     let username = string_field(&body, "username")?
         .ok_or_else(|| AdminError::Invalid("`username` is required".into()))?;
@@ -212,8 +214,7 @@ pub async fn create(
         users::prepare(p, &*random, new, now)
     })
     .await?;
-    let user = run(&state, move |conn| users::add(conn, prepared)).await?;
-    tracing::info!(target: "audit", event = "user_created", sub = %user.id, via = "admin_api");
+    let user = run(&state, move |conn| users::add(conn, &by, prepared)).await?;
     Ok(ok(StatusCode::CREATED, json!(user)))
 }
 
@@ -233,7 +234,7 @@ pub async fn update(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let body = object(json_body(&req, payload, &state).await?)?;
     if let Some(unknown) = body
         .keys()
@@ -247,9 +248,8 @@ pub async fn update(
         email_verified,
         name: patch_field(&body, "name")?,
     };
-    let now = state.clock.now();
     let user = run(&state, move |conn| {
-        users::update_profile(conn, &path, update, now)
+        users::update_profile(conn, &by, &path, update)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!(user)))
@@ -261,18 +261,17 @@ pub async fn set_password(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let body = object(json_body(&req, payload, &state).await?)?;
     let password = string_field(&body, "password")?
         .map(SecretString::from)
         .ok_or_else(|| AdminError::Invalid("`password` is required".into()))?;
-    let now = state.clock.now();
     let hash = admin::with_passwords(&state.passwords, move |p| {
         users::hash_password(p, &password)
     })
     .await?;
     run(&state, move |conn| {
-        users::set_password_hash(conn, &path, &hash, now)
+        users::set_password_hash(conn, &by, &path, &hash)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -300,10 +299,9 @@ async fn set_disabled(
     state: web::Data<AppState>,
     disabled: bool,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
-    let now = state.clock.now();
+    let by = authorize(&req, &state).await?;
     run(&state, move |conn| {
-        users::set_disabled(conn, &path, disabled, now)
+        users::set_disabled(conn, &by, &path, disabled)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -315,8 +313,8 @@ pub async fn unlock(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
-    let cleared = run(&state, move |conn| users::unlock(conn, &path, "admin_api")).await?;
+    let by = authorize(&req, &state).await?;
+    let cleared = run(&state, move |conn| users::unlock(conn, &by, &path)).await?;
     Ok(ok(StatusCode::OK, json!({ "counters_cleared": cleared })))
 }
 
@@ -325,8 +323,8 @@ pub async fn delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
-    run(&state, move |conn| users::remove(conn, &path)).await?;
+    let by = authorize(&req, &state).await?;
+    run(&state, move |conn| users::remove(conn, &by, &path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -335,10 +333,9 @@ pub async fn revoke_sessions(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
-    let now = state.clock.now();
+    let by = authorize(&req, &state).await?;
     let (sessions, tokens) =
-        run(&state, move |conn| users::revoke_sessions(conn, &path, now)).await?;
+        run(&state, move |conn| users::revoke_sessions(conn, &by, &path)).await?;
     Ok(ok(
         StatusCode::OK,
         json!({ "sessions_ended": sessions, "refresh_tokens_revoked": tokens }),

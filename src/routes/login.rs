@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::authorize::next_response;
 use super::pages::{self, INTERACTION, SESSION};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db;
 use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
@@ -78,7 +79,9 @@ async fn refused(
     refusal: Refusal,
 ) -> HttpResponse {
     match refusal {
-        Refusal::Throttled { retry_after_secs } => again(
+        Refusal::Throttled {
+            retry_after_secs, ..
+        } => again(
             state,
             &pending,
             username,
@@ -147,6 +150,7 @@ pub async fn post(
     let name = username.clone();
     let address = Some(super::ClientAddr::of(&req).0);
     let shared = state.clone();
+    let audit_store = state.settings.audit.store;
     let by_email = state.settings.login.by_email;
     let prepared = db::run(&state.pool, move |conn| {
         let ctx = shared.authorization_context(now);
@@ -168,6 +172,7 @@ pub async fn post(
             address,
             request: Some(&pending.opened.id),
             client_id: &pending.request.client.id,
+            audit_store,
         };
         let attempt = throttle::begin(conn, &shared.settings.login_throttle, &source, now)?;
         Ok::<_, InteractionError>((pending, user, attempt))
@@ -179,9 +184,13 @@ pub async fn post(
     };
     let attempt = match attempt {
         Ok(attempt) => attempt,
-        Err(refusal) => return refused(&state, pending, &username, refusal).await,
+        Err(refusal) => {
+            state.metrics.login(LoginOutcome::refused(refusal.locked()));
+            return refused(&state, pending, &username, refusal).await;
+        }
     };
     let last_try = attempt.last_try;
+    let reason = credentials::failure_reason(user.as_ref());
     let user = match throttle::check_password(
         &state.passwords,
         &state.pool,
@@ -200,7 +209,11 @@ pub async fn post(
     };
     let Some(user) = user else {
         state.metrics.login(LoginOutcome::Failure);
-        tracing::info!(target: "audit", event = "login_failed", client_id = %pending.request.client.id);
+        let failed = Event::new(Kind::LoginFailed, Actor::Anonymous)
+            .client(&pending.request.client.id)
+            .account(&username)
+            .reason(reason);
+        audit::record_apart(&state.pool, audit_store, now, failed).await;
         if last_try {
             return refused(&state, pending, &username, Refusal::RequestExhausted).await;
         }

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use super::pages::{self, LOGOUT_CSRF, SESSION};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db;
 use crate::domain::secret;
 use crate::oauth::logout::{self, Logout};
@@ -63,7 +64,8 @@ async fn handle(
         );
     }
     let shared = state.clone();
-    let checked = db::run(&state.pool, move |conn| {
+    // One transaction: the session ends and its audit event is stored together.
+    let checked = db::run_tx(&state.pool, move |conn| {
         let session = session::current(conn, &shared.settings, session_cookie.as_deref(), now)?;
         let logout = logout::check(
             conn,
@@ -75,7 +77,11 @@ async fn handle(
         if logout.confirmed_by_hint || confirmed_by_user {
             if let Some(s) = &session {
                 db::sessions::delete(conn, &s.id_hash)?;
-                tracing::info!(target: "audit", event = "logout", sub = %s.user.id);
+                let mut ended = Event::new(Kind::SessionEnded, Actor::User(s.user.id.clone()))
+                    .subject(&s.user.id)
+                    .reason("logout");
+                ended.client = logout.client.as_ref().map(|c| c.id.clone());
+                audit::record(conn, shared.settings.audit.store, now, &ended)?;
             }
         }
         Ok::<_, OAuthError>(logout)

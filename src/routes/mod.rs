@@ -2,6 +2,7 @@
 //! once, and map its result or error to a response.
 
 pub mod admin_api;
+pub mod admin_audit;
 pub mod admin_pages;
 pub mod assets;
 pub mod authorize;

@@ -1,6 +1,7 @@
 //! The request middleware: gives every request an id (a sane incoming `X-Request-Id`, else a new
 //! one, returned on every response), resolves the client address behind trusted proxies, runs the
-//! handler inside a `request` span carrying both, records the HTTP metrics and logs one line per
+//! handler inside a `request` span carrying both (and with both as the audit events' `Origin`),
+//! records the HTTP metrics and logs one line per
 //! request with plain values.
 
 use std::time::Instant;
@@ -67,7 +68,12 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %request_id, address = %address);
     // Handlers answer errors as responses; an `Err` here comes from a middleware and is turned into
     // a response by actix after this one, without the header.
-    let mut response = next.call(req).instrument(span).await?;
+    let origin = crate::origin::Origin {
+        address,
+        request_id: request_id.clone(),
+    };
+    let handled = next.call(req).instrument(span);
+    let mut response = crate::origin::in_scope(Some(origin), handled).await?;
     let elapsed = started.elapsed();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::admin::{self, AdminError};
+use crate::audit::{Actor, By, Event, Kind};
 use crate::db;
 use crate::oauth::access_token;
 use crate::oauth::bearer;
@@ -90,8 +91,12 @@ async fn read_metadata(
     })
 }
 
-/// Who may register: an initial access token's holder, or anyone when open registration is on.
-async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Registrar, Error> {
+/// Who may register: an initial access token's holder, or anyone when open registration is on;
+/// and who that is, for the audit trail.
+async fn registrar(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<(Registrar, Actor), Error> {
     let Some(token) = super::bearer_token(req)? else {
         if !state.settings.registration.open {
             return Err(OAuthError::new(
@@ -102,7 +107,7 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
         }
         let address = super::ClientAddr::of(req).0;
         if state.open_registrations.check_key(&address).is_err() {
-            tracing::warn!(target: "audit", event = "open_registration_limited", %address);
+            Event::new(Kind::OpenRegistrationLimited, Actor::Anonymous).log();
             return Err(OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "Too many registrations from this address; retry later",
@@ -110,7 +115,7 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
             .with_status(429)
             .into());
         }
-        return Ok(Registrar::Open);
+        return Ok((Registrar::Open, Actor::Anonymous));
     };
     let claims = access_token::verify(
         &state.settings,
@@ -126,11 +131,17 @@ async fn registrar(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Reg
         )
     })
     .await?;
-    Ok(if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
+    let registrar = if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
         Registrar::Admin
     } else {
         Registrar::Registrar
-    })
+    };
+    Ok((registrar, principal.actor()))
+}
+
+/// `actor` as the author of a registration change, now.
+fn by(state: &AppState, actor: Actor) -> By {
+    By::new(actor, state.settings.audit.store, state.clock.now())
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
@@ -146,6 +157,7 @@ fn validate(
     metadata: &Metadata,
     registrar: Registrar,
     held: Option<&crate::domain::client::Client>,
+    actor: &Actor,
 ) -> Result<(admin::clients::NewClient, String), Error> {
     let bounds = Bounds {
         registrar,
@@ -154,8 +166,10 @@ fn validate(
         held,
     };
     registration::validate(metadata, &bounds).map_err(|e| {
-        let client_id = held.map(|c| c.id.as_str()).unwrap_or_default();
-        tracing::info!(target: "audit", event = "client_registration_refused", registrar = registrar.as_str(), client_id, reason = %e.error_description);
+        let mut refused = Event::new(Kind::ClientRegistrationRefused, actor.clone());
+        refused.subject = held.map(|c| c.id.clone());
+        refused.client = held.map(|c| c.id.clone());
+        refused.reason(e.error).log();
         e.into()
     })
 }
@@ -169,7 +183,9 @@ fn open_room(
     match open::room(conn, policy)? {
         Room::Free => Ok(()),
         Room::Full { retry_after_secs } => {
-            tracing::info!(target: "audit", event = "client_registration_refused", registrar = "open", reason = "registration.open_max_clients");
+            Event::new(Kind::ClientRegistrationRefused, Actor::Anonymous)
+                .reason("open_max_clients")
+                .log();
             Err(OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "Open registration is at capacity; retry later",
@@ -185,27 +201,26 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let registrar = registrar(&req, &state).await?;
+    let (registrar, actor) = registrar(&req, &state).await?;
     let metadata = read_metadata(&req, payload, &state).await?;
-    let (new, method) = validate(&state, &metadata, registrar, None)?;
+    let (new, method) = validate(&state, &metadata, registrar, None, &actor)?;
     let shared = state.clone();
-    let now = state.clock.now();
+    let by = by(&state, actor);
     let (registered, token) = db::run_tx(&state.pool, move |conn| {
         if registrar == Registrar::Open {
             open_room(conn, &shared.settings.registration)?;
         }
         admin::clients::add_with(
             conn,
+            &by,
             &*shared.random,
             new,
             Some(&method),
             Some(registrar.as_str()),
-            now,
         )
         .map_err(admin_error)
     })
     .await?;
-    tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, registrar = registrar.as_str());
     let secret = registered
         .client_secret
         .as_ref()
@@ -284,13 +299,14 @@ pub async fn put(
         Registrar::Open => Registrar::Open,
         Registrar::Admin | Registrar::Registrar => Registrar::Registrar,
     };
-    let (mut new, method) = validate(&state, &metadata, registrar, Some(&client))?;
+    let actor = Actor::Client(client.id.clone());
+    let (mut new, method) = validate(&state, &metadata, registrar, Some(&client), &actor)?;
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
     let pool = state.pool.clone();
-    let (now, random) = (state.clock.now(), state.random.clone());
+    let (by, random) = (by(&state, actor), state.random.clone());
     let (view, token) = db::run(&pool, move |conn| {
-        admin::clients::update(conn, &*random, &id, new, Some(&method), true, now)
+        admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)
     })
     .await
     .map_err(admin_error)?;
@@ -310,11 +326,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, Error> {
     let client = registered(&req, &state, path.into_inner()).await?;
     let pool = state.pool.clone();
-    let id = client.id.clone();
-    db::run(&pool, move |conn| admin::clients::remove(conn, &id))
+    let (id, by) = (
+        client.id.clone(),
+        by(&state, Actor::Client(client.id.clone())),
+    );
+    db::run(&pool, move |conn| admin::clients::remove(conn, &by, &id))
         .await
         .map_err(admin_error)?;
-    tracing::info!(target: "audit", event = "client_deleted", client_id = %client.id);
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db;
 use crate::domain::client::Client;
 use crate::metrics::LoginOutcome;
@@ -18,7 +19,7 @@ use crate::oauth::token::{
     TokenResponse,
 };
 use crate::oauth::OAuthError;
-use crate::oauth::{client_auth, throttle};
+use crate::oauth::{client_auth, credentials, throttle};
 use crate::state::AppState;
 
 /// The answer, readable by browser code on the origins the request's client registered (CORS).
@@ -85,8 +86,9 @@ async fn exchange(
                 authorization_code::Outcome::Issued(response) => Ok(response),
                 authorization_code::Outcome::Replayed { code_hash } => {
                     let now = state.clock.now();
+                    let store = state.settings.audit.store;
                     db::run_tx(&pool, move |conn| {
-                        authorization_code::revoke_issued(conn, &code_hash, now)
+                        authorization_code::revoke_issued(conn, store, &code_hash, now)
                     })
                     .await?;
                     Err(authorization_code::replayed())
@@ -104,22 +106,38 @@ async fn exchange(
             let scope = resolve_scope(&client, r.scope.take())?;
             let password = std::mem::replace(&mut r.password, SecretString::from(String::new()));
             let (shared, admitted) = (Arc::clone(&state), Arc::clone(&client));
-            let (user, attempt) = db::run(&pool, move |conn| {
+            let username = r.username.clone();
+            let begun = db::run(&pool, move |conn| {
                 let keys = shared.keys.load();
                 password::begin(conn, &shared.token_context(&keys), &admitted, &r)
             })
             .await?;
+            let (user, attempt) = match begun {
+                Ok(begun) => begun,
+                Err(refusal) => {
+                    state.metrics.login(LoginOutcome::refused(refusal.locked()));
+                    return Err(throttle::refusal_error(refusal));
+                }
+            };
+            let reason = credentials::failure_reason(user.as_ref());
             // No connection is held while argon2 runs.
             let now = state.clock.now();
             let checked =
                 throttle::check_password(&state.passwords, &pool, now, attempt, user, password)
                     .await?;
-            let outcome = match checked {
-                Some(_) => LoginOutcome::Success,
-                None => LoginOutcome::Failure,
+            let Some(user) = checked else {
+                state.metrics.login(LoginOutcome::Failure);
+                let failed = password::failed(&client, &username, reason);
+                audit::record_apart(&pool, state.settings.audit.store, now, failed).await;
+                return Err(password::refused());
             };
-            state.metrics.login(outcome);
-            let user = checked.ok_or_else(|| password::refused(&client))?;
+            state.metrics.login(LoginOutcome::Success);
+            let succeeded = Event::new(Kind::LoginSucceeded, Actor::User(user.id.clone()))
+                .subject(&user.id)
+                .client(&client.id)
+                .account(&user.username)
+                .grant("password");
+            succeeded.log();
             let stores = client.allows(crate::domain::client::GrantType::RefreshToken);
             let issue = move |conn: &mut db::DbConnection| {
                 let keys = state.keys.load();

@@ -41,10 +41,48 @@ pub async fn refresh_keys(state: web::Data<AppState>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expiring unused open clients failed"),
             }
+            purge_audit(&state).await;
         }
         if let Err(e) = state.rotate_keys().await {
             tracing::warn!(error = %format!("{e:#}"), "key rotation or refresh failed; serving the previous set");
         }
+    }
+}
+
+/// Stored audit events past `audit.retention_days`, deleted in batches of this many rows, each
+/// batch a short statement of its own.
+const AUDIT_PURGE_BATCH: i64 = 500;
+
+/// Deletes stored audit events older than the retention, batch by batch (also when storing is
+/// off now, so that what was stored before still ages out).
+pub async fn purge_audit(state: &AppState) {
+    let days = i64::try_from(state.settings.audit.retention_days).unwrap_or(i64::MAX);
+    let cutoff = state
+        .clock
+        .now()
+        .saturating_sub(days.saturating_mul(86_400));
+    let mut purged = 0;
+    loop {
+        let batch = db::run(&state.pool, move |conn| {
+            db::audit_events::purge_before(conn, cutoff, AUDIT_PURGE_BATCH)
+                .map_err(db::DbError::from)
+        })
+        .await;
+        match batch {
+            Ok(n) => {
+                purged += n;
+                if (n as i64) < AUDIT_PURGE_BATCH {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "purging old audit events failed");
+                break;
+            }
+        }
+    }
+    if purged > 0 {
+        tracing::info!(rows = purged, "purged audit events past their retention");
     }
 }
 

@@ -1,9 +1,12 @@
 //! Direct TLS with rustls (`server.tls.cert_file`, `server.tls.key_file`): the PEM certificate
-//! chain and private key are read at start and again on SIGHUP, and swapped for new handshakes
-//! without dropping a connection; a reload that fails keeps serving the previous pair and says why.
+//! chain and private key are read at start and again on SIGHUP or when the files change (their
+//! modification times and sizes are polled every `server.tls.watch_secs`), and swapped for new
+//! handshakes without dropping a connection; a reload that fails keeps serving the previous pair
+//! and says why.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -101,25 +104,100 @@ impl Certificates {
     }
 }
 
-/// Reloads the certificates on every SIGHUP until the server stops.
-pub async fn reload_on_sighup(certificates: Arc<Certificates>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            return tracing::warn!(error = %e, "cannot listen for SIGHUP; TLS certificates will not be reloaded")
-        }
-    };
-    while hangups.recv().await.is_some() {
-        match certificates.reload() {
+/// What tells one version of the files from another: each file's modification time and size
+/// (`None` while a file cannot be read).
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+impl Certificates {
+    fn stamp(&self) -> Stamp {
+        let of = |path: &Path| {
+            let meta = std::fs::metadata(path).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        };
+        [of(&self.cert_file), of(&self.key_file)]
+    }
+
+    /// Reloads, and logs how it went; `trigger` says why.
+    fn reload_logged(&self, trigger: &str) {
+        match self.reload() {
             Ok(()) => tracing::info!(
-                cert_file = %certificates.cert_file.display(),
+                cert_file = %self.cert_file.display(),
+                trigger,
                 "TLS certificate reloaded"
             ),
             Err(e) => tracing::error!(
                 error = %format!("{e:#}"),
+                trigger,
                 "TLS certificate reload failed; still serving the previous one"
             ),
+        }
+    }
+}
+
+/// Which change of the files to reload on: one seen at two polls in a row, so that a pair being
+/// written (the certificate renewed, its key not yet) is not read half-way.
+#[derive(Debug)]
+struct Watch {
+    loaded: Stamp,
+    pending: Option<Stamp>,
+}
+
+impl Watch {
+    /// Whether `now` (the files' stamp at this poll) should be loaded.
+    fn settled(&mut self, now: Stamp) -> bool {
+        if now == self.loaded {
+            self.pending = None;
+            return false;
+        }
+        if self.pending == Some(now) {
+            self.loaded = now;
+            self.pending = None;
+            return true;
+        }
+        self.pending = Some(now);
+        false
+    }
+}
+
+/// Reloads the certificates on every SIGHUP and, with `poll`, when the files change, until the
+/// server stops.
+pub async fn reload_on_change(certificates: Arc<Certificates>, poll: Option<Duration>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup())
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP; TLS certificates are reloaded on file change only"))
+        .ok();
+    let mut ticks = poll.map(tokio::time::interval);
+    let mut watch = Watch {
+        loaded: certificates.stamp(),
+        pending: None,
+    };
+    loop {
+        let hangup = async {
+            match hangups.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let tick = async {
+            match ticks.as_mut() {
+                Some(t) => t.tick().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            received = hangup => {
+                if received.is_none() {
+                    hangups = None;
+                    continue;
+                }
+                watch.loaded = certificates.stamp();
+                certificates.reload_logged("SIGHUP");
+            }
+            _ = tick => {
+                if watch.settled(certificates.stamp()) {
+                    certificates.reload_logged("file change");
+                }
+            }
         }
     }
 }
@@ -139,6 +217,7 @@ mod tests {
         TlsSettings {
             cert_file: dir.join("cert.pem"),
             key_file: dir.join("key.pem"),
+            watch_secs: 0,
         }
     }
 
@@ -154,6 +233,21 @@ mod tests {
         std::fs::write(dir.path().join("key.pem"), "not a key").unwrap();
         assert!(certs.reload().is_err());
         assert_eq!(certs.leaf().unwrap().as_ref(), second.cert.der().as_ref());
+    }
+
+    #[test]
+    fn a_change_is_loaded_once_it_is_seen_twice() {
+        let t = |s| Some((SystemTime::UNIX_EPOCH + Duration::from_secs(s), 1));
+        let mut watch = Watch {
+            loaded: [t(1), t(1)],
+            pending: None,
+        };
+        assert!(!watch.settled([t(1), t(1)]));
+        // The certificate is renewed, the key not yet: wait.
+        assert!(!watch.settled([t(2), t(1)]));
+        assert!(!watch.settled([t(2), t(2)]));
+        assert!(watch.settled([t(2), t(2)]));
+        assert!(!watch.settled([t(2), t(2)]));
     }
 
     #[test]

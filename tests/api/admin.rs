@@ -27,8 +27,8 @@ pub(crate) async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let registered = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
             &latchkey::random::OsRandom,
-            NOW,
         )
     })
     .await
@@ -39,8 +39,8 @@ pub(crate) async fn admin_token(app: &TestApp) -> (TestClient, String) {
     let again = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
             &latchkey::random::OsRandom,
-            NOW,
         )
     })
     .await
@@ -719,7 +719,12 @@ async fn the_admin_api_refuses_missing_expired_and_non_admin_tokens(backend: Bac
     // …until the role is granted.
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_admin(&mut pool.get().unwrap(), "olga", true, NOW)
+        latchkey::admin::users::set_admin(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "olga",
+            true,
+        )
     })
     .await
     .unwrap()

@@ -50,7 +50,7 @@ async fn register(browser: &Browser, csrf: &str, name: &str) -> (String, String)
     )
 }
 
-fn code_text(html: &str, id: &str) -> String {
+pub(crate) fn code_text(html: &str, id: &str) -> String {
     let open = format!(r#"<code id="{id}">"#);
     let start = html
         .find(&open)

@@ -23,7 +23,12 @@ pub(crate) async fn sign_in(
     if make_admin {
         let (pool, name) = (app.state.pool.clone(), name.to_owned());
         tokio::task::spawn_blocking(move || {
-            admin::users::set_admin(&mut pool.get().unwrap(), &name, true, NOW)
+            admin::users::set_admin(
+                &mut pool.get().unwrap(),
+                &crate::helpers::by_cli(NOW),
+                &name,
+                true,
+            )
         })
         .await
         .unwrap()

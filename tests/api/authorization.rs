@@ -92,7 +92,7 @@ async fn code_for(
     (query(&callback, "code").expect("code"), verifier)
 }
 
-async fn exchange(
+pub(crate) async fn exchange(
     app: &TestApp,
     client: &TestClient,
     code: &str,
@@ -240,7 +240,12 @@ async fn consent_is_asked_once_and_remembered(backend: Backend) {
     // Revoking the consent brings the page back.
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::revoke_consent(&mut pool.get().unwrap(), "alice", None)
+        latchkey::admin::users::revoke_consent(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(0),
+            "alice",
+            None,
+        )
     })
     .await
     .unwrap()
@@ -606,7 +611,12 @@ async fn a_disabled_user_cannot_log_in(backend: Backend) {
     code_for(&app, &browser, &client, "").await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_disabled(&mut pool.get().unwrap(), "alice", true, NOW)
+        latchkey::admin::users::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "alice",
+            true,
+        )
     })
     .await
     .unwrap()

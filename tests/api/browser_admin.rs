@@ -124,7 +124,12 @@ async fn an_admin_manages_users_and_clients_in_chromium(backend: Backend) {
     app.user(ADMIN, ADMIN_PASSWORD).await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        admin::users::set_admin(&mut pool.get().unwrap(), ADMIN, true, helpers::NOW)
+        admin::users::set_admin(
+            &mut pool.get().unwrap(),
+            &helpers::by_cli(helpers::NOW),
+            ADMIN,
+            true,
+        )
     })
     .await
     .unwrap()

@@ -21,6 +21,7 @@ backend_tests!(
     an_admin_unlocks_a_throttled_account_from_the_admin_pages,
     login_form_guessing_shows_only_a_generic_wait,
     one_login_page_allows_a_bounded_number_of_failures,
+    throttled_and_locked_attempts_are_counted_in_the_login_metrics,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -174,8 +175,8 @@ pub(crate) async fn admin_token(app: &TestApp) -> String {
     let registered = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(crate::helpers::NOW),
             &latchkey::random::OsRandom,
-            crate::helpers::NOW,
         )
     })
     .await
@@ -332,4 +333,46 @@ async fn one_login_page_allows_a_bounded_number_of_failures(backend: Backend) {
     let html = page.text().await.unwrap();
     assert!(html.contains("This sign-in has expired"), "{html}");
     assert!(!html.contains("name=\"csrf\""));
+}
+
+/// `latchkey_login_attempts_total{outcome}`: an attempt refused while its pair waits is
+/// `throttled`, one refused because the account itself is locked is `locked`.
+async fn throttled_and_locked_attempts_are_counted_in_the_login_metrics(backend: Backend) {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(backend, dir.path());
+    settings.login_throttle.account_address_max_failures = 2;
+    settings.login_throttle.account_lockout_failures = 3;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let client = app.password_client().await;
+    app.user("alice", PASSWORD).await;
+    let outcome = |metrics: &str, outcome: &str| -> f64 {
+        let series = format!(r#"latchkey_login_attempts_total{{outcome="{outcome}"}} "#);
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("{series} missing:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let scrape = || async { app.get("/metrics").await.text().await.unwrap() };
+    let before = scrape().await;
+    assert_eq!(outcome(&before, "throttled"), 0.0);
+    assert_eq!(outcome(&before, "locked"), 0.0);
+    for _ in 0..2 {
+        assert_wrong(guess(&app, &client, "alice", "a guess").await).await;
+    }
+    // The pair waits: throttled, not locked.
+    assert_throttled(guess(&app, &client, "alice", PASSWORD).await, "60").await;
+    // A third failure, from elsewhere, locks the account for every address.
+    assert_wrong(guess_from(&app, &client, "127.0.0.2", "alice", "a guess").await).await;
+    assert_throttled(
+        guess_from(&app, &client, "127.0.0.3", "alice", PASSWORD).await,
+        "900",
+    )
+    .await;
+    let after = scrape().await;
+    assert_eq!(outcome(&after, "failure"), 3.0);
+    assert_eq!(outcome(&after, "throttled"), 1.0);
+    assert_eq!(outcome(&after, "locked"), 1.0);
+    assert_eq!(outcome(&after, "success"), 0.0);
 }

@@ -119,10 +119,16 @@ async fn groups_claim_in_id_token_userinfo_and_access_token(backend: Backend) {
     app.user("bob", "a long password").await;
     admin_op(&app, |conn| {
         let random = latchkey::random::OsRandom;
-        admin::groups::add(conn, &random, "staff", Some("Everyone"), "test", NOW)?;
-        admin::groups::add(conn, &random, "admins", None, "test", NOW)?;
-        admin::groups::join(conn, "alice", "staff", "test", NOW)?;
-        admin::groups::join(conn, "alice", "admins", "test", NOW)
+        admin::groups::add(
+            conn,
+            &random,
+            &crate::helpers::by_cli(NOW),
+            "staff",
+            Some("Everyone"),
+        )?;
+        admin::groups::add(conn, &random, &crate::helpers::by_cli(NOW), "admins", None)?;
+        admin::groups::join(conn, &crate::helpers::by_cli(NOW), "alice", "staff")?;
+        admin::groups::join(conn, &crate::helpers::by_cli(NOW), "alice", "admins")
     })
     .await;
 
@@ -141,7 +147,7 @@ async fn groups_claim_in_id_token_userinfo_and_access_token(backend: Backend) {
 
     // Leaving a group shows at the next refresh; without the scope there is no claim.
     admin_op(&app, |conn| {
-        admin::groups::leave(conn, "alice", "admins", "test")
+        admin::groups::leave(conn, &crate::helpers::by_cli(NOW), "alice", "admins")
     })
     .await;
     let refreshed: Value = app
@@ -176,9 +182,14 @@ async fn a_user_outside_the_group_is_not_granted_the_restricted_scope(backend: B
     app.user("bob", "a long password").await;
     admin_op(&app, |conn| {
         let random = latchkey::random::OsRandom;
-        admin::groups::add(conn, &random, "finance", None, "test", NOW)?;
-        admin::groups::allow_scope(conn, "finance", "invoices:write", "test", NOW)?;
-        admin::groups::join(conn, "bob", "finance", "test", NOW)
+        admin::groups::add(conn, &random, &crate::helpers::by_cli(NOW), "finance", None)?;
+        admin::groups::allow_scope(
+            conn,
+            &crate::helpers::by_cli(NOW),
+            "finance",
+            "invoices:write",
+        )?;
+        admin::groups::join(conn, &crate::helpers::by_cli(NOW), "bob", "finance")
     })
     .await;
 
@@ -208,7 +219,11 @@ async fn a_user_outside_the_group_is_not_granted_the_restricted_scope(backend: B
     // Removing a group that alone carries a scope would open the scope to everyone: refused.
     let pool = app.state.pool.clone();
     let refused = tokio::task::spawn_blocking(move || {
-        admin::groups::remove(&mut pool.get().unwrap(), "finance", "test")
+        admin::groups::remove(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "finance",
+        )
     })
     .await
     .unwrap();
@@ -354,12 +369,11 @@ async fn claims_supported_lists_served_claims(backend: Backend) {
         admin::groups::add(
             conn,
             &latchkey::random::OsRandom,
+            &crate::helpers::by_cli(NOW),
             "staff",
             None,
-            "test",
-            NOW,
         )?;
-        admin::groups::join(conn, "alice", "staff", "test", NOW)
+        admin::groups::join(conn, &crate::helpers::by_cli(NOW), "alice", "staff")
     })
     .await;
     let (tokens, _) = sign_in(&app, &client, "alice", "openid profile email groups").await;
@@ -480,13 +494,13 @@ async fn email_verified_is_editable(backend: Backend) {
     let view = admin_op(&app, |conn| {
         admin::users::update_profile(
             conn,
+            &crate::helpers::by_cli(NOW),
             "carol",
             admin::users::ProfileUpdate {
                 email: None,
                 email_verified: Some(false),
                 name: None,
             },
-            NOW,
         )
     })
     .await;

@@ -87,7 +87,12 @@ async fn a_client_disabled_in_this_process_stops_at_once(backend: Backend) {
     assert_eq!(client_credentials(&app, &client).await.status(), 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::set_disabled(&mut pool.get().unwrap(), &id, true, NOW)
+        latchkey::admin::clients::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            &id,
+            true,
+        )
     })
     .await
     .unwrap()
@@ -101,7 +106,12 @@ async fn a_client_disabled_in_this_process_stops_at_once(backend: Backend) {
     .await;
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::set_disabled(&mut pool.get().unwrap(), &id, false, NOW)
+        latchkey::admin::clients::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            &id,
+            false,
+        )
     })
     .await
     .unwrap()
@@ -115,7 +125,7 @@ async fn a_client_removed_in_this_process_stops_at_once(backend: Backend) {
     assert_eq!(client_credentials(&app, &client).await.status(), 200);
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &id)
+        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &crate::helpers::by_cli(0), &id)
     })
     .await
     .unwrap()

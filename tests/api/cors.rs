@@ -199,7 +199,12 @@ async fn cors_refuses_an_unregistered_origin(backend: Backend) {
     let id = client.id.clone();
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        admin::clients::set_disabled(&mut pool.get().unwrap(), &id, true, 0)
+        admin::clients::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(0),
+            &id,
+            true,
+        )
     })
     .await
     .unwrap()

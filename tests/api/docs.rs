@@ -1,5 +1,6 @@
 //! The operator documentation stays in step with the code: every configuration key of
-//! `config/default.toml` is in `docs/configuration.md` with its environment variable.
+//! `config/default.toml` is in `docs/configuration.md` with its environment variable, and every
+//! audit event name is in the catalogue of `docs/monitoring.md`.
 
 fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
     for (name, value) in table {
@@ -47,4 +48,20 @@ fn every_operator_document_is_linked_from_the_readme() {
             "docs/{name} is not linked from README.md"
         );
     }
+}
+
+#[test]
+fn every_audit_event_is_in_the_catalogue() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/monitoring.md");
+    let docs = std::fs::read_to_string(path).unwrap();
+    let catalogue = &docs[docs.find("### Catalogue").expect("the catalogue")..];
+    let missing: Vec<&str> = latchkey::audit::Kind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .filter(|name| !catalogue.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "audit events missing from docs/monitoring.md: {missing:?}"
+    );
 }

@@ -74,8 +74,8 @@ async fn a_registered_client_cannot_grant_itself_latchkey_admin(backend: Backend
     let admin = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::bootstrap(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
             &latchkey::random::OsRandom,
-            NOW,
         )
     })
     .await
@@ -173,7 +173,11 @@ async fn revoking_a_users_sessions_or_a_clients_tokens_denies_their_access_token
     assert_eq!(userinfo_status(&app, &tokens).await, 200);
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::revoke_sessions(&mut pool.get().unwrap(), "alice", NOW)
+        latchkey::admin::users::revoke_sessions(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "alice",
+        )
     })
     .await
     .unwrap()
@@ -191,10 +195,10 @@ async fn revoking_a_users_sessions_or_a_clients_tokens_denies_their_access_token
     tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::rotate_secret(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
             &latchkey::random::OsRandom,
             &id,
             true,
-            NOW,
         )
     })
     .await
@@ -208,7 +212,7 @@ async fn a_removed_clients_access_tokens_stop_working(backend: Backend) {
     let (client, tokens) = alice(&app).await;
     let (pool, id) = (app.state.pool.clone(), client.id.clone());
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &id)
+        latchkey::admin::clients::remove(&mut pool.get().unwrap(), &crate::helpers::by_cli(0), &id)
     })
     .await
     .unwrap()

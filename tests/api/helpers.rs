@@ -223,11 +223,11 @@ impl TestApp {
         let (registered, _) = tokio::task::spawn_blocking(move || {
             admin::clients::add_with(
                 &mut pool.get().unwrap(),
+                &by_cli(NOW),
                 &latchkey::random::OsRandom,
                 new,
                 method.as_deref(),
                 None,
-                NOW,
             )
         })
         .await
@@ -267,7 +267,7 @@ impl TestApp {
         tokio::task::spawn_blocking(move || {
             let prepared =
                 admin::users::prepare(&passwords, &latchkey::random::OsRandom, new, NOW)?;
-            admin::users::add(&mut pool.get().unwrap(), prepared)
+            admin::users::add(&mut pool.get().unwrap(), &by_cli(NOW), prepared)
         })
         .await
         .unwrap()
@@ -533,4 +533,9 @@ pub fn query(url: &str, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The CLI as the author of an admin operation made directly by a test, at `now` (not stored).
+pub fn by_cli(now: i64) -> latchkey::audit::By {
+    latchkey::audit::By::new(latchkey::audit::Actor::Cli, false, now)
 }

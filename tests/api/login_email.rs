@@ -42,13 +42,13 @@ async fn set_email(app: &TestApp, username: &'static str, email: &'static str) {
     admin_op(app, move |conn| {
         admin::users::update_profile(
             conn,
+            &crate::helpers::by_cli(NOW),
             username,
             admin::users::ProfileUpdate {
                 email: Some(Some(email.into())),
                 email_verified: None,
                 name: None,
             },
-            NOW,
         )
     })
     .await;

@@ -431,7 +431,12 @@ async fn disabling_a_user_revokes_their_refresh_tokens(backend: Backend) {
         let pool = app.state.pool.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                admin::users::set_disabled(&mut pool.get().unwrap(), "alice", disabled, NOW)
+                admin::users::set_disabled(
+                    &mut pool.get().unwrap(),
+                    &crate::helpers::by_cli(NOW),
+                    "alice",
+                    disabled,
+                )
             })
             .await
             .unwrap()
@@ -465,10 +470,10 @@ async fn rotating_a_client_secret_with_revoke_tokens_revokes_its_refresh_tokens(
             tokio::task::spawn_blocking(move || {
                 admin::clients::rotate_secret(
                     &mut pool.get().unwrap(),
+                    &crate::helpers::by_cli(NOW),
                     &latchkey::random::OsRandom,
                     &id,
                     revoke_tokens,
-                    NOW,
                 )
             })
             .await

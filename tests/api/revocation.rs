@@ -532,7 +532,12 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
     );
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        admin::users::set_disabled(&mut pool.get().unwrap(), "alice", true, NOW)
+        admin::users::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "alice",
+            true,
+        )
     })
     .await
     .unwrap()
@@ -541,7 +546,12 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
     assert_eq!(introspect(&app, &client, &refresh_token).await, inactive());
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        admin::users::set_disabled(&mut pool.get().unwrap(), "alice", false, NOW)
+        admin::users::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(NOW),
+            "alice",
+            false,
+        )
     })
     .await
     .unwrap()
@@ -553,10 +563,16 @@ async fn tokens_of_a_disabled_or_removed_user_are_inactive(backend: Backend) {
     );
     assert_eq!(introspect(&app, &client, &access).await["active"], true);
     let pool = app.state.pool.clone();
-    tokio::task::spawn_blocking(move || admin::users::remove(&mut pool.get().unwrap(), "alice"))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        admin::users::remove(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(0),
+            "alice",
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
     // A user's token dies with the account, like the refresh token that cascaded away.
     assert_eq!(introspect(&app, &client, &refresh_token).await, inactive());
     assert_eq!(introspect(&app, &client, &access).await, inactive());

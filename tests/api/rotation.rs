@@ -159,7 +159,7 @@ async fn force(app: &TestApp, immediately: bool) -> Changes {
             &latchkey::random::OsRandom,
             None,
             immediately,
-            now,
+            &crate::helpers::by_cli(now),
         )
     })
     .await

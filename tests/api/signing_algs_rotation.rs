@@ -59,7 +59,7 @@ async fn force(app: &TestApp, settings: &Settings, alg: Option<SigningAlg>) -> C
             &latchkey::random::OsRandom,
             alg,
             true,
-            now,
+            &crate::helpers::by_cli(now),
         )
     })
     .await

@@ -9,6 +9,7 @@ use crate::helpers::{test_settings, Backend, TestApp};
 backend_tests!(
     https_is_served_with_the_configured_certificate,
     sighup_reloads_a_renewed_certificate,
+    a_renewed_certificate_file_is_picked_up_without_a_signal,
 );
 
 fn write_pair(dir: &std::path::Path) -> rcgen::CertifiedKey {
@@ -87,6 +88,58 @@ async fn sighup_reloads_a_renewed_certificate(backend: Backend) {
         log.contains("TLS certificate reload failed; still serving the previous one"),
         "{log}"
     );
+}
+
+async fn a_renewed_certificate_file_is_picked_up_without_a_signal(backend: Backend) {
+    use crate::shutdown::{serve, BinaryEnv};
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_pair(dir.path());
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let env = BinaryEnv::new(backend, dir.path(), "https")
+        .with("LATCHKEY__SERVER__WORKERS", "1")
+        .with("LATCHKEY__SERVER__TLS__WATCH_SECS", "1")
+        .with(
+            "LATCHKEY__SERVER__TLS__CERT_FILE",
+            &cert.display().to_string(),
+        )
+        .with(
+            "LATCHKEY__SERVER__TLS__KEY_FILE",
+            &key.display().to_string(),
+        );
+    let (envs, base) = (env.pairs(), &env.base);
+    let log_path = dir.path().join("serve.log");
+    let _server = serve(&envs, &log_path, &trusting(&first), base).await;
+    let served = |client: reqwest::Client| async move {
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    };
+    // A key that does not parse: logged, and the old pair keeps serving.
+    std::fs::write(&key, "not a key").unwrap();
+    let refused = crate::helpers::within(std::time::Duration::from_secs(10), || async {
+        std::fs::read_to_string(&log_path)
+            .unwrap()
+            .contains("TLS certificate reload failed; still serving the previous one")
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "{}",
+        std::fs::read_to_string(&log_path).unwrap()
+    );
+    assert!(served(trusting(&first)).await);
+    // A renewed pair written in place is served within a few polls, with no SIGHUP.
+    let renewed = write_pair(dir.path());
+    let reloaded = crate::helpers::within(std::time::Duration::from_secs(10), || {
+        served(trusting(&renewed))
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(reloaded.is_some(), "{log}");
+    assert!(log.contains("file change"), "{log}");
+    assert!(!served(trusting(&first)).await);
 }
 
 async fn https_is_served_with_the_configured_certificate(backend: Backend) {

@@ -244,10 +244,10 @@ async fn a_rotated_secret_stops_the_old_one(backend: Backend) {
     let new_secret = tokio::task::spawn_blocking(move || {
         latchkey::admin::clients::rotate_secret(
             &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(crate::helpers::NOW),
             &latchkey::random::OsRandom,
             &id,
             false,
-            crate::helpers::NOW,
         )
     })
     .await

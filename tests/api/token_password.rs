@@ -100,7 +100,12 @@ async fn unknown_user_wrong_password_and_disabled_user_get_the_same_answer(backe
     app.user("carol", "carol's password").await;
     let pool = app.state.pool.clone();
     tokio::task::spawn_blocking(move || {
-        latchkey::admin::users::set_disabled(&mut pool.get().unwrap(), "carol", true, 0)
+        latchkey::admin::users::set_disabled(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(0),
+            "carol",
+            true,
+        )
     })
     .await
     .unwrap()
@@ -213,7 +218,11 @@ async fn an_outdated_password_hash_is_upgraded_at_login(backend: Backend) {
             },
             0,
         )?;
-        latchkey::admin::users::add(&mut pool.get().unwrap(), prepared)
+        latchkey::admin::users::add(
+            &mut pool.get().unwrap(),
+            &crate::helpers::by_cli(0),
+            prepared,
+        )
     })
     .await
     .unwrap()

@@ -15,6 +15,7 @@ use super::params::Params;
 use super::pending;
 pub use super::request::{AuthorizationRequest, Context, Prompt};
 use super::session::Session;
+use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::{self, DbConnection};
@@ -281,7 +282,10 @@ pub fn issue_code(
         // A person signed in to it: the client is kept (see `registration::open`).
         db::clients::mark_used(conn, &request.client.id, now)?;
     }
-    tracing::info!(target: "audit", event = "code_issued", client_id = %request.client.id, sub = %session.user.id);
+    let issued = Event::new(Kind::CodeIssued, Actor::User(session.user.id.clone()))
+        .subject(&session.user.id)
+        .client(&request.client.id);
+    audit::record(conn, settings.audit.store, now, &issued)?;
     Ok(redirect_with(
         &request.redirect_uri,
         &[

@@ -4,6 +4,7 @@
 //! signed in to (`open_unused_ttl_secs`), which the background purge runs in small batches
 //! and which frees places under the cap.
 
+use crate::audit::{Actor, Event, Kind};
 use crate::config::RegistrationSettings;
 use crate::db::{self, DbConnection, DbError};
 
@@ -58,7 +59,8 @@ pub fn expire_unused(
             Ok::<_, DbError>((ids.len(), expired))
         })?;
         for id in &expired {
-            tracing::info!(target: "audit", event = "client_expired", client_id = %id, registrar = "open");
+            let expired = Event::new(Kind::ClientExpired, Actor::System).subject(id);
+            expired.client(id).reason("unused").log();
         }
         total += expired.len();
         if found < BATCH as usize {

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::refresh_token::{self, Family};
 use super::{Context, TokenResponse};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::db::models::AuthorizationCodeRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
 use crate::db::{self, DbConnection};
@@ -188,7 +189,13 @@ fn redeem(
         ctx.now,
     )?
     .map(|t| t.expose_secret().to_owned());
-    tracing::info!(target: "audit", event = "token_issued", grant = "authorization_code", client_id = %client.id, sub = %user.id, jti = %issued.jti);
+    // Logged only, never stored: a token request does not wait on the audit table.
+    Event::new(Kind::TokenIssued, Actor::Client(client.id.clone()))
+        .subject(&user.id)
+        .client(&client.id)
+        .grant("authorization_code")
+        .jti(&issued.jti)
+        .log();
     Ok(Outcome::Issued(TokenResponse::new(
         issued,
         scope,
@@ -200,6 +207,7 @@ fn redeem(
 /// transaction, committed before the `invalid_grant` answer goes out.
 pub fn revoke_issued(
     conn: &mut DbConnection,
+    store: bool,
     code_hash: &[u8],
     now: i64,
 ) -> Result<(), OAuthError> {
@@ -210,6 +218,10 @@ pub fn revoke_issued(
     if let (Some(jti), Some(exp)) = (&row.access_token_jti, row.access_token_expires_at) {
         db::refresh_tokens::deny_access_token(conn, jti, exp)?;
     }
-    tracing::warn!(target: "audit", event = "code_replayed", client_id = %row.client_id, sub = %row.user_id, refresh_tokens_revoked = revoked);
+    let replayed = Event::new(Kind::CodeReplayed, Actor::Client(row.client_id.clone()))
+        .subject(&row.user_id)
+        .client(&row.client_id)
+        .count(revoked);
+    audit::record(conn, store, now, &replayed)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! for itself. `sub` is the client id (RFC 9068 §2.2); no ID token, no user scopes.
 
 use super::{parse_scope, resolve_scope, Context, TokenResponse};
+use crate::audit::{Actor, Event, Kind};
 use crate::domain::client::Client;
 use crate::domain::scope::Scope;
 use crate::oauth::error::OAuthError;
@@ -52,6 +53,12 @@ pub fn grant(
         algs: client.token_algs(ctx.settings.tokens.access_token_alg),
         person: None,
     })?;
-    tracing::info!(target: "audit", event = "token_issued", grant = "client_credentials", client_id = %client.id, jti = %issued.jti);
+    // Logged only, never stored: a token request does not wait on the audit table.
+    Event::new(Kind::TokenIssued, Actor::Client(client.id.clone()))
+        .subject(&client.id)
+        .client(&client.id)
+        .grant("client_credentials")
+        .jti(&issued.jti)
+        .log();
     Ok(TokenResponse::new(issued, &scope, None))
 }

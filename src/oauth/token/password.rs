@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use super::refresh_token::{self, Family};
 use super::{parse_scope, Context, TokenResponse};
+use crate::audit::{Actor, Event, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::Scope;
@@ -15,7 +16,7 @@ use crate::oauth::credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::Grant;
 use crate::oauth::params::Params;
-use crate::oauth::throttle::{self, Attempt};
+use crate::oauth::throttle::{self, Attempt, Refusal};
 
 pub struct Request {
     pub username: String,
@@ -46,15 +47,15 @@ impl Request {
 }
 
 /// Before the password is checked: the user the request names, and the attempt counted against
-/// its throttling counters — or the refusal (429 with `Retry-After`) when one of them is blocked,
-/// before any argon2 work. Check the password with [`throttle::check_password`], without a
-/// connection held.
+/// its throttling counters — or the refusal when one of them is blocked, before any argon2 work
+/// (answer it with [`throttle::refusal_error`]). Check the password with
+/// [`throttle::check_password`], without a connection held.
 pub fn begin(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     client: &Client,
     request: &Request,
-) -> Result<(Option<User>, Attempt), OAuthError> {
+) -> Result<Result<(Option<User>, Attempt), Refusal>, OAuthError> {
     let user = credentials::find_user(conn, &request.username, ctx.settings.login.by_email)?;
     // Failures count against the account the name resolved to (by username or email alike).
     let account = user
@@ -65,15 +66,23 @@ pub fn begin(
         address: request.source,
         request: None,
         client_id: &client.id,
+        audit_store: ctx.settings.audit.store,
     };
-    let attempt = throttle::begin(conn, &ctx.settings.login_throttle, &source, ctx.now)?
-        .map_err(throttle::refusal_error)?;
-    Ok((user, attempt))
+    let attempt = throttle::begin(conn, &ctx.settings.login_throttle, &source, ctx.now)?;
+    Ok(attempt.map(|attempt| (user, attempt)))
 }
 
-/// The one answer to a failed password check, audited.
-pub fn refused(client: &Client) -> OAuthError {
-    tracing::info!(target: "audit", event = "login_failed", grant = "password", client_id = %client.id);
+/// The audit event of a failed password check; `reason` from [`credentials::failure_reason`].
+pub fn failed(client: &Client, username: &str, reason: &'static str) -> Event {
+    Event::new(Kind::LoginFailed, Actor::Anonymous)
+        .client(&client.id)
+        .account(username)
+        .grant("password")
+        .reason(reason)
+}
+
+/// The one answer to a failed password check.
+pub fn refused() -> OAuthError {
     OAuthError::invalid_grant(credentials::INVALID_CREDENTIALS)
 }
 
@@ -125,6 +134,12 @@ pub fn grant(
     } else {
         None
     };
-    tracing::info!(target: "audit", event = "token_issued", grant = "password", client_id = %client.id, sub = %user.id, jti = %issued.jti);
+    // Logged only, never stored: a token request does not wait on the audit table.
+    Event::new(Kind::TokenIssued, Actor::Client(client.id.clone()))
+        .subject(&user.id)
+        .client(&client.id)
+        .grant("password")
+        .jti(&issued.jti)
+        .log();
     Ok(TokenResponse::new(issued, scope, refresh_token))
 }

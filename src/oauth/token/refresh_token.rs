@@ -8,6 +8,7 @@ use diesel::Connection;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{parse_scope, Context, TokenResponse};
+use crate::audit::{self, Actor, Event, Kind};
 use crate::config::Settings;
 use crate::db::models::RefreshTokenRow;
 use crate::db::refresh_tokens::IssuedAccessToken;
@@ -272,7 +273,11 @@ fn retry_or_revoke(
     }
     let revoked =
         conn.transaction(|conn| db::refresh_tokens::revoke_family(conn, &row.family_id, now))?;
-    tracing::warn!(target: "audit", event = "refresh_token_reused", client_id = %client.id, sub = %row.user_id, revoked);
+    let reused = Event::new(Kind::RefreshTokenReused, Actor::Client(client.id.clone()))
+        .subject(&row.user_id)
+        .client(&client.id)
+        .count(revoked);
+    audit::record(conn, ctx.settings.audit.store, now, &reused)?;
     Err(OAuthError::invalid_grant(
         "The refresh token has already been used",
     ))
@@ -314,7 +319,13 @@ fn respond(
             expires_at: issued.expires_at,
         },
     )?;
-    tracing::info!(target: "audit", event = "token_issued", grant = "refresh_token", client_id = %client.id, sub = %row.user_id, jti = %issued.jti);
+    // Logged only, never stored: a token request does not wait on the audit table.
+    Event::new(Kind::TokenRefreshed, Actor::Client(client.id.clone()))
+        .subject(&row.user_id)
+        .client(&client.id)
+        .grant("refresh_token")
+        .jti(&issued.jti)
+        .log();
     Ok(TokenResponse::new(
         issued,
         scope,

@@ -10,8 +10,6 @@ use super::{authorize, json_body, object, ok, run, string_field, ApiError};
 use crate::admin::{groups, AdminError};
 use crate::state::AppState;
 
-const VIA: &str = "admin_api";
-
 /// `GET /admin/api/groups`.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state).await?;
@@ -25,14 +23,14 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let body = object(json_body(&req, payload, &state).await?)?;
     let name = string_field(&body, "name")?
         .ok_or_else(|| AdminError::Invalid("`name` is required".into()))?;
     let description = string_field(&body, "description")?;
-    let (now, random) = (state.clock.now(), state.random.clone());
+    let random = state.random.clone();
     let group = run(&state, move |conn| {
-        groups::add(conn, &*random, &name, description.as_deref(), VIA, now)
+        groups::add(conn, &*random, &by, &name, description.as_deref())
     })
     .await?;
     Ok(ok(StatusCode::CREATED, json!(group)))
@@ -55,8 +53,8 @@ pub async fn delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
-    run(&state, move |conn| groups::remove(conn, &path, VIA)).await?;
+    let by = authorize(&req, &state).await?;
+    run(&state, move |conn| groups::remove(conn, &by, &path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -66,11 +64,10 @@ pub async fn add_member(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let (group, username) = path.into_inner();
-    let now = state.clock.now();
     let added = run(&state, move |conn| {
-        groups::join(conn, &username, &group, VIA, now)
+        groups::join(conn, &by, &username, &group)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!({ "added": added })))
@@ -82,10 +79,10 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let (group, username) = path.into_inner();
     let removed = run(&state, move |conn| {
-        groups::leave(conn, &username, &group, VIA)
+        groups::leave(conn, &by, &username, &group)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!({ "removed": removed })))
@@ -97,11 +94,10 @@ pub async fn allow_scope(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let (group, scope) = path.into_inner();
-    let now = state.clock.now();
     let view = run(&state, move |conn| {
-        groups::allow_scope(conn, &group, &scope, VIA, now)
+        groups::allow_scope(conn, &by, &group, &scope)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!(view)))
@@ -113,10 +109,10 @@ pub async fn disallow_scope(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let (group, scope) = path.into_inner();
     let view = run(&state, move |conn| {
-        groups::disallow_scope(conn, &group, &scope, VIA)
+        groups::disallow_scope(conn, &by, &group, &scope)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!(view)))

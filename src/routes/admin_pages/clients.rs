@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 
-use super::{form, outcome, render_with_csrf, PageError, PageResult};
+use super::{by, form, outcome, render_with_csrf, PageError, PageResult};
 use crate::admin::client_algs;
 use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, CONSOLE_ID};
 use crate::admin::{self, AdminError};
@@ -96,7 +96,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> PageResult {
     let (session, params) = form(&req, payload, &state).await?;
-    let (pool, now) = (state.pool.clone(), state.clock.now());
+    let (pool, by) = (state.pool.clone(), by(&state, &session));
     let new = from_form(
         &params,
         params.get("public") == Some("yes"),
@@ -106,22 +106,19 @@ pub async fn create(
         Ok(new) => {
             let random = state.random.clone();
             db::run(&pool, move |conn| {
-                admin::clients::add(conn, &*random, new, now)
+                admin::clients::add(conn, &by, &*random, new)
             })
             .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok(registered) => {
-            tracing::info!(target: "audit", event = "client_registered", client_id = %registered.client.client_id, via = "admin_pages", by = %session.user.id);
-            Ok(secret_page(
-                &state,
-                "Client registered",
-                &registered.client,
-                registered.client_secret.as_ref().map(|s| s.expose_secret()),
-            ))
-        }
+        Ok(registered) => Ok(secret_page(
+            &state,
+            "Client registered",
+            &registered.client,
+            registered.client_secret.as_ref().map(|s| s.expose_secret()),
+        )),
         Err(e) => outcome(&req, &state, &session, Err(e), "", typed(&params)).await,
     }
 }
@@ -204,26 +201,23 @@ pub async fn save(
             refresh_token_absolute_ttl_secs: existing.refresh_token_absolute_ttl_secs,
             ..new
         });
-    let (pool, now, id) = (
+    let (pool, by, id) = (
         state.pool.clone(),
-        state.clock.now(),
+        by(&state, &session),
         existing.client_id.clone(),
     );
     let random = state.random.clone();
     let result = match new {
         Ok(new) => {
             db::run(&pool, move |conn| {
-                admin::clients::update(conn, &*random, &id, new, None, false, now)
+                admin::clients::update(conn, &by, &*random, &id, new, None, false)
             })
             .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok((client, _)) => {
-            tracing::info!(target: "audit", event = "client_updated", client_id = %client.client_id, via = "admin_pages", by = %session.user.id);
-            Ok(pages::redirect("/admin?notice=client-saved", true))
-        }
+        Ok(_) => Ok(pages::redirect("/admin?notice=client-saved", true)),
         Err(e) => refused(&req, &state, &existing, e),
     }
 }
@@ -239,26 +233,23 @@ pub async fn rotate_secret(
     let (session, params) = form(&req, payload, &state).await?;
     let client = find(&state, path.into_inner()).await?;
     let revoke = params.get("revoke_tokens") == Some("yes");
-    let (pool, now, id) = (
+    let (pool, by, id) = (
         state.pool.clone(),
-        state.clock.now(),
+        by(&state, &session),
         client.client_id.clone(),
     );
     let random = state.random.clone();
     let result = db::run(&pool, move |conn| {
-        admin::clients::rotate_secret(conn, &*random, &id, revoke, now)
+        admin::clients::rotate_secret(conn, &by, &*random, &id, revoke)
     })
     .await;
     match result {
-        Ok(secret) => {
-            tracing::info!(target: "audit", event = "client_secret_rotated", client_id = %client.client_id, revoke_tokens = revoke, via = "admin_pages", by = %session.user.id);
-            Ok(secret_page(
-                &state,
-                "New client secret",
-                &client,
-                Some(secret.expose_secret()),
-            ))
-        }
+        Ok(secret) => Ok(secret_page(
+            &state,
+            "New client secret",
+            &client,
+            Some(secret.expose_secret()),
+        )),
         Err(e) => refused(&req, &state, &client, e),
     }
 }
@@ -290,11 +281,12 @@ pub async fn delete(
 ) -> PageResult {
     let (session, _) = form(&req, payload, &state).await?;
     let client = find(&state, path.into_inner()).await?;
-    let (pool, id) = (state.pool.clone(), client.client_id.clone());
-    let result = db::run(&pool, move |conn| admin::clients::remove(conn, &id)).await;
-    if result.is_ok() {
-        tracing::info!(target: "audit", event = "client_deleted", client_id = %client.client_id, via = "admin_pages", by = %session.user.id);
-    }
+    let (pool, id, by) = (
+        state.pool.clone(),
+        client.client_id.clone(),
+        by(&state, &session),
+    );
+    let result = db::run(&pool, move |conn| admin::clients::remove(conn, &by, &id)).await;
     outcome(
         &req,
         &state,

@@ -5,16 +5,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{administrator, form, render_with_csrf, PageError, PageResult};
+use super::{administrator, by, form, render_with_csrf, PageError, PageResult};
 use crate::admin::groups::GroupView;
 use crate::admin::users::{ProfileUpdate, UserView};
 use crate::admin::{self, AdminError};
+use crate::audit::By;
 use crate::db::{self, DbConnection};
 use crate::routes::pages;
 use crate::state::AppState;
 use crate::views::{self, GroupsPage, UserPage};
-
-const VIA: &str = "admin_pages";
 
 /// Back to `to` after a change; a refused change is shown on an error page with its reason.
 fn back(state: &AppState, result: Result<(), AdminError>, to: &str) -> PageResult {
@@ -38,13 +37,13 @@ async fn apply(
     payload: web::Payload,
     state: &web::Data<AppState>,
     to: String,
-    change: impl FnOnce(&mut DbConnection, &crate::oauth::params::Params, i64) -> Result<(), AdminError>
+    change: impl FnOnce(&mut DbConnection, &crate::oauth::params::Params, &By) -> Result<(), AdminError>
         + Send
         + 'static,
 ) -> PageResult {
-    let (_, params) = form(req, payload, state).await?;
-    let now = state.clock.now();
-    let result = db::run(&state.pool, move |conn| change(conn, &params, now)).await;
+    let (session, params) = form(req, payload, state).await?;
+    let by = by(state, &session);
+    let result = db::run(&state.pool, move |conn| change(conn, &params, &by)).await;
     back(state, result, &to)
 }
 
@@ -83,10 +82,10 @@ pub async fn create(
         payload,
         &state,
         "/admin/groups".into(),
-        move |conn, params, now| {
+        move |conn, params, by| {
             let description = Some(field(params, "description")).filter(|d| !d.is_empty());
             let name = field(params, "name");
-            admin::groups::add(conn, &*random, &name, description.as_deref(), VIA, now).map(drop)
+            admin::groups::add(conn, &*random, by, &name, description.as_deref()).map(drop)
         },
     )
     .await
@@ -105,7 +104,7 @@ pub async fn delete(
         payload,
         &state,
         "/admin/groups".into(),
-        move |conn, _, _| admin::groups::remove(conn, &name, VIA),
+        move |conn, _, by| admin::groups::remove(conn, by, &name),
     )
     .await
 }
@@ -123,8 +122,8 @@ pub async fn add_member(
         payload,
         &state,
         "/admin/groups".into(),
-        move |conn, params, now| {
-            admin::groups::join(conn, &field(params, "username"), &group, VIA, now).map(drop)
+        move |conn, params, by| {
+            admin::groups::join(conn, by, &field(params, "username"), &group).map(drop)
         },
     )
     .await
@@ -138,13 +137,14 @@ pub async fn remove_member(
     state: web::Data<AppState>,
 ) -> PageResult {
     let (group, username) = path.into_inner();
-    let (_, params) = form(&req, payload, &state).await?;
+    let (session, params) = form(&req, payload, &state).await?;
+    let by = by(&state, &session);
     let to = match params.get("back") {
         Some("user") => format!("/admin/users/{username}"),
         _ => "/admin/groups".into(),
     };
     let result = db::run(&state.pool, move |conn| {
-        admin::groups::leave(conn, &username, &group, VIA).map(drop)
+        admin::groups::leave(conn, &by, &username, &group).map(drop)
     })
     .await;
     back(&state, result, &to)
@@ -163,8 +163,8 @@ pub async fn allow_scope(
         payload,
         &state,
         "/admin/groups".into(),
-        move |conn, params, now| {
-            admin::groups::allow_scope(conn, &group, &field(params, "scope"), VIA, now).map(drop)
+        move |conn, params, by| {
+            admin::groups::allow_scope(conn, by, &group, &field(params, "scope")).map(drop)
         },
     )
     .await
@@ -183,8 +183,8 @@ pub async fn disallow_scope(
         payload,
         &state,
         "/admin/groups".into(),
-        move |conn, params, _| {
-            admin::groups::disallow_scope(conn, &group, &field(params, "scope"), VIA).map(drop)
+        move |conn, params, by| {
+            admin::groups::disallow_scope(conn, by, &group, &field(params, "scope")).map(drop)
         },
     )
     .await
@@ -238,15 +238,14 @@ pub async fn profile(
 ) -> PageResult {
     let username = path.into_inner();
     let to = format!("/admin/users/{username}");
-    apply(&req, payload, &state, to, move |conn, params, now| {
+    apply(&req, payload, &state, to, move |conn, params, by| {
         let optional = |name: &str| Some(field(params, name)).filter(|v| !v.is_empty());
         let update = ProfileUpdate {
             email: Some(optional("email")),
             email_verified: Some(params.get("email_verified") == Some("yes")),
             name: Some(optional("name")),
         };
-        let user = admin::users::update_profile(conn, &username, update, now)?;
-        tracing::info!(target: "audit", event = "user_updated", sub = %user.id, via = VIA);
+        admin::users::update_profile(conn, by, &username, update)?;
         Ok(())
     })
     .await
@@ -261,8 +260,8 @@ pub async fn join(
 ) -> PageResult {
     let username = path.into_inner();
     let to = format!("/admin/users/{username}");
-    apply(&req, payload, &state, to, move |conn, params, now| {
-        admin::groups::join(conn, &username, &field(params, "group"), VIA, now).map(drop)
+    apply(&req, payload, &state, to, move |conn, params, by| {
+        admin::groups::join(conn, by, &username, &field(params, "group")).map(drop)
     })
     .await
 }

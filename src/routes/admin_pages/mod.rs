@@ -6,6 +6,7 @@
 //! route. The pages call the same `admin::` operations as the CLI and the admin API.
 //! Handlers return [`PageError`] for whatever stands in for the page, so they use `?`.
 
+pub mod audit;
 pub mod clients;
 pub mod groups;
 mod guard;
@@ -26,6 +27,7 @@ use super::pages::{self, SESSION};
 use crate::admin::clients::{ClientView, CONSOLE_ID};
 use crate::admin::users::UserView;
 use crate::admin::{self, AdminError};
+use crate::audit::{Actor, By};
 use crate::db::{self, DbError};
 use crate::domain::secret::{self, SecretHash};
 use crate::oauth::params::Params;
@@ -311,6 +313,12 @@ fn render_with_csrf(
     render: impl FnOnce(&str) -> HttpResponse,
 ) -> HttpResponse {
     with_form_referrer_policy(render(csrf_token(req, state).expose_secret()))
+}
+
+/// The signed-in administrator as the actor of an admin operation, now.
+fn by(state: &AppState, session: &Session) -> By {
+    let actor = Actor::User(session.user.id.clone());
+    By::new(actor, state.settings.audit.store, state.clock.now())
 }
 
 /// A checked admin form: the administrator and the form's fields.

@@ -4,9 +4,10 @@
 use actix_web::{web, HttpRequest};
 use secrecy::SecretString;
 
-use super::{form, outcome, PageResult};
+use super::{by, form, outcome, PageResult};
 use crate::admin::users::NewUser;
 use crate::admin::{self, AdminError};
+use crate::audit::By;
 use crate::db::{self, DbConnection};
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -50,8 +51,9 @@ pub async fn create(
     .await
     {
         Ok(user) => {
+            let by = by(&state, &session);
             db::run(&state.pool, move |conn| {
-                admin::users::add(conn, user).map(drop)
+                admin::users::add(conn, &by, user).map(drop)
             })
             .await
         }
@@ -73,7 +75,7 @@ struct Change {
     /// The verb of the refusal when the change would lock the administrator out of their own
     /// account (`disable`, `demote`); `None` when it is harmless on oneself.
     never_on_oneself: Option<&'static str>,
-    apply: fn(&mut DbConnection, &str, i64) -> Result<(), AdminError>,
+    apply: fn(&mut DbConnection, &By, &str) -> Result<(), AdminError>,
     /// The notice shown after it.
     done: &'static str,
 }
@@ -88,8 +90,8 @@ async fn change(
     change: Change,
 ) -> PageResult {
     let (session, _) = form(&req, payload, &state).await?;
-    let (now, me, username) = (
-        state.clock.now(),
+    let (by, me, username) = (
+        by(&state, &session),
         session.user.id.clone(),
         path.into_inner(),
     );
@@ -101,7 +103,7 @@ async fn change(
                 )));
             }
         }
-        (change.apply)(conn, &username, now)
+        (change.apply)(conn, &by, &username)
     })
     .await;
     let forms = AdminForms::default();
@@ -127,7 +129,7 @@ change_route!(
     /// `POST /admin/users/{username}/disable`: also ends their sessions and refresh tokens.
     disable => Change {
         never_on_oneself: Some("disable"),
-        apply: |conn, name, now| admin::users::set_disabled(conn, name, true, now),
+        apply: |conn, by, name| admin::users::set_disabled(conn, by, name, true),
         done: "user-disabled",
     }
 );
@@ -136,7 +138,7 @@ change_route!(
     /// `POST /admin/users/{username}/enable`.
     enable => Change {
         never_on_oneself: None,
-        apply: |conn, name, now| admin::users::set_disabled(conn, name, false, now),
+        apply: |conn, by, name| admin::users::set_disabled(conn, by, name, false),
         done: "user-enabled",
     }
 );
@@ -146,7 +148,7 @@ change_route!(
     /// per-address back-offs).
     unlock => Change {
         never_on_oneself: None,
-        apply: |conn, name, _now| admin::users::unlock(conn, name, "admin_pages").map(drop),
+        apply: |conn, by, name| admin::users::unlock(conn, by, name).map(drop),
         done: "user-unlocked",
     }
 );
@@ -155,7 +157,7 @@ change_route!(
     /// `POST /admin/users/{username}/grant-admin`.
     grant_admin => Change {
         never_on_oneself: None,
-        apply: |conn, name, now| admin::users::set_admin(conn, name, true, now),
+        apply: |conn, by, name| admin::users::set_admin(conn, by, name, true),
         done: "admin-granted",
     }
 );
@@ -164,7 +166,7 @@ change_route!(
     /// `POST /admin/users/{username}/revoke-admin`: never one's own role.
     revoke_admin => Change {
         never_on_oneself: Some("demote"),
-        apply: |conn, name, now| admin::users::set_admin(conn, name, false, now),
+        apply: |conn, by, name| admin::users::set_admin(conn, by, name, false),
         done: "admin-revoked",
     }
 );
@@ -177,7 +179,7 @@ pub async fn set_password(
     state: web::Data<AppState>,
 ) -> PageResult {
     let (session, params) = form(&req, payload, &state).await?;
-    let (now, username) = (state.clock.now(), path.into_inner());
+    let (by, username) = (by(&state, &session), path.into_inner());
     let password = SecretString::from(params.get("password").unwrap_or("").to_owned());
     let result = match admin::with_passwords(&state.passwords, move |p| {
         admin::users::hash_password(p, &password)
@@ -186,7 +188,7 @@ pub async fn set_password(
     {
         Ok(hash) => {
             db::run(&state.pool, move |conn| {
-                admin::users::set_password_hash(conn, &username, &hash, now)
+                admin::users::set_password_hash(conn, &by, &username, &hash)
             })
             .await
         }
