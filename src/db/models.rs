@@ -179,6 +179,8 @@ pub struct LoginThrottleRow {
     pub blocked_until: i64,
     pub updated_at: i64,
     pub expires_at: i64,
+    /// Attempts counted but not yet checked (not failures).
+    pub in_flight: i64,
 }
 
 /// A second factor of a user (`user_factors`); the secret is sealed under the master key.

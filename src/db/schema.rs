@@ -166,6 +166,7 @@ diesel::table! {
         blocked_until -> BigInt,
         updated_at -> BigInt,
         expires_at -> BigInt,
+        in_flight -> BigInt,
     }
 }
 

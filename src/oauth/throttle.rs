@@ -2,22 +2,29 @@
 //! login page and in the password grant (RFC 6749 §4.3, §10.10: "the authorization server MUST
 //! protect the endpoint against brute force attacks").
 //!
-//! Every attempt is counted *before* the password is checked, in the database (so replicas
-//! share the counters and concurrent guesses all count), per (account, source address), per
-//! source address (IPv6 per /64), per account and per pending login. Past a counter's threshold
-//! the next attempt must wait, and each further failure doubles the wait; a waiting attempt is
-//! refused at once, without any argon2 work. A successful login clears the account's counters.
+//! Counters live in the database (so replicas share them), per (account, source address), per
+//! source address (IPv6 per /64), per account and per pending login. Each keeps two counts:
+//! attempts *in flight* and real failures. An attempt is counted in flight *before* its password
+//! is checked, in one transaction, so concurrent guesses all count: a counter lets through at
+//! most its threshold less its failures (one at a time once past it), and an attempt beyond is
+//! refused as crowded, for a moment and without counting. Only a failed check is a failure; past
+//! a counter's threshold the next attempt must wait, and each further failure doubles the wait; a
+//! waiting attempt is refused at once, without any argon2 work. Crowding never starts or
+//! lengthens a wait, so many people signing in at once behind one shared address are slowed for
+//! a second at most. A successful login clears the account's counters.
 
+mod answer;
 mod keys;
 
 use std::net::IpAddr;
 
 use secrecy::SecretString;
 
+pub use answer::{refusal_error, wait_message};
 use keys::{account, account_hash, backoff, counters, Counter, Kind};
 
 use super::credentials;
-use super::error::{ErrorCode, OAuthError};
+use super::error::OAuthError;
 use crate::audit::{self, Actor, Event};
 use crate::config::LoginThrottleSettings;
 use crate::crypto::password::Passwords;
@@ -51,6 +58,9 @@ pub enum Refusal {
     Throttled { retry_after_secs: i64, locked: bool },
     /// This pending login had its share of failures; the person starts again.
     RequestExhausted,
+    /// As many attempts as a counter allows are being checked right now: retry in a moment
+    /// ([`CROWDED_RETRY_SECS`]). Not a failure, and it never lengthens a back-off.
+    Crowded,
 }
 
 impl Refusal {
@@ -60,16 +70,38 @@ impl Refusal {
     }
 }
 
-/// An attempt that was counted; after a successful check, [`check_password`] clears it.
+/// How long an attempt refused as [`Refusal::Crowded`] is told to wait, in seconds.
+pub const CROWDED_RETRY_SECS: i64 = 1;
+
+/// Attempts in flight on a counter untouched for this long are forgotten: every check ends far
+/// sooner (the password queue is bounded), so their release was lost.
+const IN_FLIGHT_STALE_SECS: i64 = 60;
+
+/// An attempt that was counted in flight; [`check_password`] ends it with the check's outcome.
 #[derive(Debug, Clone)]
 pub struct Attempt {
     counters: Vec<Counter>,
     /// The attempt used the pending login's last try: if it fails, the person starts again.
     pub last_try: bool,
+    audit: Audit,
 }
 
-/// Counts an attempt before its password is checked, or refuses it without counting when one of
-/// its counters is blocked. Runs before any argon2 work.
+/// What a failure needs to set the back-off and audit it.
+#[derive(Debug, Clone, Default)]
+struct Audit {
+    /// The account's login key, for its counters' hash.
+    account: String,
+    /// The username as in [`Source`], for the audit events.
+    username: String,
+    client_id: String,
+    audit_store: bool,
+    max_backoff_secs: i64,
+    forget_after_secs: i64,
+}
+
+/// Counts an attempt in flight before its password is checked, or refuses it without counting
+/// when one of its counters is blocked, or is crowded by attempts already being checked. Runs
+/// before any argon2 work.
 pub fn begin(
     conn: &mut DbConnection,
     settings: &LoginThrottleSettings,
@@ -80,6 +112,7 @@ pub fn begin(
         return Ok(Ok(Attempt {
             counters: Vec::new(),
             last_try: false,
+            audit: Audit::default(),
         }));
     }
     let counters = counters(settings, source);
@@ -88,23 +121,44 @@ pub fn begin(
     if let Some(refusal) = refusal(&counters, &live, source, now) {
         return Ok(Err(refusal));
     }
-    db::login_throttle::delete_expired_among(conn, &keys, now)?;
-    charge(conn, settings, &counters, source, now)?;
-    let mut last_try = false;
-    for row in db::login_throttle::find_live(conn, &keys, now)? {
-        let Some(counter) = counters.iter().find(|c| c.key == row.key_hash) else {
-            continue;
+    let account = account(source.username).unwrap_or_default();
+    // One transaction: concurrent attempts on a counter are counted one after the other, so
+    // exactly as many as it allows are let through.
+    let last_try = db::write_tx(conn, |conn| {
+        db::login_throttle::delete_expired_among(conn, &keys, now)?;
+        charge(conn, settings, &counters, now, &account)?;
+        let live = db::login_throttle::find_live(conn, &keys, now)?;
+        let matching = || {
+            live.iter()
+                .filter_map(|row| Some((counters.iter().find(|c| c.key == row.key_hash)?, row)))
         };
-        if row.failures < counter.threshold {
-            continue;
+        if matching().any(|(c, row)| row.in_flight > (c.threshold - row.failures).max(1)) {
+            release(conn, &counters)?;
+            return Ok::<_, db::DbError>(None);
         }
-        if counter.kind == Kind::Request {
-            last_try = true;
-        } else {
-            back_off(conn, settings, counter, &row, source, now)?;
-        }
-    }
-    Ok(Ok(Attempt { counters, last_try }))
+        Ok(Some(matching().any(|(c, row)| {
+            c.kind == Kind::Request && row.failures + row.in_flight >= c.threshold
+        })))
+    })?;
+    let Some(last_try) = last_try else {
+        throttled(source, "in_flight")
+            .wait_secs(CROWDED_RETRY_SECS)
+            .log();
+        return Ok(Err(Refusal::Crowded));
+    };
+    let audit = Audit {
+        account,
+        username: source.username.to_owned(),
+        client_id: source.client_id.to_owned(),
+        audit_store: source.audit_store,
+        max_backoff_secs: settings.max_backoff_secs,
+        forget_after_secs: settings.forget_after_secs,
+    };
+    Ok(Ok(Attempt {
+        counters,
+        last_try,
+        audit,
+    }))
 }
 
 /// Why an attempt is refused before it is counted: its login page is out of tries, or one of
@@ -152,29 +206,73 @@ fn throttled(source: &Source<'_>, reason: &'static str) -> Event {
         .reason(reason)
 }
 
-/// Adds the attempt to each of its counters.
+/// A row adding `failures` failures and `in_flight` attempts in flight to a counter.
+fn row(counter: &Counter, account: &str, now: i64, forget_after: i64) -> LoginThrottleRow {
+    LoginThrottleRow {
+        key_hash: counter.key.clone(),
+        kind: counter.kind.as_str().to_owned(),
+        account_hash: match counter.kind {
+            Kind::Account | Kind::AccountAddress if !account.is_empty() => {
+                Some(account_hash(account))
+            }
+            _ => None,
+        },
+        failures: 0,
+        blocked_until: 0,
+        updated_at: now,
+        expires_at: now.saturating_add(forget_after),
+        in_flight: 0,
+    }
+}
+
+/// Counts the attempt in flight on each of its counters.
 fn charge(
     conn: &mut DbConnection,
     settings: &LoginThrottleSettings,
     counters: &[Counter],
-    source: &Source<'_>,
     now: i64,
+    account: &str,
 ) -> Result<(), db::DbError> {
-    let account_hash = account(source.username).map(|a| account_hash(&a));
     for counter in counters {
+        let stale = now.saturating_sub(IN_FLIGHT_STALE_SECS);
+        db::login_throttle::forget_stale_in_flight(conn, &counter.key, stale)?;
         let row = LoginThrottleRow {
-            key_hash: counter.key.clone(),
-            kind: counter.kind.as_str().to_owned(),
-            account_hash: match counter.kind {
-                Kind::Account | Kind::AccountAddress => account_hash.clone(),
-                Kind::Address | Kind::Request | Kind::SecondFactor => None,
-            },
-            failures: 1,
-            blocked_until: 0,
-            updated_at: now,
-            expires_at: now.saturating_add(settings.forget_after_secs),
+            in_flight: 1,
+            ..row(counter, account, now, settings.forget_after_secs)
         };
-        db::login_throttle::increment(conn, &row)?;
+        db::login_throttle::add(conn, &row)?;
+    }
+    Ok(())
+}
+
+/// Ends the attempt in flight on each of its counters.
+fn release(conn: &mut DbConnection, counters: &[Counter]) -> Result<(), db::DbError> {
+    for counter in counters {
+        db::login_throttle::release(conn, &counter.key)?;
+    }
+    Ok(())
+}
+
+/// A failed check: each counter gets a real failure; one at or past its threshold makes the
+/// next attempt wait, twice as long per failure more.
+fn failed(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> Result<(), db::DbError> {
+    let audit = &attempt.audit;
+    for counter in &attempt.counters {
+        let row = LoginThrottleRow {
+            failures: 1,
+            ..row(counter, &audit.account, now, audit.forget_after_secs)
+        };
+        db::login_throttle::add(conn, &row)?;
+        db::login_throttle::release(conn, &counter.key)?;
+    }
+    let keys: Vec<Vec<u8>> = attempt.counters.iter().map(|c| c.key.clone()).collect();
+    for row in db::login_throttle::find_live(conn, &keys, now)? {
+        let Some(counter) = attempt.counters.iter().find(|c| c.key == row.key_hash) else {
+            continue;
+        };
+        if counter.kind != Kind::Request && row.failures >= counter.threshold {
+            back_off(conn, audit, counter, &row, now)?;
+        }
     }
     Ok(())
 }
@@ -182,14 +280,13 @@ fn charge(
 /// A counter at or past its threshold: the next attempt waits, twice as long per failure more.
 fn back_off(
     conn: &mut DbConnection,
-    settings: &LoginThrottleSettings,
+    attempt: &Audit,
     counter: &Counter,
     row: &LoginThrottleRow,
-    source: &Source<'_>,
     now: i64,
 ) -> Result<(), db::DbError> {
     let over = row.failures - counter.threshold;
-    let wait = backoff(counter.backoff_secs, over, settings.max_backoff_secs);
+    let wait = backoff(counter.backoff_secs, over, attempt.max_backoff_secs);
     db::login_throttle::block(conn, &row.key_hash, now.saturating_add(wait))?;
     let kind = if counter.kind == Kind::Account {
         audit::Kind::AccountLocked
@@ -197,44 +294,51 @@ fn back_off(
         audit::Kind::LoginBackoff
     };
     let event = Event::new(kind, Actor::Anonymous)
-        .client(source.client_id)
-        .account(source.username)
+        .client(&attempt.client_id)
+        .account(&attempt.username)
         .reason(counter.kind.as_str())
         .count(usize::try_from(row.failures).unwrap_or_default())
         .wait_secs(wait);
-    audit::record(conn, source.audit_store, now, &event)?;
+    audit::record(conn, attempt.audit_store, now, &event)?;
     Ok(())
 }
 
-/// After a successful login: the account's counters are cleared, the address gets its attempt
-/// back (so people behind one shared address do not add up).
-pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::DbError> {
-    let mut cleared = Vec::new();
+/// After a successful login: the account's counters are cleared; the address only ends its
+/// attempt in flight (so people behind one shared address do not add up).
+fn succeeded(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::DbError> {
+    // Rows are written in the counters' order, as everywhere, so concurrent writers never
+    // wait on each other in a cycle.
     for counter in &attempt.counters {
         match counter.kind {
-            Kind::Address => {
-                db::login_throttle::refund(conn, &counter.key, counter.threshold)?;
-            }
+            Kind::Address => db::login_throttle::release(conn, &counter.key)?,
             Kind::Account | Kind::AccountAddress | Kind::Request | Kind::SecondFactor => {
-                cleared.push(counter.key.clone())
+                db::login_throttle::delete(conn, std::slice::from_ref(&counter.key))?
             }
-        }
+        };
     }
-    db::login_throttle::delete(conn, &cleared)?;
     Ok(())
 }
 
-/// Gives every counter of an attempt its count back: the attempt was never checked (the password
-/// workers were busy), so it is no failure.
-fn refund(conn: &mut DbConnection, attempt: &Attempt) -> Result<(), db::DbError> {
-    for counter in &attempt.counters {
-        db::login_throttle::refund(conn, &counter.key, counter.threshold)?;
+/// Ends an attempt whose code was checked synchronously (a second factor): a success clears
+/// the account's counters, anything else is a failure.
+pub fn settle(
+    conn: &mut DbConnection,
+    attempt: &Attempt,
+    success: bool,
+    now: i64,
+) -> Result<(), db::DbError> {
+    if success {
+        succeeded(conn, attempt)
+    } else {
+        failed(conn, attempt, now)
     }
-    Ok(())
 }
 
 /// The shared password check ([`credentials::check_password`]) for an attempt counted by
-/// [`begin`]: a success clears the attempt's counters, an attempt refused as busy is not counted.
+/// [`begin`], which it ends: a success clears the account's counters, a wrong password (or an
+/// unknown user) is a failure, and an attempt that was not checked (the password workers were
+/// busy, an error) is no failure. The check and its ending run in their own task, so a client
+/// that hangs up mid-check cannot leave its attempt in flight.
 pub async fn check_password(
     passwords: &Passwords,
     pool: &Pool,
@@ -243,60 +347,42 @@ pub async fn check_password(
     user: Option<User>,
     password: SecretString,
 ) -> Result<Option<User>, OAuthError> {
-    let checked = credentials::check_password(passwords, pool, now, user, password).await;
-    let success = matches!(checked, Ok(Some(_)));
-    let busy = matches!(&checked, Err(e) if e.code == ErrorCode::TemporarilyUnavailable);
-    if (success || busy) && !attempt.counters.is_empty() {
-        let cleared = db::run(pool, move |conn| {
-            if success {
-                succeeded(conn, &attempt)
-            } else {
-                refund(conn, &attempt)
-            }
-        })
-        .await;
-        if let Err(e) = cleared {
-            tracing::warn!(error = %e, "updating the login counters failed");
-        }
+    let (passwords, pool) = (passwords.clone(), pool.clone());
+    let task = tokio::spawn(async move {
+        let checked = credentials::check_password(&passwords, &pool, now, user, password).await;
+        end(&pool, attempt, &checked, now).await;
+        checked
+    });
+    match task.await {
+        Ok(checked) => checked,
+        Err(e) => Err(OAuthError::internal("password check", &e)),
     }
-    checked
 }
 
-/// The password grant's answer to a throttled attempt: 429, `Retry-After`, nothing about why.
-pub fn refusal_error(refusal: Refusal) -> OAuthError {
-    let retry_after = match refusal {
-        Refusal::Throttled {
-            retry_after_secs, ..
-        } => retry_after_secs,
-        Refusal::RequestExhausted => 1,
+/// Ends a counted attempt with the outcome of its check, in one transaction.
+async fn end(pool: &Pool, attempt: Attempt, checked: &Result<Option<User>, OAuthError>, now: i64) {
+    if attempt.counters.is_empty() {
+        return;
+    }
+    let outcome = match checked {
+        Ok(Some(_)) => Outcome::Success,
+        Ok(None) => Outcome::Failure,
+        Err(_) => Outcome::Unchecked,
     };
-    OAuthError::invalid_grant("Too many failed attempts; retry later")
-        .with_status(429)
-        .with_retry_after(retry_after)
-}
-
-/// The login page's message for a throttled attempt, in whole minutes (rounded up).
-pub fn wait_message(retry_after_secs: i64) -> String {
-    match (retry_after_secs.max(1) + 59) / 60 {
-        1 => "Too many attempts. Try again in 1 minute.".to_owned(),
-        n => format!("Too many attempts. Try again in {n} minutes."),
+    let ended = db::run_tx(pool, move |conn| match outcome {
+        Outcome::Success => succeeded(conn, &attempt),
+        Outcome::Failure => failed(conn, &attempt, now),
+        Outcome::Unchecked => release(conn, &attempt.counters),
+    })
+    .await;
+    if let Err(e) = ended {
+        tracing::warn!(error = %e, "updating the login counters failed");
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_wait_is_shown_in_whole_minutes() {
-        assert_eq!(wait_message(1), "Too many attempts. Try again in 1 minute.");
-        assert_eq!(
-            wait_message(60),
-            "Too many attempts. Try again in 1 minute."
-        );
-        assert_eq!(
-            wait_message(61),
-            "Too many attempts. Try again in 2 minutes."
-        );
-    }
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Success,
+    Failure,
+    Unchecked,
 }

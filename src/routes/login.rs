@@ -89,6 +89,8 @@ async fn refused(
             username,
             Again::Throttled(retry_after_secs),
         ),
+        // As many logins as allowed are being checked right now: like busy workers, not a failure.
+        Refusal::Crowded => again(state, &pending, username, Again::Busy),
         Refusal::RequestExhausted => {
             let ended = db::run(&state.pool, move |conn| {
                 interaction::exhausted(conn, &pending)

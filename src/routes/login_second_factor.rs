@@ -186,9 +186,8 @@ pub async fn post(
             code.expose_secret(),
             now,
         )?;
-        if matches!(checked, Checked::SignedIn { .. }) {
-            throttle::succeeded(conn, &attempt)?;
-        }
+        let success = matches!(checked, Checked::SignedIn { .. });
+        throttle::settle(conn, &attempt, success, now)?;
         Ok::<_, InteractionError>((
             pending,
             partial,
@@ -227,6 +226,10 @@ async fn refused(
         Refusal::Throttled {
             retry_after_secs, ..
         } => again(state, pending, partial, user, Some(retry_after_secs)).await,
+        Refusal::Crowded => {
+            let wait = throttle::CROWDED_RETRY_SECS;
+            again(state, pending, partial, user, Some(wait)).await
+        }
         Refusal::RequestExhausted => {
             let ended = db::run(&state.pool, move |conn| {
                 interaction::exhausted(conn, &pending)

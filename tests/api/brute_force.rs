@@ -26,7 +26,8 @@ backend_tests!(
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn guess(
+/// A password-grant login (a guess, or the right password) from the test's own address.
+pub(crate) async fn guess(
     app: &TestApp,
     client: &TestClient,
     username: &str,

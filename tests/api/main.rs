@@ -49,6 +49,7 @@ mod rotation;
 mod sealed_requests;
 mod second_factor;
 mod sessions_storage;
+mod shared_address;
 mod shutdown;
 mod signing_algs;
 mod signing_algs_admin;

@@ -158,6 +158,7 @@ async fn expired_rows_are_purged_in_batches(backend: Backend) {
                     blocked_until: 0,
                     updated_at: now - 120,
                     expires_at: expiry(n as usize),
+                    in_flight: 0,
                 };
                 diesel::insert_into(login_throttle::table)
                     .values(&row)
