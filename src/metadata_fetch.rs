@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+use crate::audit::{Actor, Event, Kind};
 use crate::config::ClientIdMetadataSettings;
 use crate::db::{self, DbConnection, Pool};
 use crate::domain::client::Client;
@@ -156,7 +157,11 @@ impl MetadataFetcher {
         db::run_tx(pool, move |conn| store(conn, &client, now)).await?;
         let secs = client_metadata::cache_secs(&self.settings, cache_control.as_deref());
         self.remember(url.as_str(), secs);
-        tracing::info!(target: "audit", event = "client_metadata_fetched", client_id = %url, cache_secs = secs);
+        Event::new(Kind::ClientMetadataFetched, Actor::Anonymous)
+            .subject(url.as_str())
+            .client(url.as_str())
+            .wait_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+            .log();
         Ok(())
     }
 

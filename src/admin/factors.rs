@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::AdminError;
+use crate::audit::{By, Kind};
 use crate::db::{self, DbConnection};
 use crate::domain::factor::{FactorView, MfaPolicy};
 
@@ -25,13 +26,17 @@ pub fn list(conn: &mut DbConnection, username: &str) -> Result<UserFactors, Admi
     })
 }
 
-/// Removes every factor and recovery code of a user; returns how many rows went. `via` names
-/// the surface for the audit event.
-pub fn reset(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize, AdminError> {
+/// Removes every factor and recovery code of a user; returns how many rows went.
+pub fn reset(conn: &mut DbConnection, by: &By, username: &str) -> Result<usize, AdminError> {
     db::write_tx(conn, |conn| {
         let user = super::users::find(conn, username)?;
         let removed = db::user_factors::delete_all(conn, &user.id)?;
-        tracing::info!(target: "audit", event = "mfa_removed", sub = %user.id, scope = "all", removed, via);
+        let event = by
+            .event(Kind::MfaRemoved)
+            .subject(&user.id)
+            .reason("all")
+            .count(removed);
+        by.record(conn, &event)?;
         Ok(removed)
     })
 }
@@ -39,6 +44,7 @@ pub fn reset(conn: &mut DbConnection, username: &str, via: &str) -> Result<usize
 /// Sets a client's own second-factor policy; `None` follows the global `[mfa] policy`.
 pub fn set_client_policy(
     conn: &mut DbConnection,
+    by: &By,
     client_id: &str,
     policy: Option<MfaPolicy>,
 ) -> Result<(), AdminError> {
@@ -47,6 +53,11 @@ pub fn set_client_policy(
         return Err(AdminError::NotFound(format!("client `{client_id}`")));
     }
     let policy = policy.map_or("default", MfaPolicy::as_str);
-    tracing::info!(target: "audit", event = "client_mfa_policy_set", client_id = %client_id, policy);
+    let event = by
+        .event(Kind::ClientMfaPolicySet)
+        .subject(client_id)
+        .client(client_id)
+        .scope(policy);
+    by.record(conn, &event)?;
     Ok(())
 }

@@ -194,7 +194,7 @@ pub(super) fn client(
             mfa,
         } => {
             if let Some(MfaSetting(policy)) = mfa {
-                admin::factors::set_client_policy(&mut *pool.get()?, &client_id, policy)?;
+                admin::factors::set_client_policy(&mut *pool.get()?, by, &client_id, policy)?;
             }
             let (claims, origins) = claims_cors.changes();
             let c = db::transaction(&pool, |conn| {

@@ -243,7 +243,7 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             })
         }
         UserCommand::MfaReset { username } => {
-            let removed = admin::factors::reset(&mut *pool.get()?, &username, "cli")?;
+            let removed = admin::factors::reset(&mut *pool.get()?, by, &username)?;
             done(
                 json,
                 &format!(

@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use super::error::OAuthError;
+use super::mfa::user_event;
 use super::session::Session;
+use crate::audit::Kind;
 use crate::db::refresh_tokens::Owner;
 use crate::db::{self, DbConnection};
 
@@ -55,7 +57,10 @@ pub fn end_sessions(
         Some(sid) => db::sessions::delete_by_sid(conn, user, sid)?,
         None => db::sessions::delete_others(conn, user, &session.id_hash)?,
     };
-    tracing::info!(target: "audit", event = "session_ended", sub = %user, sessions = ended, scope = if sid.is_some() { "one" } else { "others" });
+    user_event(Kind::SessionEnded, user)
+        .reason(if sid.is_some() { "one" } else { "others" })
+        .count(ended)
+        .log();
     Ok(ended)
 }
 
@@ -93,6 +98,10 @@ pub fn revoke_app(
         },
         now,
     )?;
-    tracing::info!(target: "audit", event = "consent_revoked", sub = %user_id, client_id = %client_id, refresh_tokens = tokens);
+    user_event(Kind::ConsentRevoked, user_id)
+        .client(client_id)
+        .token_type("refresh_token")
+        .count(tokens)
+        .log();
     Ok(true)
 }

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::admin_pages::guard::{same_origin, session_form_token, with_form_referrer_policy};
 use super::pages::{self, SESSION};
+use crate::audit::Kind;
 use crate::db;
 use crate::domain::factor::FactorView;
 use crate::oauth::mfa::{self, recovery, Account};
@@ -254,8 +255,13 @@ pub async fn regenerate_codes(
             if !mfa::has_factor(conn, &session.user.id)? {
                 return Ok::<_, OAuthError>(Vec::new());
             }
-            tracing::info!(target: "audit", event = "recovery_codes_regenerated", sub = %session.user.id);
-            Ok(recovery::regenerate(conn, &*shared.random, &session.user.id, now)?)
+            mfa::user_event(Kind::RecoveryCodesRegenerated, &session.user.id).log();
+            Ok(recovery::regenerate(
+                conn,
+                &*shared.random,
+                &session.user.id,
+                now,
+            )?)
         })
         .await
         .map_err(|e| failed(&state, &e))?;

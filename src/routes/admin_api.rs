@@ -338,9 +338,9 @@ pub async fn mfa_reset(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state).await?;
+    let by = authorize(&req, &state).await?;
     let removed = run(&state, move |conn| {
-        crate::admin::factors::reset(conn, &path, "admin_api")
+        crate::admin::factors::reset(conn, &by, &path)
     })
     .await?;
     Ok(ok(StatusCode::OK, json!({ "removed": removed })))

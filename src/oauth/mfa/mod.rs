@@ -8,6 +8,7 @@ pub mod recovery;
 pub mod totp;
 
 use super::error::OAuthError;
+use crate::audit::{Actor, Event, Kind};
 use crate::crypto::master_key::MasterKey;
 use crate::db::models::UserFactorRow;
 use crate::db::{self, DbConnection};
@@ -128,13 +129,15 @@ pub fn enrol_confirm(
     };
     let secret = zeroize::Zeroizing::new(open_secret(master, row)?);
     let Some(step) = totp::matching_step(&secret, code, now, None) else {
-        tracing::info!(target: "audit", event = "mfa_failed", sub = %user_id, kind = "totp", during = "enrolment");
+        user_event(Kind::MfaFailed, user_id)
+            .reason("enrolment")
+            .log();
         return Ok(None);
     };
     if db::user_factors::confirm(conn, factor_id, step, now)? != 1 {
         return Ok(None);
     }
-    tracing::info!(target: "audit", event = "mfa_enrolled", sub = %user_id, kind = "totp", factor_id = %factor_id);
+    user_event(Kind::MfaEnrolled, user_id).reason("totp").log();
     if first {
         return Ok(Some(recovery::regenerate(conn, random, user_id, now)?));
     }
@@ -164,11 +167,18 @@ pub fn verify(
     }
     if recovery::spend(conn, user_id, presented, now)? {
         let left = db::user_factors::recovery_codes_left(conn, user_id)?;
-        tracing::warn!(target: "audit", event = "recovery_code_used", sub = %user_id, codes_left = left);
+        user_event(Kind::RecoveryCodeUsed, user_id)
+            .count(usize::try_from(left).unwrap_or_default())
+            .log();
         return Ok(Some(Amr::with_recovery_code()));
     }
-    tracing::info!(target: "audit", event = "mfa_failed", sub = %user_id);
+    user_event(Kind::MfaFailed, user_id).reason("sign_in").log();
     Ok(None)
+}
+
+/// An audit event a person causes about themselves.
+pub(crate) fn user_event(kind: Kind, user_id: &str) -> Event {
+    Event::new(kind, Actor::User(user_id.to_owned())).subject(user_id)
 }
 
 /// Removes one factor; with the last one gone, the recovery codes go too.
@@ -179,6 +189,6 @@ pub fn remove(conn: &mut DbConnection, user_id: &str, factor_id: &str) -> Result
     if !has_factor(conn, user_id)? {
         db::user_factors::delete_recovery_codes(conn, user_id)?;
     }
-    tracing::info!(target: "audit", event = "mfa_removed", sub = %user_id, factor_id = %factor_id);
+    user_event(Kind::MfaRemoved, user_id).reason("totp").log();
     Ok(true)
 }
