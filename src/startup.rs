@@ -1,5 +1,6 @@
 //! Start-up: the HTTP server around the [`AppState`]; THE route table lives in [`routes`].
 
+mod admin_routes;
 mod background;
 pub mod tls;
 
@@ -132,7 +133,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::admin_pages::clients::confirm_delete))
             .route(web::post().to(routes::admin_pages::clients::delete)),
     )
-    .configure(admin_page_groups)
+    .configure(admin_routes::admin_page_groups)
     .service(
         web::scope("/admin/api")
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -175,7 +176,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/{username}/sessions")
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )
-            .configure(admin_api_groups)
+            .configure(admin_routes::admin_api_groups)
             .configure(routes::admin_api_resources::configure),
     )
     .service(
@@ -200,63 +201,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)));
-}
-
-/// The admin pages' groups and user pages (`routes::admin_pages::groups`).
-fn admin_page_groups(cfg: &mut web::ServiceConfig) {
-    use routes::admin_pages::groups;
-    cfg.service(
-        web::resource("/admin/groups")
-            .route(web::get().to(groups::list))
-            .route(web::post().to(groups::create)),
-    )
-    .service(web::resource("/admin/groups/{name}/delete").route(web::post().to(groups::delete)))
-    .service(
-        web::resource("/admin/groups/{name}/members").route(web::post().to(groups::add_member)),
-    )
-    .service(
-        web::resource("/admin/groups/{name}/members/{username}/remove")
-            .route(web::post().to(groups::remove_member)),
-    )
-    .service(
-        web::resource("/admin/groups/{name}/scopes").route(web::post().to(groups::allow_scope)),
-    )
-    .service(
-        web::resource("/admin/groups/{name}/scopes/remove")
-            .route(web::post().to(groups::disallow_scope)),
-    )
-    .service(web::resource("/admin/users/{username}").route(web::get().to(groups::user)))
-    .service(
-        web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
-    )
-    .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
-    routes::admin_pages::resources::configure(cfg);
-}
-
-/// The admin API's group endpoints (`routes::admin_api::groups`), inside `/admin/api`.
-fn admin_api_groups(cfg: &mut web::ServiceConfig) {
-    use routes::admin_api::groups;
-    cfg.service(
-        web::resource("/groups")
-            .route(web::get().to(groups::list))
-            .route(web::post().to(groups::create)),
-    )
-    .service(
-        web::resource("/groups/{name}")
-            .route(web::get().to(groups::show))
-            .route(web::delete().to(groups::delete)),
-    )
-    .service(
-        web::resource("/groups/{name}/members/{username}")
-            .route(web::put().to(groups::add_member))
-            .route(web::delete().to(groups::remove_member)),
-    )
-    .service(
-        web::resource("/groups/{name}/scopes/{scope}")
-            .route(web::put().to(groups::allow_scope))
-            .route(web::delete().to(groups::disallow_scope)),
-    )
-    .service(web::resource("/users/{username}/groups").route(web::get().to(groups::of_user)));
 }
 
 /// `/metrics`: on the main listener, or alone on `metrics.bind` when that is set.
