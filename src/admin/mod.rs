@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod client_algs;
 mod client_input;
+pub mod client_view;
 pub mod client_web;
 pub mod clients;
 pub mod factors;

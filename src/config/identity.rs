@@ -1,5 +1,5 @@
-//! `[login]` and `[claims]`: how people sign in (by username, or by a unique email address) and
-//! which claims about them tokens may carry.
+//! `[login]`, `[claims]` and `[mfa]`: how people sign in (by username, or by a unique email
+//! address, with or without a second factor) and which claims about them tokens may carry.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,4 +17,11 @@ pub struct LoginSettings {
 pub struct ClaimsSettings {
     /// Offer the `groups` scope, which releases the `groups` claim.
     pub groups: bool,
+}
+
+/// `[mfa]`: when a second factor is asked for at sign-in.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    pub policy: crate::domain::factor::MfaPolicy,
 }

@@ -15,9 +15,11 @@ mod throttle;
 
 pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
-pub use identity::{ClaimsSettings, LoginSettings};
+pub use identity::{ClaimsSettings, LoginSettings, MfaSettings};
 pub use issuer::Issuer;
-pub use operations::{AuditSettings, MetricsSettings, TelemetrySettings, TlsSettings};
+pub use operations::{
+    AuditSettings, LogFormat, LogSettings, MetricsSettings, TelemetrySettings, TlsSettings,
+};
 pub use parse::AccentColor;
 pub use registration::RegistrationSettings;
 pub use throttle::LoginThrottleSettings;
@@ -61,13 +63,6 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
 }
 
-/// `[mfa]`: when a second factor is asked for at sign-in.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MfaSettings {
-    pub policy: crate::domain::factor::MfaPolicy,
-}
-
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
@@ -79,7 +74,7 @@ pub struct ServerSettings {
     #[serde(deserialize_with = "parse::body_timeout")]
     pub body_timeout_secs: u64,
     pub max_connections_per_worker: usize,
-    // Operations (issue 11): proxies, shutdown, TLS.
+    // Operations: proxies, shutdown, TLS.
     /// Peers whose `Forwarded`/`X-Forwarded-For` name the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds in-flight requests get to finish after SIGTERM.
@@ -161,21 +156,6 @@ pub struct PasswordSettings {
     pub min_length: usize,
     #[serde(deserialize_with = "parse::strength")]
     pub min_strength: u8,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSettings {
-    pub format: LogFormat,
-    #[serde(deserialize_with = "parse::not_blank")]
-    pub level: String,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Pretty,
-    Json,
 }
 
 /// Why a configuration was refused; the message names the offending key.

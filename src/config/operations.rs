@@ -1,4 +1,4 @@
-//! Operations settings (issue 11): direct TLS, the metrics listener and its token, the stored
+//! Operations settings: logs, direct TLS, the metrics listener and its token, the stored
 //! audit trail, trace export, and the rules that tie them to the issuer (an https issuer outside
 //! loopback unless overridden).
 
@@ -124,4 +124,20 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// `[log]`: the format and filter of the logs.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    #[serde(deserialize_with = "super::parse::not_blank")]
+    pub level: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
