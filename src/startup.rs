@@ -43,6 +43,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/login/second-factor")
             .route(web::post().to(routes::login_second_factor::post)),
     )
+    .service(web::resource("/login/passkey").route(web::post().to(routes::login_passkey::post)))
+    .service(
+        web::resource("/account/passkey").route(web::post().to(routes::account_passkey::start)),
+    )
+    .service(
+        web::resource("/account/passkey/finish")
+            .route(web::post().to(routes::account_passkey::finish)),
+    )
+    .service(
+        web::resource("/account/factors/{id}/rename")
+            .route(web::post().to(routes::account_passkey::rename)),
+    )
     .service(web::resource("/account").route(web::get().to(routes::account::get)))
     .service(web::resource("/account/callback").route(web::get().to(routes::account::callback)))
     .service(web::resource("/account/totp").route(web::post().to(routes::account::totp_start)))
@@ -199,6 +211,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/assets/latchkey.css").route(web::get().to(routes::assets::stylesheet)))
     .service(web::resource("/assets/theme.css").route(web::get().to(routes::assets::theme)))
     .service(web::resource("/assets/extra.css").route(web::get().to(routes::assets::extra)))
+    .service(
+        web::resource("/assets/passkey.js").route(web::get().to(routes::assets::passkey_script)),
+    )
     .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)));
 }

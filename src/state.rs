@@ -49,6 +49,8 @@ pub struct AppState {
     pub theme_css: String,
     /// `/assets/extra.css`, read once at start when configured.
     pub extra_css: Option<String>,
+    /// The WebAuthn relying party (the issuer's host); `None` when the issuer is an IP address.
+    pub passkeys: Option<crate::oauth::passkey::RelyingParty>,
     /// Open client registrations allowed per source address.
     pub open_registrations: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Clients read by client authentication, trusted while the change poller confirms them.
@@ -99,12 +101,23 @@ impl AppState {
         let poll = Duration::from_millis(settings.database.change_poll_interval_ms);
         let passwords = Passwords::new(&settings.passwords)?;
         let metrics = Metrics::new(&pool, &passwords)?;
+        let brand = Brand::from_settings(&settings);
+        let passkeys = crate::oauth::passkey::RelyingParty::for_issuer(
+            settings.issuer.as_str(),
+            &brand.product_name,
+        );
+        if passkeys.is_none() {
+            tracing::warn!(
+                "passkeys are off: the issuer's host is not a domain name (WebAuthn needs one)"
+            );
+        }
         let state = Self {
+            passkeys,
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
             metadata: crate::metadata_fetch::MetadataFetcher::new(&settings.client_id_metadata)?,
             keys_generation: AtomicI64::new(i64::MIN),
             open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
-            brand: Brand::from_settings(&settings),
+            brand,
             theme_css: views::theme_css(&settings),
             extra_css,
             passwords,

@@ -32,6 +32,8 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// A sign-in with a passkey alone, when passkeys are on.
+    pub passkey: Option<&'a crate::oauth::passkey::Prompt>,
 }
 
 #[derive(Template)]
@@ -46,6 +48,8 @@ pub struct SecondFactorPage<'a> {
     /// A TOTP enrolment to finish first, when a second factor is required and none exists.
     pub enrolment: Option<&'a crate::oauth::mfa::Enrolment>,
     pub error: Option<&'a str>,
+    /// A check of one of the person's passkeys, when they have one.
+    pub passkey: Option<&'a crate::oauth::passkey::Prompt>,
 }
 
 /// A Unix time as an RFC 3339 date in UTC (`2026-12-01T11:00:00Z`), for people; `-` for none.
@@ -70,6 +74,19 @@ pub struct AccountPage<'a> {
     pub sessions: &'a [crate::oauth::self_service::SessionView],
     pub apps: &'a [crate::oauth::self_service::AppView],
     pub notice: Option<&'a str>,
+    /// Whether passkeys can be added (the issuer has a domain name).
+    pub passkeys: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_passkey.html")]
+pub struct AccountPasskeyPage<'a> {
+    pub brand: &'a Brand,
+    pub csrf: &'a str,
+    /// The name the person gave the new passkey.
+    pub name: &'a str,
+    pub prompt: &'a crate::oauth::passkey::Prompt,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -309,6 +326,8 @@ pub struct AuditPage<'a> {
 
 /// The built-in style sheet.
 pub const STYLESHEET: &str = include_str!("../templates/assets/latchkey.css");
+/// `/assets/passkey.js`: WebAuthn calls for the pages that offer passkeys.
+pub const PASSKEY_SCRIPT: &str = include_str!("../templates/assets/passkey.js");
 
 /// The theme sheet carrying the configured accent colour (validated as #rgb/#rrggbb).
 pub fn theme_css(settings: &Settings) -> String {

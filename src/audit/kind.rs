@@ -43,6 +43,7 @@ kinds! {
     ConsentRevoked => "consent_revoked",
     MfaEnrolled => "mfa_enrolled",
     MfaRemoved => "mfa_removed",
+    MfaRenamed => "mfa_renamed",
     MfaFailed => "mfa_failed",
     RecoveryCodeUsed => "recovery_code_used",
     RecoveryCodesRegenerated => "recovery_codes_regenerated",

@@ -196,6 +196,8 @@ pub struct UserFactorRow {
     pub last_step: Option<i64>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// SHA-256 of a passkey's credential id; `None` for other kinds.
+    pub credential_hash: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for UserFactorRow {

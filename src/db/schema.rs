@@ -196,6 +196,7 @@ diesel::table! {
         last_step -> Nullable<BigInt>,
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+        credential_hash -> Nullable<Binary>,
     }
 }
 

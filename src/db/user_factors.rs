@@ -139,3 +139,48 @@ pub fn recovery_codes_left(conn: &mut DbConnection, user_id: &str) -> QueryResul
         .count()
         .get_result(conn)
 }
+
+/// The confirmed passkey whose credential id hashes to `credential_hash`.
+pub fn find_by_credential(
+    conn: &mut DbConnection,
+    credential_hash: &[u8],
+) -> QueryResult<Option<UserFactorRow>> {
+    user_factors::table
+        .filter(user_factors::credential_hash.eq(credential_hash))
+        .filter(user_factors::confirmed.eq(true))
+        .select(UserFactorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Stores a passkey's updated credential (signature counter, backup state) after a use.
+pub fn record_use(
+    conn: &mut DbConnection,
+    id: &str,
+    sealed: Option<&[u8]>,
+    now: i64,
+) -> QueryResult<usize> {
+    let row = user_factors::table.find(id);
+    match sealed {
+        Some(sealed) => diesel::update(row)
+            .set((
+                user_factors::secret.eq(sealed),
+                user_factors::last_used_at.eq(now),
+            ))
+            .execute(conn),
+        None => diesel::update(row)
+            .set(user_factors::last_used_at.eq(now))
+            .execute(conn),
+    }
+}
+
+/// Renames one of a user's factors.
+pub fn rename(conn: &mut DbConnection, user_id: &str, id: &str, name: &str) -> QueryResult<usize> {
+    diesel::update(
+        user_factors::table
+            .find(id)
+            .filter(user_factors::user_id.eq(user_id)),
+    )
+    .set(user_factors::name.eq(name))
+    .execute(conn)
+}

@@ -1,32 +1,39 @@
 //! Second factors and how a person authenticated: the factor kinds, the RFC 8176 `amr` values a
 //! sign-in earns, the `acr` values Latchkey asserts (OIDC Core §2), and the second-factor policy.
-//! New kinds (passkeys) are a variant of [`FactorKind`] and an arm in [`FactorKind::amr`].
+//! A kind is a variant of [`FactorKind`]; a passkey's `amr` also depends on how it was used
+//! ([`PasskeyUse`]).
 
 /// A kind of second factor, as stored in `user_factors.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactorKind {
     /// RFC 6238 time-based one-time passwords.
     Totp,
+    /// A WebAuthn public-key credential (a passkey or a security key).
+    Passkey,
 }
 
 impl FactorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Totp => "totp",
+            Self::Passkey => "passkey",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "totp" => Some(Self::Totp),
+            "passkey" => Some(Self::Passkey),
             _ => None,
         }
     }
 
-    /// The RFC 8176 §2 method this factor adds to `amr`.
+    /// The RFC 8176 §2 method this factor adds to `amr` (for a passkey, the device-bound
+    /// `hwk`; [`Amr::with_passkey`] says `swk` for a synced one).
     pub fn amr(self) -> &'static str {
         match self {
             Self::Totp => "otp",
+            Self::Passkey => "hwk",
         }
     }
 }
@@ -49,6 +56,15 @@ pub const ACR_MFA: &str = "urn:latchkey:acr:mfa";
 /// What discovery lists as `acr_values_supported`, weakest first.
 pub const ACR_VALUES_SUPPORTED: [&str; 2] = [ACR_PASSWORD, ACR_MFA];
 
+/// How a passkey was used, as its authenticator data says (WebAuthn §6.1 flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasskeyUse {
+    /// Backup eligible (BE): a synced credential, a software-secured key; else device-bound.
+    pub synced: bool,
+    /// User verified (UV): a PIN or biometric on the authenticator.
+    pub user_verified: bool,
+}
+
 /// RFC 8176 `amr`: the methods a sign-in used, in order, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amr(Vec<String>);
@@ -62,6 +78,25 @@ impl Amr {
     /// A password and a second factor of `kind`: its method and `mfa`.
     pub fn with_factor(kind: FactorKind) -> Self {
         Self(vec!["pwd".into(), kind.amr().into(), "mfa".into()])
+    }
+
+    /// A passkey, after a password (`with_password`) or alone: `hwk` for a device-bound
+    /// credential, `swk` for a synced one, `user` when the authenticator verified the person,
+    /// and `mfa` when it was two factors (a password, or the user verification that unlocks
+    /// the key: possession plus knowledge or inherence).
+    pub fn with_passkey(with_password: bool, used: PasskeyUse) -> Self {
+        let mut values = Vec::new();
+        if with_password {
+            values.push("pwd");
+        }
+        values.push(if used.synced { "swk" } else { "hwk" });
+        if used.user_verified {
+            values.push("user");
+        }
+        if with_password || used.user_verified {
+            values.push("mfa");
+        }
+        Self(values.into_iter().map(str::to_owned).collect())
     }
 
     /// A recovery code in place of the second factor: a one-time password, and `mfa`.
@@ -166,6 +201,37 @@ mod tests {
         assert_eq!(Amr::from_stored(None), Amr::password());
         assert_eq!(amr.acr(), ACR_MFA);
         assert_eq!(Amr::password().acr(), ACR_PASSWORD);
+    }
+
+    #[test]
+    fn passkey_amr_names_the_key_kind_user_verification_and_mfa() {
+        let bound = PasskeyUse {
+            synced: false,
+            user_verified: true,
+        };
+        let synced = PasskeyUse {
+            synced: true,
+            user_verified: true,
+        };
+        let presence_only = PasskeyUse {
+            synced: false,
+            user_verified: false,
+        };
+        assert_eq!(Amr::with_passkey(false, bound).to_stored(), "hwk user mfa");
+        assert_eq!(Amr::with_passkey(false, synced).to_stored(), "swk user mfa");
+        assert_eq!(
+            Amr::with_passkey(true, synced).to_stored(),
+            "pwd swk user mfa"
+        );
+        assert_eq!(
+            Amr::with_passkey(true, presence_only).to_stored(),
+            "pwd hwk mfa"
+        );
+        let alone = Amr::with_passkey(false, presence_only);
+        assert_eq!(alone.to_stored(), "hwk");
+        assert_eq!(alone.acr(), ACR_PASSWORD);
+        assert_eq!(Amr::with_passkey(false, bound).acr(), ACR_MFA);
+        assert_eq!(FactorKind::parse("passkey"), Some(FactorKind::Passkey));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod issue;
 pub mod logout;
 pub mod mfa;
 pub mod params;
+pub mod passkey;
 pub mod pending;
 pub mod registration;
 pub mod request;

@@ -2,7 +2,8 @@
 //! when one is required and they have none, enrols one) before the session starts. Who gave the
 //! right password travels in a value sealed under the master key (AES-256-GCM, bound to the
 //! pending request), so nothing is written until the login succeeds and no other request's form
-//! can carry it.
+//! can carry it. A person with a passkey may answer with it instead of a code; its ceremony
+//! state is sealed to the same pending request and user.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::error::OAuthError;
 use super::interaction::{self, InteractionError, Pending};
 use super::mfa::{self, Account, Enrolment};
+use super::passkey::sign_in::{self, Check};
+use super::passkey::{Prompt, RelyingParty};
 use super::request::Context;
 use crate::crypto::master_key::MasterKey;
 use crate::db::{self, DbConnection};
@@ -147,4 +150,69 @@ pub fn enrolment_of(
         issuer_name,
     };
     mfa::enrol_resume(conn, master, &account, factor)
+}
+
+/// What the passkey ceremony of a second step is bound to: the pending login and the user.
+pub fn passkey_binding(partial: &Partial) -> String {
+    format!("{}\0{}", partial.request, partial.user_id)
+}
+
+/// Where a second step's passkey check comes from.
+pub struct PasskeyKeys<'a> {
+    pub rp: Option<&'a RelyingParty>,
+    pub master: &'a MasterKey,
+    pub random: &'a dyn Random,
+}
+
+/// The passkey check the second-factor page offers: `None` when passkeys are off, the person
+/// has none, or they are enrolling an authenticator app.
+pub fn passkey_prompt(
+    conn: &mut DbConnection,
+    keys: &PasskeyKeys<'_>,
+    partial: &Partial,
+    now: i64,
+) -> Result<Option<Prompt>, OAuthError> {
+    let Some(rp) = keys.rp.filter(|_| partial.enrol.is_none()) else {
+        return Ok(None);
+    };
+    let binding = passkey_binding(partial);
+    let check = Check {
+        rp,
+        master: keys.master,
+        random: keys.random,
+        binding: &binding,
+        now,
+    };
+    sign_in::start_second_factor(conn, &check, &partial.user_id)
+}
+
+/// Checks the passkey answer (`sealed` state, `credential` JSON) of a second-factor form.
+pub fn check_passkey(
+    conn: &mut DbConnection,
+    keys: &PasskeyKeys<'_>,
+    partial: &Partial,
+    answer: (&str, &str),
+    now: i64,
+) -> Result<Checked, OAuthError> {
+    let Some(rp) = keys.rp.filter(|_| partial.enrol.is_none()) else {
+        return Ok(Checked::Wrong);
+    };
+    let binding = passkey_binding(partial);
+    let check = Check {
+        rp,
+        master: keys.master,
+        random: keys.random,
+        binding: &binding,
+        now,
+    };
+    let (sealed, credential) = answer;
+    Ok(
+        match sign_in::finish_second_factor(conn, &check, &partial.user_id, sealed, credential)? {
+            Some(amr) => Checked::SignedIn {
+                amr,
+                recovery_codes: Vec::new(),
+            },
+            None => Checked::Wrong,
+        },
+    )
 }

@@ -1,5 +1,6 @@
-//! `/account`: a person's own page (no script): their profile, their second factors (add an
-//! authenticator app, confirmed by a first code; remove one) and recovery codes (regenerate).
+//! `/account`: a person's own page: their profile, their second factors (add an authenticator
+//! app, confirmed by a first code; passkeys in `account_passkey`; rename or remove one) and
+//! recovery codes (regenerate).
 //! People sign in through the normal login page (the built-in console client, back to
 //! `/account/callback`). Every form carries a CSRF token derived from the session (as on the
 //! admin pages, under its own label) and must come from Latchkey's own origin.
@@ -22,17 +23,17 @@ use crate::oauth::OAuthError;
 use crate::state::AppState;
 use crate::views::{AccountPage, AccountTotpPage};
 
-const CSRF_LABEL: &[u8] = b"latchkey account form\0";
+pub(super) const CSRF_LABEL: &[u8] = b"latchkey account form\0";
 const WRONG_CODE: &str = "That code is not valid. Try the current code.";
 
-type Answer = Result<HttpResponse, HttpResponse>;
+pub(super) type Answer = Result<HttpResponse, HttpResponse>;
 
-fn failed(state: &AppState, e: &OAuthError) -> HttpResponse {
+pub(super) fn failed(state: &AppState, e: &OAuthError) -> HttpResponse {
     pages::oauth_error_page(state, e)
 }
 
 /// The signed-in person, or the way to the login page.
-async fn signed_in(
+pub(super) async fn signed_in(
     req: &HttpRequest,
     state: &web::Data<AppState>,
 ) -> Result<Session, HttpResponse> {
@@ -52,7 +53,7 @@ async fn signed_in(
 }
 
 /// A checked account form: the person and the form's fields.
-async fn form(
+pub(super) async fn form(
     req: &HttpRequest,
     payload: web::Payload,
     state: &web::Data<AppState>,
@@ -80,8 +81,10 @@ async fn form(
 
 fn notice(key: Option<&str>) -> Option<&'static str> {
     Some(match key? {
-        "factor-removed" => "The authenticator app was removed.",
+        "factor-removed" => "It was removed: it no longer signs you in.",
         "factor-added" => "The authenticator app was added.",
+        "passkey-added" => "The passkey was added.",
+        "factor-renamed" => "The name was changed.",
         "session-ended" => "The session was ended.",
         "sessions-ended" => "Every other session was ended.",
         "app-revoked" => "The application was disconnected; its access was revoked.",
@@ -132,6 +135,7 @@ async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
             sessions: &sessions,
             apps: &apps,
             notice: notice(params.get("notice")),
+            passkeys: state.passkeys.is_some(),
         },
     )))
 }
@@ -217,7 +221,7 @@ async fn totp_page(
     }
 }
 
-fn codes_page(state: &AppState, codes: &[String]) -> HttpResponse {
+pub(super) fn codes_page(state: &AppState, codes: &[String]) -> HttpResponse {
     let back = "I have saved them — back to my account";
     super::login_second_factor::codes_page(state, codes, "/account".into(), back)
 }

@@ -1,7 +1,8 @@
 //! `GET|POST /login`: the hosted login page for a sealed authorization request (`oauth::pending`). A failed login
 //! says "Invalid username or password" and nothing more (DESIGN.md §7); a throttled one says only
 //! how long to wait (DESIGN.md §5b, `oauth::throttle`), and one login page takes a bounded number
-//! of failures.
+//! of failures. When passkeys are on, the page also offers a sign-in with a passkey alone
+//! (`login_passkey`).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,8 +27,14 @@ use crate::views::LoginPage;
 /// The login page's answer when every password worker is busy.
 const BUSY: &str = "The service is busy. Please try again in a moment.";
 
-fn page(state: &AppState, pending: &Pending, username: &str, error: Option<&str>) -> HttpResponse {
-    pages::render(
+pub(super) fn page(
+    state: &AppState,
+    pending: &Pending,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let passkey = super::login_passkey::prompt(state, pending);
+    let response = pages::render(
         StatusCode::OK,
         &LoginPage {
             brand: &state.brand,
@@ -36,8 +43,14 @@ fn page(state: &AppState, pending: &Pending, username: &str, error: Option<&str>
             csrf: pending.csrf.expose_secret(),
             username,
             error,
+            passkey: passkey.as_ref(),
         },
-    )
+    );
+    if passkey.is_some() {
+        pages::with_script(response)
+    } else {
+        response
+    }
 }
 
 /// Why the form is shown again.
@@ -74,7 +87,7 @@ fn again(state: &AppState, pending: &Pending, username: &str, why: Again) -> Htt
 
 /// A refused attempt: the wait on the form, or, when this login had its share of failures, the
 /// end of it (the person starts again from the application).
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     pending: Pending,
     username: &str,

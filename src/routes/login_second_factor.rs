@@ -1,7 +1,8 @@
 //! `POST /login/second-factor`: the second step of a login (`oauth::second_factor`). After the
 //! right password, a person with a second factor enters a TOTP or recovery code; one who must
 //! have a factor and has none enrols a TOTP app here (QR code rendered on the server, no script).
-//! Wrong codes are throttled like wrong passwords, on their own counter.
+//! A person with a passkey may use it instead (the page then runs Latchkey's passkey script).
+//! Wrong codes and refused passkeys are throttled like wrong passwords, on their own counter.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -14,7 +15,8 @@ use crate::oauth::authorize::Next;
 use crate::oauth::interaction::{self, InteractionError, Pending};
 use crate::oauth::mfa::policy::{self, AfterPassword};
 use crate::oauth::mfa::{self, Account, Enrolment};
-use crate::oauth::second_factor::{self, Checked, Form, Partial};
+use crate::oauth::passkey::Prompt;
+use crate::oauth::second_factor::{self, Checked, Form, Partial, PasskeyKeys};
 use crate::oauth::throttle::{self, Refusal};
 use crate::state::AppState;
 use crate::views::{Onward, RecoveryCodesPage, SecondFactorPage};
@@ -28,6 +30,15 @@ struct Shown {
     csrf: SecretString,
     sealed: String,
     enrolment: Option<Enrolment>,
+    passkey: Option<Prompt>,
+}
+
+fn passkey_keys(state: &AppState) -> PasskeyKeys<'_> {
+    PasskeyKeys {
+        rp: state.passkeys.as_ref(),
+        master: &state.master_key,
+        random: &*state.random,
+    }
 }
 
 fn render(
@@ -36,7 +47,7 @@ fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
-    pages::render(
+    let response = pages::render(
         status,
         &SecondFactorPage {
             brand: &state.brand,
@@ -46,8 +57,14 @@ fn render(
             sealed: &shown.sealed,
             enrolment: shown.enrolment.as_ref(),
             error,
+            passkey: shown.passkey.as_ref(),
         },
-    )
+    );
+    if shown.passkey.is_some() {
+        pages::with_script(response)
+    } else {
+        response
+    }
 }
 
 /// After the right password: `Ok(pending)` when the login is complete with it, or the
@@ -89,12 +106,14 @@ pub(super) async fn after_password(
             expires,
         );
         let sealed = partial.seal(&shared.master_key, &*shared.random)?;
+        let passkey = second_factor::passkey_prompt(conn, &passkey_keys(&shared), &partial, now)?;
         let csrf = pending.csrf.clone();
         Ok(Ok(Shown {
             pending,
             csrf,
             sealed,
             enrolment,
+            passkey,
         }))
     })
     .await;
@@ -153,6 +172,8 @@ pub async fn post(
     let field = |name: &str| params.get(name).map(str::to_owned);
     let (id, csrf, sealed) = (field("request"), field("csrf"), field("state"));
     let code = SecretString::from(params.get("code").unwrap_or("").to_owned());
+    let passkey_state = field("passkey_state").unwrap_or_default();
+    let credential = field("credential").filter(|c| !c.is_empty());
     let browser = pages::read_cookie(&req, &state, INTERACTION);
     let address = Some(super::ClientAddr::of(&req).0);
     let now = state.clock.now();
@@ -178,14 +199,23 @@ pub async fn post(
             Ok(attempt) => attempt,
             Err(refusal) => return Ok((pending, partial, user, Found::Refused(refusal), false)),
         };
-        let checked = second_factor::check(
-            conn,
-            &shared.master_key,
-            &*shared.random,
-            &partial,
-            code.expose_secret(),
-            now,
-        )?;
+        let checked = match &credential {
+            Some(credential) => second_factor::check_passkey(
+                conn,
+                &passkey_keys(&shared),
+                &partial,
+                (&passkey_state, credential),
+                now,
+            )?,
+            None => second_factor::check(
+                conn,
+                &shared.master_key,
+                &*shared.random,
+                &partial,
+                code.expose_secret(),
+                now,
+            )?,
+        };
         let success = matches!(checked, Checked::SignedIn { .. });
         throttle::settle(conn, &attempt, success, now)?;
         Ok::<_, InteractionError>((
@@ -268,11 +298,18 @@ async fn again(
             &partial,
         )?;
         let sealed = partial.seal(&shared.master_key, &*shared.random)?;
+        let passkey = second_factor::passkey_prompt(
+            conn,
+            &passkey_keys(&shared),
+            &partial,
+            shared.clock.now(),
+        )?;
         Ok::<_, InteractionError>(Shown {
             pending,
             csrf,
             sealed,
             enrolment,
+            passkey,
         })
     })
     .await;

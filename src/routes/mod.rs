@@ -2,6 +2,7 @@
 //! once, and map its result or error to a response.
 
 pub mod account;
+pub mod account_passkey;
 pub mod admin_api;
 pub mod admin_api_resources;
 pub mod admin_audit;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod health;
 pub mod jwks;
 pub mod login;
+pub mod login_passkey;
 pub mod login_second_factor;
 pub mod logout;
 pub mod observe;

@@ -17,6 +17,11 @@ use crate::views::{self, Brand, ErrorPage, Onward};
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
                         frame-ancestors 'none'; base-uri 'none'";
 
+/// The pages that offer a passkey also run Latchkey's own script (`/assets/passkey.js`): no
+/// inline script, no eval, nothing from elsewhere.
+const SCRIPT_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                               img-src 'self' https:; frame-ancestors 'none'; base-uri 'none'";
+
 /// The browser-session cookie.
 pub const SESSION: &str = "latchkey_session";
 /// Binds pending login and consent requests to the browser that started them.
@@ -72,6 +77,15 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+/// Lets a page run Latchkey's own script (a page that offers a passkey).
+pub fn with_script(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(SCRIPT_PAGE_CSP),
+    );
+    response
 }
 
 /// Renders a template, or a plain error if rendering itself fails.

@@ -91,6 +91,7 @@ pub fn enrol_start(
             last_step: None,
             created_at: now,
             last_used_at: None,
+            credential_hash: None,
         },
     )?;
     Ok(enrolment(account, id, &secret))
@@ -183,12 +184,19 @@ pub(crate) fn user_event(kind: Kind, user_id: &str) -> Event {
 
 /// Removes one factor; with the last one gone, the recovery codes go too.
 pub fn remove(conn: &mut DbConnection, user_id: &str, factor_id: &str) -> Result<bool, OAuthError> {
+    let kind = db::user_factors::for_user(conn, user_id)?
+        .into_iter()
+        .find(|f| f.id == factor_id)
+        .and_then(|f| FactorKind::parse(&f.kind))
+        .unwrap_or(FactorKind::Totp);
     if db::user_factors::delete(conn, user_id, factor_id)? != 1 {
         return Ok(false);
     }
     if !has_factor(conn, user_id)? {
         db::user_factors::delete_recovery_codes(conn, user_id)?;
     }
-    user_event(Kind::MfaRemoved, user_id).reason("totp").log();
+    user_event(Kind::MfaRemoved, user_id)
+        .reason(kind.as_str())
+        .log();
     Ok(true)
 }
