@@ -140,10 +140,16 @@ impl TestApp {
     }
 
     /// Starts a server with the given settings; the issuer is set to the bound address.
-    pub async fn spawn_with(dir: Arc<tempfile::TempDir>, mut settings: Settings) -> Self {
+    pub async fn spawn_with(dir: Arc<tempfile::TempDir>, settings: Settings) -> Self {
+        Self::spawn_at(dir, settings, "127.0.0.1").await
+    }
+
+    /// Starts a server whose issuer names the bound port on `host` (`localhost` for passkeys:
+    /// browsers refuse an IP address as a WebAuthn relying-party id).
+    pub async fn spawn_at(dir: Arc<tempfile::TempDir>, mut settings: Settings, host: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let address = format!("http://127.0.0.1:{port}");
+        let address = format!("http://{host}:{port}");
         settings.issuer = address.parse().unwrap();
         settings.validate().expect("test settings are valid");
         let clock = Arc::new(ManualClock::new(NOW));

@@ -19,6 +19,7 @@ mod bad_input;
 mod browser;
 mod browser_admin;
 mod browser_open_client;
+mod browser_passkey;
 mod browser_second_factor;
 mod browser_spa;
 mod brute_force;
