@@ -108,8 +108,9 @@ async fn an_authenticator_app_added_on_the_account_page_is_asked_for_at_sign_in(
     );
     // Removed: the password is enough again.
     let page = browser.get("/account").await.text().await.unwrap();
-    let start = page.find("action=\"/account/factors/").unwrap() + "action=\"".len();
-    let action = &page[start..start + page[start..].find('"').unwrap()];
+    let end = page.find("/remove\"").unwrap() + "/remove".len();
+    let start = page[..end].rfind("action=\"").unwrap() + "action=\"".len();
+    let action = &page[start..end];
     let removed = browser.post(action, &[("csrf", &csrf)]).await;
     assert_eq!(location(&removed), "/account?notice=factor-removed");
     let third = app.browser();
