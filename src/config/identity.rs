@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct LoginSettings {
     /// Accept an email address where a username is asked for, when exactly one user has it.
     pub by_email: bool,
+    /// Days a browser stays a known device for the person who signed in there (its password
+    /// checks wait in the priority lane); 0 turns known devices off.
+    pub known_device_days: u32,
 }
 
 /// Claims beyond the OpenID Connect standard ones.

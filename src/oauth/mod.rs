@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod interaction;
 pub mod issue;
+pub mod known_device;
 pub mod logout;
 pub mod mfa;
 pub mod params;
