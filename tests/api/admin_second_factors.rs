@@ -250,7 +250,13 @@ async fn required_admin_mfa_leads_an_admin_without_a_factor_to_enrolment(backend
         location(&app_login).starts_with(crate::helpers::REDIRECT_URI),
         "the application's policy is off"
     );
-    // The admin console sends the browser to sign in again, and after the password to enrolment.
+    // Someone without the admin role is told so at once, whatever their second factor.
+    app.user("pat", "pat's own password").await;
+    let pat = app.browser();
+    let login = location(&pat.get(&url).await);
+    let _ = pat.log_in(&login, "pat", "pat's own password").await;
+    assert_eq!(pat.get("/admin").await.status(), 403);
+    // The admin console sends root to sign in again, and after the password to enrolment.
     let (login, _) = login_page(&browser, "/admin").await;
     let enrol = browser.log_in(&login, "root", "root's password").await;
     assert_eq!(enrol.status(), 200);

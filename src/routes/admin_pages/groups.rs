@@ -1,6 +1,7 @@
 //! The admin pages' groups: `/admin/groups` lists them with their members and restricted scopes
 //! and takes the forms that change them; `/admin/users/{username}` shows a user's profile (with
-//! `email_verified`), second factors and groups. Every change is a checked form (`form`), then back to its page.
+//! `email_verified`), second factors and groups. Every change is a checked form (`form`), then
+//! back to its page.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

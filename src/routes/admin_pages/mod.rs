@@ -200,11 +200,6 @@ async fn administrator(
     })?;
     match session {
         None => Err(sign_in(state)),
-        // `[admin] require_mfa`: a session without a second factor signs in again through the
-        // console client, whose policy then asks for one (or its enrolment).
-        Some(s) if state.settings.admin.require_mfa && !s.amr.is_multi_factor() => {
-            Err(sign_in(state))
-        }
         Some(s) if !s.user.is_admin => Err(PageError::Page(Box::new(ErrorShown {
             brand: state.brand.clone(),
             status: StatusCode::FORBIDDEN,
@@ -212,6 +207,11 @@ async fn administrator(
             message: "Your account does not have the admin role.".into(),
             onward: None,
         }))),
+        // `[admin] require_mfa`: a session without a second factor signs in again through the
+        // console client, whose policy then asks for one (or its enrolment).
+        Some(s) if state.settings.admin.require_mfa && !s.amr.is_multi_factor() => {
+            Err(sign_in(state))
+        }
         Some(s) => Ok(s),
     }
 }
