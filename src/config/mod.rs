@@ -15,7 +15,7 @@ mod throttle;
 
 pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
-pub use identity::{ClaimsSettings, LoginSettings, MfaSettings};
+pub use identity::{AdminSettings, ClaimsSettings, LoginSettings, MfaSettings};
 pub use issuer::Issuer;
 pub use operations::{
     AuditSettings, LogFormat, LogSettings, MetricsSettings, TelemetrySettings, TlsSettings,
@@ -55,6 +55,7 @@ pub struct Settings {
     pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
     pub mfa: MfaSettings,
+    pub admin: AdminSettings,
     pub login: LoginSettings,
     pub claims: ClaimsSettings,
     pub log: LogSettings,

@@ -18,6 +18,7 @@ pub mod logout;
 pub mod mfa;
 pub mod params;
 pub mod pending;
+pub mod profile;
 pub mod registration;
 pub mod request;
 pub mod resource;
