@@ -9,6 +9,7 @@ mod hardening;
 mod account;
 mod account_profile;
 mod admin;
+mod admin_api_mfa;
 mod admin_csrf;
 mod admin_groups;
 mod admin_page_actions;
