@@ -23,6 +23,7 @@ impl Settings {
         self.check_branding()?;
         self.login_throttle.validate()?;
         self.check_operations()?;
+        self.check_email()?;
         self.check_passwords()
     }
 

@@ -6,6 +6,7 @@
 mod checks;
 mod client_id_metadata;
 mod database;
+mod email;
 mod identity;
 mod issuer;
 mod operations;
@@ -15,6 +16,7 @@ mod throttle;
 
 pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
+pub use email::{EmailSettings, SmtpPassword, SmtpTls};
 pub use identity::{ClaimsSettings, LoginSettings, MfaSettings};
 pub use issuer::Issuer;
 pub use operations::{
@@ -61,6 +63,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
+    pub email: EmailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -52,7 +52,7 @@ async fn signed_in(
 }
 
 /// A checked account form: the person and the form's fields.
-async fn form(
+pub(super) async fn form(
     req: &HttpRequest,
     payload: web::Payload,
     state: &web::Data<AppState>,
@@ -85,6 +85,10 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "session-ended" => "The session was ended.",
         "sessions-ended" => "Every other session was ended.",
         "app-revoked" => "The application was disconnected; its access was revoked.",
+        "verification-sent" => "A verification link is on its way to your email address.",
+        "verification-throttled" => {
+            "Several verification emails were sent in the last hour. Try again later."
+        }
         _ => return None,
     })
 }
@@ -127,6 +131,8 @@ async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
             name: user.name.as_deref().unwrap_or(""),
             email: user.email.as_deref().unwrap_or(""),
             csrf: csrf.expose_secret(),
+            email_verified: user.email_verified,
+            email_enabled: state.mailer.is_some(),
             factors: &factors,
             recovery_codes_left: codes_left,
             sessions: &sessions,

@@ -17,7 +17,7 @@ backend_tests!(
     ending_a_session_and_disconnecting_an_application_revoke_their_access,
 );
 
-const PASSWORD: &str = "alice's password";
+pub(crate) const PASSWORD: &str = "alice's password";
 
 async fn spawn(backend: Backend) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
@@ -27,7 +27,7 @@ async fn spawn(backend: Backend) -> TestApp {
 }
 
 /// Signs in to the account page; returns its HTML.
-async fn sign_in(browser: &Browser) -> String {
+pub(crate) async fn sign_in(browser: &Browser) -> String {
     let to_login = location(&browser.get("/account").await);
     let login = location(&browser.get(&to_login).await);
     assert!(login.starts_with("/login?request="), "{login}");
