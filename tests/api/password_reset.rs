@@ -182,6 +182,32 @@ async fn an_expired_reset_link_is_refused(backend: Backend) {
         password_grant(&app, &client, "alice", PASSWORD).await.0,
         200
     );
+    // The background purge keeps a link an hour past its expiry (the hourly limits count it),
+    // then deletes it.
+    assert_eq!(purge_links(&app).await, 0);
+    app.clock.advance(3600);
+    assert_eq!(purge_links(&app).await, 1);
+}
+
+/// Runs the background purge at the test clock's time; how many links it deleted.
+async fn purge_links(app: &TestApp) -> i64 {
+    let count = |pool: latchkey::db::Pool| async move {
+        use diesel::{QueryDsl, RunQueryDsl};
+        tokio::task::spawn_blocking(move || {
+            latchkey::db::schema::email_tokens::table
+                .count()
+                .get_result::<i64>(&mut *pool.get().unwrap())
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let before = count(app.state.pool.clone()).await;
+    let batching = latchkey::db::purge::Batching::default();
+    latchkey::db::purge::purge_expired(&app.state.pool, app.clock_now(), batching)
+        .await
+        .unwrap();
+    before - count(app.state.pool.clone()).await
 }
 
 async fn an_unknown_account_gets_the_identical_answer_and_no_email(backend: Backend) {
