@@ -90,9 +90,9 @@ pub fn find_by_registration_token(
     if !matches {
         return Ok(None);
     }
-    Client::try_from(row)
-        .map(Some)
-        .map_err(|e| AdminError::internal("stored client", e))
+    let mut client = Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
+    client.resources = db::resources::for_client(conn, id)?;
+    Ok(Some(client))
 }
 
 /// Replaces a client's metadata: RFC 7592 §2.2 updates (which rotate the registration access
@@ -142,7 +142,10 @@ pub fn update(
         };
         db::clients::replace(conn, &row)?;
         by.record(conn, &by.event(Kind::ClientUpdated).subject(id).client(id))?;
-        Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))
+        let mut client =
+            Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
+        client.resources = db::resources::for_client(conn, id)?;
+        Ok(client)
     })?;
     Ok((client.into(), registration_token))
 }

@@ -192,7 +192,8 @@ impl ClientAccess {
 }
 
 /// Applies `access` to the client `client_id`, inside the caller's transaction. `public_only`
-/// (registration without the admin token) allows only resources marked public.
+/// (registration without the admin token) allows only resources marked public, besides those
+/// the client already holds (an RFC 7592 update may keep what an administrator gave it).
 pub fn set_client_access(
     conn: &mut DbConnection,
     by: &By,
@@ -236,7 +237,11 @@ pub fn set_client_access(
                 "no resource `{identifier}` (latchkey resource add)"
             ))
         })?;
-        if public_only && !resource.public {
+        let held = current
+            .allowed
+            .iter()
+            .any(|r| r.identifier.as_str() == identifier);
+        if public_only && !resource.public && !held {
             return Err(AdminError::Invalid(format!(
                 "resource `{identifier}` is not open to registered clients"
             )));

@@ -313,10 +313,19 @@ pub async fn put(
     let (mut new, method) = validate(&state, &metadata, registrar, Some(&client), &actor)?;
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
+    // Resources are a Latchkey extension: an update that names none keeps the client's own, so
+    // a client library that drops unknown fields cannot lose what an administrator gave.
+    let access = metadata.access();
     let pool = state.pool.clone();
     let (by, random) = (by(&state, actor), state.random.clone());
-    let (view, token) = db::run(&pool, move |conn| {
-        admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)
+    let (view, token) = db::run_tx(&pool, move |conn| {
+        let (mut view, token) =
+            admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)?;
+        if !access.is_empty() {
+            admin::resources::set_client_access(conn, &by, &id, &access, true)?;
+            view = admin::clients::show(conn, &id)?;
+        }
+        Ok::<_, admin::AdminError>((view, token))
     })
     .await
     .map_err(admin_error)?;
