@@ -101,7 +101,7 @@ impl Mailer {
     }
 
     /// A place among the sends under way, or `None` when [`MAX_SENDING`] are.
-    pub fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.sending).try_acquire_owned().ok()
     }
 

@@ -239,7 +239,13 @@ pub async fn save(
                 error = &e as &dyn std::error::Error,
                 "password hashing failed"
             );
-            return link_form::failed(&state, db::DbError::Blocking("password hashing".into()));
+            return pages::error_page(
+                &state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The password could not be saved. Try again in a moment.",
+                None,
+            );
         }
     };
     let (now, store) = (state.clock.now(), state.settings.audit.store);

@@ -1,7 +1,8 @@
 //! Password reset in a real headless Chromium (no script on the pages): the forgot form, the
 //! "check your email" page, the new-password page opened from the emailed link, the done page,
-//! the page of a used link and the verification page, with screenshots at desktop (1280) and
-//! phone (390) widths in target/test-artifacts.
+//! the page of a used link, the verification page, the account page's "Verify your email" and
+//! an administrator's set-password link, with screenshots at desktop (1280) and phone (390)
+//! widths in target/test-artifacts.
 
 use fantoccini::{Client, Locator};
 use latchkey::email::links::{self, NewLink, Purpose};
@@ -9,8 +10,9 @@ use secrecy::ExposeSecret;
 
 use crate::backend_tests;
 use crate::browser::{screenshot, text_of, ChromeDriver};
+use crate::browser_admin::sign_in_through_admin;
 use crate::browser_second_factor::{click, phone, wait_for_heading};
-use crate::helpers::{Backend, TestApp, NOW};
+use crate::helpers::{by_cli, Backend, TestApp, NOW};
 use crate::smtp::{spawn_with_mail, Mailbox};
 
 backend_tests!(password_reset_pages_in_chromium_at_desktop_and_phone_widths);
@@ -60,6 +62,27 @@ async fn reset(app: &TestApp, mailbox: &Mailbox, browser: &Client, nth: usize, s
     assert!(width.as_i64() <= viewport.as_i64(), "no sideways scrolling");
 }
 
+/// Signs alice (an administrator) in through /admin and shows the account page's verification
+/// button and the admin user page's set-password link.
+async fn account_and_admin(app: &TestApp, browser: &Client, shot: &str) {
+    sign_in_through_admin(browser, app, "alice", NEW_PASSWORD).await;
+    wait_for_heading(browser, "Administration").await;
+    browser.goto(&app.url("/account")).await.unwrap();
+    wait_for_heading(browser, "Your account").await;
+    assert!(browser.find(Locator::Css("#verify-email")).await.is_ok());
+    screenshot(browser, &format!("account-verify-email-{shot}")).await;
+    browser.goto(&app.url("/admin/users/alice")).await.unwrap();
+    wait_for_heading(browser, "alice").await;
+    click(browser, "#make-password-link").await;
+    wait_for_heading(browser, "Set-password link").await;
+    let link = text_of(browser, "#password-link").await;
+    assert!(
+        link.starts_with(&app.url("/password/reset?token=")),
+        "{link}"
+    );
+    screenshot(browser, &format!("admin-password-link-{shot}")).await;
+}
+
 /// A verification link for alice, made directly.
 async fn verification_link(app: &TestApp, sub: &str) -> String {
     let (pool, base, sub) = (app.state.pool.clone(), app.address.clone(), sub.to_owned());
@@ -85,11 +108,19 @@ async fn verification_link(app: &TestApp, sub: &str) -> String {
 async fn password_reset_pages_in_chromium_at_desktop_and_phone_widths(backend: Backend) {
     let (app, mailbox) = spawn_with_mail(backend).await;
     let sub = app.user("alice", "alice's password").await;
+    let pool = app.state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        latchkey::admin::users::set_admin(&mut pool.get().unwrap(), &by_cli(NOW), "alice", true)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let driver = ChromeDriver::start().await;
     let name = format!("{backend:?}").to_lowercase();
 
     let desktop = driver.browser(1280, 900).await;
     reset(&app, &mailbox, &desktop, 1, &format!("desktop-{name}")).await;
+    account_and_admin(&app, &desktop, &format!("desktop-{name}")).await;
     desktop
         .goto(&verification_link(&app, &sub).await)
         .await
@@ -100,6 +131,7 @@ async fn password_reset_pages_in_chromium_at_desktop_and_phone_widths(backend: B
 
     let mobile = phone(&driver).await;
     reset(&app, &mailbox, &mobile, 2, &format!("phone-{name}")).await;
+    account_and_admin(&app, &mobile, &format!("phone-{name}")).await;
     mobile
         .goto(&verification_link(&app, &sub).await)
         .await
