@@ -42,6 +42,15 @@ impl std::fmt::Debug for Outgoing {
     }
 }
 
+/// How Latchkey names itself in EHLO: an address literal for an IP issuer, else its host name.
+fn client_id(host: &str) -> ClientId {
+    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => ClientId::Ipv4(v4),
+        Ok(std::net::IpAddr::V6(v6)) => ClientId::Ipv6(v6),
+        Err(_) => ClientId::Domain(host.to_owned()),
+    }
+}
+
 /// The configured relay, built once at start.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -61,7 +70,7 @@ impl Mailer {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
             .port(settings.port)
             .timeout(Some(Duration::from_secs(settings.timeout_secs)))
-            .hello_name(ClientId::Domain(hello.to_owned()));
+            .hello_name(client_id(hello));
         builder = match settings.tls {
             SmtpTls::None => builder.tls(Tls::None),
             SmtpTls::Starttls => builder.tls(Tls::Required(tls(&host)?)),
@@ -121,5 +130,17 @@ impl Mailer {
             work.await;
             drop(slot);
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ip_issuer_says_ehlo_with_an_address_literal() {
+        assert_eq!(client_id("127.0.0.1").to_string(), "[127.0.0.1]");
+        assert_eq!(client_id("[::1]").to_string(), "[IPv6:::1]");
+        assert_eq!(client_id("id.example.com").to_string(), "id.example.com");
     }
 }

@@ -18,6 +18,7 @@ backend_tests!(
     reset_requests_beyond_the_hourly_limits_send_nothing,
     the_login_page_offers_a_reset_only_when_email_is_configured,
     a_refused_new_password_keeps_the_link_and_forms_need_their_csrf_cookie,
+    a_relay_that_cannot_starttls_gets_nothing_when_starttls_is_required,
 );
 
 const NEW_PASSWORD: &str = "correct horse battery staple";
@@ -333,4 +334,16 @@ async fn a_refused_new_password_keeps_the_link_and_forms_need_their_csrf_cookie(
         .unwrap()
         .contains("The two passwords differ."));
     assert_eq!(use_link(&browser, &link, NEW_PASSWORD).await.status(), 200);
+}
+
+async fn a_relay_that_cannot_starttls_gets_nothing_when_starttls_is_required(backend: Backend) {
+    let (app, mailbox) = spawn_with_mail_and(backend, |s| {
+        s.email.tls = latchkey::config::SmtpTls::Starttls;
+    })
+    .await;
+    app.user("alice", PASSWORD).await;
+    let (status, body) = ask(&app.browser(), "alice").await;
+    assert_eq!(status, 200, "the same answer");
+    assert!(body.contains("id=\"sent\""));
+    mailbox.assert_stays_at(0).await;
 }
