@@ -70,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/account/apps/{client_id}/revoke")
             .route(web::post().to(routes::account::revoke_app)),
     )
+    .configure(routes::account_profile::configure)
     .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))

@@ -134,8 +134,7 @@ impl AppState {
             state.settings.base_url().to_owned(),
             state.clock.now(),
         );
-        tokio::task::spawn_blocking(move || admin::clients::ensure_console(&pool, &base, now))
-            .await??;
+        tokio::task::spawn_blocking(move || admin::built_in::ensure(&pool, &base, now)).await??;
         state.refresh_keys().await?;
         let generations = db::run(&state.pool, |conn| {
             db::change_generations::current(conn).map_err(DbError::from)

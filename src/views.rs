@@ -70,11 +70,15 @@ pub fn date(unix: Option<i64>) -> String {
 pub struct AccountPage<'a> {
     pub brand: &'a Brand,
     pub username: &'a str,
+    /// The profile form's values: as stored, or as sent when it was refused.
     pub name: &'a str,
     pub email: &'a str,
-    pub csrf: &'a str,
-    /// The email section (`account_email.html`): verified, and whether email is configured.
     pub email_verified: bool,
+    /// Why the profile or password form was refused.
+    pub profile_error: Option<&'a str>,
+    pub password_error: Option<&'a str>,
+    pub csrf: &'a str,
+    /// Email is configured: the "Verify your email" button (`account_email.html`).
     pub email_enabled: bool,
     /// Confirmed second factors.
     pub factors: &'a [crate::domain::factor::FactorView],
@@ -274,6 +278,10 @@ pub struct ResourcesPage<'a> {
 pub struct UserPage<'a> {
     pub brand: &'a Brand,
     pub user: &'a crate::admin::users::UserView,
+    /// The user's second factors (never their secrets) and recovery codes left.
+    pub factors: &'a [crate::domain::factor::FactorView],
+    pub recovery_codes_left: i64,
+    pub notice: Option<&'a str>,
     /// The names of the user's groups.
     pub groups: &'a [String],
     /// The groups the user could join.

@@ -5,6 +5,7 @@
 //! before any connection is taken.
 
 pub mod audit;
+pub mod built_in;
 pub mod client_algs;
 mod client_input;
 pub mod client_view;

@@ -205,10 +205,8 @@ pub fn set_client_access(
     if access.is_empty() {
         return Ok(());
     }
-    if client_id == super::clients::CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be changed".into(),
-        ));
+    if super::built_in::is_built_in(client_id) {
+        return Err(super::built_in::refusal(client_id, "changed"));
     }
     if db::clients::find(conn, client_id)?.is_none() {
         return Err(AdminError::NotFound(format!("client `{client_id}`")));

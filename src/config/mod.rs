@@ -6,7 +6,7 @@
 mod checks;
 mod client_id_metadata;
 mod database;
-mod email;
+pub mod email;
 mod identity;
 mod issuer;
 mod operations;
@@ -16,8 +16,7 @@ mod throttle;
 
 pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
-pub use email::{EmailSettings, SmtpPassword, SmtpTls};
-pub use identity::{ClaimsSettings, LoginSettings, MfaSettings};
+pub use identity::{AdminSettings, ClaimsSettings, LoginSettings, MfaSettings};
 pub use issuer::Issuer;
 pub use operations::{
     AuditSettings, LogFormat, LogSettings, MetricsSettings, TelemetrySettings, TlsSettings,
@@ -57,13 +56,14 @@ pub struct Settings {
     pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
     pub mfa: MfaSettings,
+    pub admin: AdminSettings,
     pub login: LoginSettings,
     pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
-    pub email: EmailSettings,
+    pub email: email::EmailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

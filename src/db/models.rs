@@ -108,6 +108,10 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// How the person authenticated (RFC 8176 values, space-separated).
     pub amr: String,
+    /// A short summary of the browser it was started from (`domain::device`).
+    pub device: Option<String>,
+    /// The client address it was started from.
+    pub address: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

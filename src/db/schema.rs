@@ -70,6 +70,8 @@ diesel::table! {
         last_seen_at -> BigInt,
         expires_at -> BigInt,
         amr -> Text,
+        device -> Nullable<Text>,
+        address -> Nullable<Text>,
     }
 }
 

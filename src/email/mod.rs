@@ -19,7 +19,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 
-use crate::config::{EmailSettings, SmtpTls};
+use crate::config::email::{EmailSettings, SmtpTls};
 
 /// Sends that may be under way at once; beyond it a send is dropped (and logged), never queued
 /// without bound.

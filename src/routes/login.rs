@@ -247,10 +247,11 @@ pub(super) async fn finish(
     // Every login starts a new session and ends the one this browser had (session fixation,
     // re-login as another user, prompt=login).
     let previous = pages::read_cookie(req, state, SESSION);
+    let from = started_from(req);
     let completed = db::run_tx(&state.pool, move |conn| {
         session::end(conn, previous.as_deref())?;
         let ctx = shared.authorization_context(now);
-        interaction::login_complete(conn, &ctx, pending, (&user, &amr))
+        interaction::login_complete(conn, &ctx, pending, (&user, &amr, &from))
     })
     .await;
     match completed {
@@ -267,5 +268,14 @@ pub(super) async fn finish(
             response
         }
         Err(e) => pages::interaction_error(state, e),
+    }
+}
+
+/// Where this browser signs in from: its `User-Agent` summarised, and the client address.
+fn started_from(req: &HttpRequest) -> session::StartedFrom {
+    let user_agent = req.headers().get(header::USER_AGENT);
+    session::StartedFrom {
+        device: crate::domain::device::summary(user_agent.and_then(|v| v.to_str().ok())),
+        address: Some(super::ClientAddr::of(req).to_string()),
     }
 }

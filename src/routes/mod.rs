@@ -2,6 +2,8 @@
 //! once, and map its result or error to a response.
 
 pub mod account;
+pub mod account_profile;
+pub mod account_sessions;
 pub mod admin_api;
 pub mod admin_api_resources;
 pub mod admin_audit;

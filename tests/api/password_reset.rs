@@ -338,7 +338,7 @@ async fn a_refused_new_password_keeps_the_link_and_forms_need_their_csrf_cookie(
 
 async fn a_relay_that_cannot_starttls_gets_nothing_when_starttls_is_required(backend: Backend) {
     let (app, mailbox) = spawn_with_mail_and(backend, |s| {
-        s.email.tls = latchkey::config::SmtpTls::Starttls;
+        s.email.tls = latchkey::config::email::SmtpTls::Starttls;
     })
     .await;
     app.user("alice", PASSWORD).await;
