@@ -16,6 +16,7 @@ use crate::domain::user::User;
 use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
+use crate::oauth::known_device;
 use crate::oauth::params::Params;
 use crate::oauth::session;
 use crate::oauth::throttle::{self, Refusal};
@@ -195,8 +196,16 @@ pub async fn post(
     };
     let last_try = attempt.last_try;
     let reason = credentials::failure_reason(user.as_ref());
+    // A browser this person signed in from before waits in the priority lane.
+    let lane = known_device::lane(
+        &state.master_key,
+        pages::read_cookie(&req, &state, known_device::COOKIE).as_deref(),
+        user.as_ref().map(|u| u.id.as_str()),
+        now,
+        known_device_ttl(&state),
+    );
     let user = match throttle::check_password(
-        &state.passwords,
+        &state.passwords.in_lane(lane),
         &state.pool,
         state.clock.now(),
         attempt,
@@ -243,7 +252,7 @@ pub(super) async fn finish(
 ) -> HttpResponse {
     let shared = state.clone();
     let now = state.clock.now();
-    let user = user.clone();
+    let (user, user_id) = (user.clone(), user.id.clone());
     // Every login starts a new session and ends the one this browser had (session fixation,
     // re-login as another user, prompt=login).
     let previous = pages::read_cookie(req, state, SESSION);
@@ -265,10 +274,23 @@ pub(super) async fn finish(
             if let Err(e) = response.add_cookie(&cookie) {
                 tracing::error!(error = %e, "cannot set the session cookie");
             }
+            let ttl = known_device_ttl(state);
+            if ttl > 0 {
+                let device = known_device::issue(&state.master_key, &user_id, now);
+                let device = pages::cookie(state, known_device::COOKIE, device, Some(ttl));
+                if let Err(e) = response.add_cookie(&device) {
+                    tracing::error!(error = %e, "cannot set the known-device cookie");
+                }
+            }
             response
         }
         Err(e) => pages::interaction_error(state, e),
     }
+}
+
+/// How long a browser stays a known device (`login.known_device_days`), in seconds; 0: never.
+fn known_device_ttl(state: &AppState) -> i64 {
+    i64::from(state.settings.login.known_device_days) * 86_400
 }
 
 /// Where this browser signs in from: its `User-Agent` summarised, and the client address.

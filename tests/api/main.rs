@@ -38,6 +38,7 @@ mod faults;
 mod health;
 mod jwks;
 mod keys;
+mod known_device;
 mod login_email;
 mod metrics;
 mod observability;
