@@ -2,6 +2,7 @@
 
 mod admin_routes;
 mod background;
+mod email_routes;
 pub mod tls;
 
 use std::net::TcpListener;
@@ -135,6 +136,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::admin_pages::clients::delete)),
     )
     .configure(admin_routes::admin_page_groups)
+    .configure(email_routes::pages)
     .service(
         web::scope("/admin/api")
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -178,6 +180,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )
             .configure(admin_routes::admin_api_groups)
+            .configure(email_routes::api)
             .configure(routes::admin_api_resources::configure),
     )
     .service(

@@ -55,6 +55,8 @@ pub struct AppState {
     pub clients: ClientCache,
     /// Client ID metadata documents: fetched, validated, stored, kept fresh.
     pub metadata: crate::metadata_fetch::MetadataFetcher,
+    /// The SMTP relay (`[email]`), when one is configured.
+    pub mailer: Option<crate::email::Mailer>,
     /// The `signing_keys` generation the key snapshot was loaded under.
     keys_generation: AtomicI64,
 }
@@ -102,6 +104,10 @@ impl AppState {
         let state = Self {
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
             metadata: crate::metadata_fetch::MetadataFetcher::new(&settings.client_id_metadata)?,
+            mailer: crate::email::Mailer::new(
+                &settings.email,
+                settings.issuer.url().host_str().unwrap_or("localhost"),
+            )?,
             keys_generation: AtomicI64::new(i64::MIN),
             open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
             brand: Brand::from_settings(&settings),

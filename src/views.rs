@@ -1,9 +1,16 @@
 //! The hosted pages as askama templates (`templates/`), compiled into the binary, and the
 //! branding they share.
 
+mod email;
+
 use askama::Template;
 
 use crate::config::Settings;
+
+pub use email::{
+    AdminPasswordLinkPage, ForgotPage, ForgotSentPage, LinkDonePage, NewPasswordPage,
+    VerifyEmailPage,
+};
 
 /// Branding from `[branding]`.
 #[derive(Clone, Debug)]
@@ -32,6 +39,8 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// Offer "Forgot your password?" (email is configured).
+    pub forgot: bool,
 }
 
 #[derive(Template)]
@@ -69,6 +78,8 @@ pub struct AccountPage<'a> {
     pub profile_error: Option<&'a str>,
     pub password_error: Option<&'a str>,
     pub csrf: &'a str,
+    /// Email is configured: the "Verify your email" button (`account_email.html`).
+    pub email_enabled: bool,
     /// Confirmed second factors.
     pub factors: &'a [crate::domain::factor::FactorView],
     pub recovery_codes_left: i64,

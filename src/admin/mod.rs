@@ -14,6 +14,7 @@ pub mod clients;
 pub mod factors;
 pub mod groups;
 pub mod keys;
+pub mod password_links;
 pub mod resources;
 pub mod users;
 

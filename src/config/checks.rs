@@ -26,6 +26,7 @@ impl Settings {
         }
         self.login_throttle.validate()?;
         self.check_operations()?;
+        self.check_email()?;
         self.check_passwords()
     }
 

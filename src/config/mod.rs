@@ -6,6 +6,7 @@
 mod checks;
 mod client_id_metadata;
 mod database;
+pub mod email;
 mod identity;
 mod issuer;
 mod operations;
@@ -62,6 +63,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
+    pub email: email::EmailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -222,3 +222,20 @@ pub struct RecoveryCodeRow {
     pub created_at: i64,
     pub used_at: Option<i64>,
 }
+
+/// A one-time link (`email_tokens`), by the SHA-256 of its token.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::email_tokens)]
+pub struct EmailTokenRow {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    /// `reset`, `verify` or `set_password`.
+    pub purpose: String,
+    /// The address a verification link was sent to.
+    pub email: Option<String>,
+    /// The SHA-256 of the source address that asked for a reset link.
+    pub requested_from: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}

@@ -93,6 +93,10 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "app-revoked" => "The application was disconnected; its access was revoked.",
         "profile-saved" => "Your profile was saved.",
         "password-changed" => "Your password was changed; every other session was ended.",
+        "verification-sent" => "A verification link is on its way to your email address.",
+        "verification-throttled" => {
+            "Several verification emails were sent in the last hour. Try again later."
+        }
         _ => return None,
     })
 }
@@ -159,6 +163,7 @@ pub(super) async fn show(req: &HttpRequest, state: &web::Data<AppState>, shown: 
             profile_error: shown.profile_error,
             password_error: shown.password_error.as_deref(),
             csrf: csrf.expose_secret(),
+            email_enabled: state.mailer.is_some(),
             factors: &factors,
             recovery_codes_left: codes_left,
             sessions: &sessions,

@@ -4,6 +4,7 @@
 //! without the admin scope or role, 404, 409, and 400 for invalid input.
 
 pub mod groups;
+pub mod password_link;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};

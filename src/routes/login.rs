@@ -37,6 +37,7 @@ fn page(state: &AppState, pending: &Pending, username: &str, error: Option<&str>
             csrf: pending.csrf.expose_secret(),
             username,
             error,
+            forgot: state.mailer.is_some(),
         },
     )
 }

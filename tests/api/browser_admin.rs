@@ -106,7 +106,12 @@ async fn row_text(browser: &Client, first: &str) -> String {
 }
 
 /// Opens /admin with no session, follows the redirect to the hosted login page and signs in.
-async fn sign_in_through_admin(browser: &Client, app: &TestApp, username: &str, password: &str) {
+pub(crate) async fn sign_in_through_admin(
+    browser: &Client,
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) {
     browser.goto(&app.url("/admin")).await.expect("open /admin");
     let url = wait_for_url(browser, "the login page", |u| is_at(u, &app.url("/login"))).await;
     assert_eq!(

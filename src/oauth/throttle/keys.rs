@@ -54,7 +54,7 @@ pub(super) fn account_hash(account: &str) -> Vec<u8> {
 
 /// An address as counted: IPv4 (or IPv4-mapped IPv6) whole, other IPv6 by its /64, since one
 /// subscriber usually holds a whole /64.
-pub(super) fn address(ip: IpAddr) -> String {
+pub fn address(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod groups;
 pub(crate) mod guard;
+pub mod password_link;
 pub mod resources;
 pub mod users;
 
