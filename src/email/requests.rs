@@ -38,7 +38,7 @@ impl std::fmt::Debug for ToSend {
 
 /// The stored form of a requesting address: the SHA-256 of its throttle key (IPv6 per /64).
 fn requested_from(address: IpAddr) -> Vec<u8> {
-    let key = crate::oauth::throttle::address_key(address);
+    let key = crate::domain::address::counted(address);
     SecretHash::of_str(&format!("email request\0{key}"))
         .as_bytes()
         .to_vec()
