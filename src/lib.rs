@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod email;
 pub mod gauge;
 pub mod limits;
 pub mod metadata_fetch;

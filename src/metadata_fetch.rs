@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -56,7 +56,7 @@ impl Resolve for CheckedResolver {
 pub struct MetadataFetcher {
     settings: Arc<ClientIdMetadataSettings>,
     http: reqwest::Client,
-    fresh_until: Mutex<HashMap<String, Instant>>,
+    fresh_until: Mutex<HashMap<String, i64>>,
     per_host: governor::DefaultKeyedRateLimiter<String>,
     fetches: AtomicU64,
 }
@@ -105,20 +105,23 @@ impl MetadataFetcher {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    fn is_fresh(&self, url: &str) -> bool {
+    /// Whether this process fetched `url` less than its cache time ago (by the issuer's clock,
+    /// the one the purge of unused document clients reads too).
+    fn is_fresh(&self, url: &str, now: i64) -> bool {
         self.fresh_until
             .lock()
             .ok()
             .and_then(|m| m.get(url).copied())
-            .is_some_and(|until| until > Instant::now())
+            .is_some_and(|until| until > now)
     }
 
-    fn remember(&self, url: &str, secs: u64) {
+    fn remember(&self, url: &str, secs: u64, now: i64) {
         if let Ok(mut map) = self.fresh_until.lock() {
             if map.len() >= CAPACITY {
                 map.clear();
             }
-            map.insert(url.to_owned(), Instant::now() + Duration::from_secs(secs));
+            let until = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+            map.insert(url.to_owned(), until);
         }
     }
 
@@ -135,7 +138,7 @@ impl MetadataFetcher {
         }
         let url =
             client_metadata::document_url(&self.settings, client_id).map_err(|r| refused(&r))?;
-        if self.is_fresh(url.as_str()) {
+        if self.is_fresh(url.as_str(), now) {
             return Ok(());
         }
         let host = url.host_str().unwrap_or_default().to_owned();
@@ -156,7 +159,7 @@ impl MetadataFetcher {
             client_metadata::client_from_document(&url, &body, now).map_err(|r| refused(&r))?;
         db::run_tx(pool, move |conn| store(conn, &client, now)).await?;
         let secs = client_metadata::cache_secs(&self.settings, cache_control.as_deref());
-        self.remember(url.as_str(), secs);
+        self.remember(url.as_str(), secs, now);
         Event::new(Kind::ClientMetadataFetched, Actor::Anonymous)
             .subject(url.as_str())
             .client(url.as_str())
@@ -215,7 +218,10 @@ fn store(conn: &mut DbConnection, client: &Client, now: i64) -> Result<(), OAuth
                 && existing.grant_types == row.grant_types
                 && existing.redirect_uris == row.redirect_uris
                 && existing.scope == row.scope;
-            if !same {
+            if same {
+                // Fetched again: the purge of unused document clients counts from here.
+                db::clients::touch(conn, &client.id, now)?;
+            } else {
                 db::clients::replace(conn, &row)?;
             }
         }

@@ -2,6 +2,7 @@
 
 mod admin_routes;
 mod background;
+mod email_routes;
 pub mod tls;
 
 use std::net::TcpListener;
@@ -81,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/account/apps/{client_id}/revoke")
             .route(web::post().to(routes::account::revoke_app)),
     )
+    .configure(routes::account_profile::configure)
     .service(
         web::resource("/consent")
             .route(web::get().to(routes::consent::get))
@@ -146,6 +148,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::admin_pages::clients::delete)),
     )
     .configure(admin_routes::admin_page_groups)
+    .configure(email_routes::pages)
     .service(
         web::scope("/admin/api")
             .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -189,6 +192,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(routes::admin_api::revoke_sessions)),
             )
             .configure(admin_routes::admin_api_groups)
+            .configure(email_routes::api)
             .configure(routes::admin_api_resources::configure),
     )
     .service(

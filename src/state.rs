@@ -57,6 +57,8 @@ pub struct AppState {
     pub clients: ClientCache,
     /// Client ID metadata documents: fetched, validated, stored, kept fresh.
     pub metadata: crate::metadata_fetch::MetadataFetcher,
+    /// The SMTP relay (`[email]`), when one is configured.
+    pub mailer: Option<crate::email::Mailer>,
     /// The `signing_keys` generation the key snapshot was loaded under.
     keys_generation: AtomicI64,
 }
@@ -115,6 +117,10 @@ impl AppState {
             passkeys,
             clients: ClientCache::new((poll * 4).max(Duration::from_secs(2))),
             metadata: crate::metadata_fetch::MetadataFetcher::new(&settings.client_id_metadata)?,
+            mailer: crate::email::Mailer::new(
+                &settings.email,
+                settings.issuer.url().host_str().unwrap_or("localhost"),
+            )?,
             keys_generation: AtomicI64::new(i64::MIN),
             open_registrations: governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour)),
             brand,
@@ -141,8 +147,7 @@ impl AppState {
             state.settings.base_url().to_owned(),
             state.clock.now(),
         );
-        tokio::task::spawn_blocking(move || admin::clients::ensure_console(&pool, &base, now))
-            .await??;
+        tokio::task::spawn_blocking(move || admin::built_in::ensure(&pool, &base, now)).await??;
         state.refresh_keys().await?;
         let generations = db::run(&state.pool, |conn| {
             db::change_generations::current(conn).map_err(DbError::from)

@@ -1,9 +1,16 @@
 //! The hosted pages as askama templates (`templates/`), compiled into the binary, and the
 //! branding they share.
 
+mod email;
+
 use askama::Template;
 
 use crate::config::Settings;
+
+pub use email::{
+    AdminPasswordLinkPage, ForgotPage, ForgotSentPage, LinkDonePage, NewPasswordPage,
+    VerifyEmailPage,
+};
 
 /// Branding from `[branding]`.
 #[derive(Clone, Debug)]
@@ -34,6 +41,8 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// A sign-in with a passkey alone, when passkeys are on.
     pub passkey: Option<&'a crate::oauth::passkey::Prompt>,
+    /// Offer "Forgot your password?" (email is configured).
+    pub forgot: bool,
 }
 
 #[derive(Template)]
@@ -65,9 +74,16 @@ pub fn date(unix: Option<i64>) -> String {
 pub struct AccountPage<'a> {
     pub brand: &'a Brand,
     pub username: &'a str,
+    /// The profile form's values: as stored, or as sent when it was refused.
     pub name: &'a str,
     pub email: &'a str,
+    pub email_verified: bool,
+    /// Why the profile or password form was refused.
+    pub profile_error: Option<&'a str>,
+    pub password_error: Option<&'a str>,
     pub csrf: &'a str,
+    /// Email is configured: the "Verify your email" button (`account_email.html`).
+    pub email_enabled: bool,
     /// Confirmed second factors.
     pub factors: &'a [crate::domain::factor::FactorView],
     pub recovery_codes_left: i64,
@@ -279,6 +295,10 @@ pub struct ResourcesPage<'a> {
 pub struct UserPage<'a> {
     pub brand: &'a Brand,
     pub user: &'a crate::admin::users::UserView,
+    /// The user's second factors (never their secrets) and recovery codes left.
+    pub factors: &'a [crate::domain::factor::FactorView],
+    pub recovery_codes_left: i64,
+    pub notice: Option<&'a str>,
     /// The names of the user's groups.
     pub groups: &'a [String],
     /// The groups the user could join.

@@ -2,7 +2,7 @@
 //! `id_token_signed_response_alg`, checked against `keys.algorithms` and set by
 //! `latchkey client update`.
 
-use super::clients::{ClientView, NewClient, CONSOLE_ID};
+use super::clients::{ClientView, NewClient};
 use super::AdminError;
 use crate::audit::{By, Kind};
 use crate::db::{self, DbConnection};
@@ -61,10 +61,8 @@ pub fn set(
             id_token_signed_response_alg.flatten(),
         ],
     )?;
-    if id == CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be changed".into(),
-        ));
+    if super::built_in::is_built_in(id) {
+        return Err(super::built_in::refusal(id, "changed"));
     }
     db::write_tx(conn, |conn| {
         let mut row = db::clients::find(conn, id)?

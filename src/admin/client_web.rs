@@ -1,7 +1,7 @@
 //! The client settings that shape what browsers and relying parties receive: whether ID tokens
 //! carry the profile, email and groups claims, and the web origins allowed by CORS.
 
-use super::clients::{ClientView, CONSOLE_ID};
+use super::clients::ClientView;
 use super::AdminError;
 use crate::audit::{By, Kind};
 use crate::db::{self, DbConnection};
@@ -47,10 +47,8 @@ pub fn set(
     id_token_claims: Option<bool>,
     web_origins: Option<Vec<String>>,
 ) -> Result<ClientView, AdminError> {
-    if id == CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be changed".into(),
-        ));
+    if super::built_in::is_built_in(id) {
+        return Err(super::built_in::refusal(id, "changed"));
     }
     let origins = web_origins
         .map(|raw| {

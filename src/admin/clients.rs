@@ -3,13 +3,14 @@
 
 use secrecy::SecretString;
 
+use super::built_in;
+pub use super::built_in::{is_built_in, ACCOUNT_ID, CONSOLE_ID};
 use super::client_input::{auth_method, to_row};
 pub use super::client_input::{ClaimsAndOrigins, NewClient};
 pub use super::client_view::ClientView;
 use super::AdminError;
 use crate::audit::{By, Kind};
-use crate::db::models::ClientRow;
-use crate::db::{self, DbConnection, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::secret::{self, SecretHash};
 use crate::random::Random;
@@ -90,9 +91,9 @@ pub fn find_by_registration_token(
     if !matches {
         return Ok(None);
     }
-    Client::try_from(row)
-        .map(Some)
-        .map_err(|e| AdminError::internal("stored client", e))
+    let mut client = Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
+    client.resources = db::resources::for_client(conn, id)?;
+    Ok(Some(client))
 }
 
 /// Replaces a client's metadata: RFC 7592 §2.2 updates (which rotate the registration access
@@ -112,10 +113,8 @@ pub fn update(
     let client = db::write_tx(conn, |conn| {
         let existing = db::clients::find(conn, id)?
             .ok_or_else(|| AdminError::NotFound(format!("client `{id}`")))?;
-        if id == CONSOLE_ID {
-            return Err(AdminError::Invalid(
-                "the built-in admin console client cannot be changed".into(),
-            ));
+        if is_built_in(id) {
+            return Err(built_in::refusal(id, "changed"));
         }
         if existing.secret_hash.is_none() != new.public {
             return Err(AdminError::Invalid(
@@ -142,7 +141,10 @@ pub fn update(
         };
         db::clients::replace(conn, &row)?;
         by.record(conn, &by.event(Kind::ClientUpdated).subject(id).client(id))?;
-        Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))
+        let mut client =
+            Client::try_from(row).map_err(|e| AdminError::internal("stored client", e))?;
+        client.resources = db::resources::for_client(conn, id)?;
+        Ok(client)
     })?;
     Ok((client.into(), registration_token))
 }
@@ -214,10 +216,8 @@ pub fn set_disabled(
     id: &str,
     disabled: bool,
 ) -> Result<(), AdminError> {
-    if id == CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be disabled".into(),
-        ));
+    if is_built_in(id) {
+        return Err(built_in::refusal(id, "disabled"));
     }
     db::write_tx(conn, |conn| {
         find(conn, id)?;
@@ -233,10 +233,8 @@ pub fn set_disabled(
 }
 
 pub fn remove(conn: &mut DbConnection, by: &By, id: &str) -> Result<(), AdminError> {
-    if id == CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be removed".into(),
-        ));
+    if is_built_in(id) {
+        return Err(built_in::refusal(id, "removed"));
     }
     db::write_tx(conn, |conn| {
         find(conn, id)?;
@@ -284,54 +282,4 @@ pub fn bootstrap(
         },
     )
     .map(Some)
-}
-
-/// The id of the built-in client through which people sign in to the admin pages.
-pub const CONSOLE_ID: &str = "latchkey-admin-console";
-
-/// Creates or updates the built-in admin-console client (also the way into the account page) so
-/// that its redirect URIs follow the configured issuer. It is public, first-party and limited to `openid`.
-pub fn ensure_console(pool: &Pool, base_url: &str, now: i64) -> Result<(), AdminError> {
-    let redirect = serde_json::to_string(&[
-        format!("{base_url}/admin/callback"),
-        format!("{base_url}/account/callback"),
-    ])
-    .map_err(|e| AdminError::internal("stored client", e))?;
-    db::transaction(pool, |conn| {
-        match db::clients::find(conn, CONSOLE_ID)? {
-            Some(mut row) if row.redirect_uris != redirect => {
-                row.redirect_uris = redirect;
-                row.updated_at = now;
-                db::clients::replace(conn, &row)?;
-            }
-            Some(_) => {}
-            None => db::clients::insert(
-                conn,
-                &ClientRow {
-                    id: CONSOLE_ID.into(),
-                    name: "Latchkey administration".into(),
-                    secret_hash: None,
-                    grant_types: GrantType::AuthorizationCode.as_str().into(),
-                    redirect_uris: redirect,
-                    post_logout_redirect_uris: "[]".into(),
-                    scope: "openid".into(),
-                    first_party: true,
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
-                    refresh_token_ttl_secs: None,
-                    refresh_token_absolute_ttl_secs: None,
-                    registration_token_hash: None,
-                    token_endpoint_auth_method: "none".into(),
-                    registered_by: None,
-                    access_token_alg: None,
-                    id_token_signed_response_alg: None,
-                    access_token_ttl_secs: None,
-                    id_token_claims: true,
-                    web_origins: "[]".into(),
-                },
-            )?,
-        }
-        Ok(())
-    })
 }

@@ -5,6 +5,7 @@
 //! before any connection is taken.
 
 pub mod audit;
+pub mod built_in;
 pub mod client_algs;
 mod client_input;
 pub mod client_view;
@@ -13,6 +14,7 @@ pub mod clients;
 pub mod factors;
 pub mod groups;
 pub mod keys;
+pub mod password_links;
 pub mod resources;
 pub mod users;
 

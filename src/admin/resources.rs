@@ -192,7 +192,8 @@ impl ClientAccess {
 }
 
 /// Applies `access` to the client `client_id`, inside the caller's transaction. `public_only`
-/// (registration without the admin token) allows only resources marked public.
+/// (registration without the admin token) allows only resources marked public, besides those
+/// the client already holds (an RFC 7592 update may keep what an administrator gave it).
 pub fn set_client_access(
     conn: &mut DbConnection,
     by: &By,
@@ -204,10 +205,8 @@ pub fn set_client_access(
     if access.is_empty() {
         return Ok(());
     }
-    if client_id == super::clients::CONSOLE_ID {
-        return Err(AdminError::Invalid(
-            "the built-in admin console client cannot be changed".into(),
-        ));
+    if super::built_in::is_built_in(client_id) {
+        return Err(super::built_in::refusal(client_id, "changed"));
     }
     if db::clients::find(conn, client_id)?.is_none() {
         return Err(AdminError::NotFound(format!("client `{client_id}`")));
@@ -236,7 +235,11 @@ pub fn set_client_access(
                 "no resource `{identifier}` (latchkey resource add)"
             ))
         })?;
-        if public_only && !resource.public {
+        let held = current
+            .allowed
+            .iter()
+            .any(|r| r.identifier.as_str() == identifier);
+        if public_only && !resource.public && !held {
             return Err(AdminError::Invalid(format!(
                 "resource `{identifier}` is not open to registered clients"
             )));

@@ -8,7 +8,7 @@ use crate::audit::{By, Kind};
 use crate::crypto::password::Passwords;
 use crate::db::models::UserRow;
 use crate::db::{self, DbConnection};
-use crate::domain::user::{login_key, Username};
+use crate::domain::user::{is_display_name, is_email, login_key, Username};
 use crate::random::Random;
 
 /// What an admin sees of a user; never the password hash.
@@ -55,15 +55,7 @@ pub struct NewUser {
 }
 
 fn check_email(email: &str) -> Result<(), AdminError> {
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
+    if is_email(email) {
         Ok(())
     } else {
         Err(AdminError::Invalid(format!(
@@ -72,11 +64,9 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     }
 }
 
-/// A display name (the `name` claim, shown on pages): at most 200 characters, none of them a
-/// control character or a bidirectional override that could make it read as something else.
+/// A display name (the `name` claim, shown on pages): [`is_display_name`].
 fn check_name(name: &str) -> Result<(), AdminError> {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if name.chars().count() > 200 || name.chars().any(|c| c.is_control() || bidi(c)) {
+    if !is_display_name(name) {
         return Err(AdminError::Invalid(
             "a name has at most 200 printable characters".into(),
         ));

@@ -56,6 +56,13 @@ pub(super) enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a one-time link with which the user sets their own password (shown only now).
+    PasswordLink {
+        username: String,
+        /// How long the link works, in seconds (default: email.password_link_ttl_secs).
+        #[arg(long, value_name = "SECONDS")]
+        ttl: Option<i64>,
+    },
     /// List a user's second factors (never their secrets).
     Mfa { username: String },
     /// Remove every second factor and recovery code of a user; they enrol again.
@@ -214,6 +221,25 @@ pub(super) fn user(command: UserCommand, settings: &Settings, json: bool) -> any
             let hash = admin::users::hash_password(&passwords()?, &password)?;
             admin::users::set_password_hash(&mut *pool.get()?, by, &username, &hash)?;
             done(json, &format!("password of {username} changed"))
+        }
+        UserCommand::PasswordLink { username, ttl } => {
+            let ttl = ttl.unwrap_or(settings.email.password_link_ttl_secs);
+            let link = admin::password_links::create(
+                &mut *pool.get()?,
+                by,
+                &OsRandom,
+                settings.base_url(),
+                &username,
+                ttl,
+            )?;
+            output(json, &link, || {
+                println!("{}", link.url);
+                eprintln!(
+                    "one-time link for {} to set their password, until {} (shown only now)",
+                    link.username,
+                    super::date(Some(link.expires_at))
+                );
+            })
         }
         UserCommand::Unlock { username } => {
             let cleared = admin::users::unlock(&mut *pool.get()?, by, &username)?;

@@ -21,8 +21,12 @@ impl Settings {
         )
         .map_err(|(key, reason)| invalid(key, reason))?;
         self.check_branding()?;
+        if self.login.known_device_days > 400 {
+            return Err(invalid("login.known_device_days", "must be at most 400"));
+        }
         self.login_throttle.validate()?;
         self.check_operations()?;
+        self.check_email()?;
         self.check_passwords()
     }
 

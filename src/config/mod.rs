@@ -6,6 +6,7 @@
 mod checks;
 mod client_id_metadata;
 mod database;
+pub mod email;
 mod identity;
 mod issuer;
 mod operations;
@@ -15,7 +16,7 @@ mod throttle;
 
 pub use client_id_metadata::ClientIdMetadataSettings;
 pub use database::{redact_url, Backend, DatabaseSettings};
-pub use identity::{ClaimsSettings, LoginSettings, MfaSettings};
+pub use identity::{AdminSettings, ClaimsSettings, LoginSettings, MfaSettings};
 pub use issuer::Issuer;
 pub use operations::{
     AuditSettings, LogFormat, LogSettings, MetricsSettings, TelemetrySettings, TlsSettings,
@@ -55,12 +56,14 @@ pub struct Settings {
     pub client_id_metadata: ClientIdMetadataSettings,
     pub login_throttle: LoginThrottleSettings,
     pub mfa: MfaSettings,
+    pub admin: AdminSettings,
     pub login: LoginSettings,
     pub claims: ClaimsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
+    pub email: email::EmailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub use workers::Lane;
 use workers::{with_memory, Workers};
 
 use crate::config::PasswordSettings;
@@ -50,6 +51,8 @@ pub struct Passwords {
     min_length: usize,
     min_strength: u8,
     workers: Arc<Workers>,
+    /// The queue this handle's checks wait in.
+    lane: Lane,
     dummy_hash: Arc<str>,
     queue: Queue,
 }
@@ -83,6 +86,7 @@ impl Passwords {
             min_length: settings.min_length,
             min_strength: settings.min_strength,
             workers: Arc::new(workers),
+            lane: Lane::Ordinary,
             dummy_hash: Arc::from(""),
             queue,
         };
@@ -184,7 +188,7 @@ impl Passwords {
     }
 
     /// Runs `f` on one of the `max_concurrent` password workers, or refuses at once with
-    /// [`PasswordError::Busy`] when `max_queued` jobs already wait: memory and latency stay
+    /// [`PasswordError::Busy`] when `max_queued` jobs already wait in this handle's lane: memory and latency stay
     /// bounded however many logins or password changes arrive.
     pub async fn run<T: Send + 'static>(
         &self,
@@ -194,19 +198,22 @@ impl Passwords {
         let this = self.clone();
         let (queue, submitted) = (self.queue.clone(), std::time::Instant::now());
         queue.waiting.inc();
-        let submitted_job = self.workers.submit(Box::new(move || {
-            queue.waiting.dec();
-            queue
-                .wait_seconds
-                .observe(submitted.elapsed().as_secs_f64());
-            // The slot is free again before the caller hears the result, so a scrape after a
-            // request never counts it as busy.
-            let value = {
-                let _running = crate::gauge::Holding::new(&queue.busy);
-                f(&this)
-            };
-            let _ = done.send(value);
-        }));
+        let submitted_job = self.workers.submit(
+            self.lane,
+            Box::new(move || {
+                queue.waiting.dec();
+                queue
+                    .wait_seconds
+                    .observe(submitted.elapsed().as_secs_f64());
+                // The slot is free again before the caller hears the result, so a scrape after a
+                // request never counts it as busy.
+                let value = {
+                    let _running = crate::gauge::Holding::new(&queue.busy);
+                    f(&this)
+                };
+                let _ = done.send(value);
+            }),
+        );
         if submitted_job.is_err() {
             self.queue.waiting.dec();
         }
@@ -214,6 +221,14 @@ impl Passwords {
         result
             .await
             .map_err(|e| PasswordError::Worker(e.to_string()))
+    }
+
+    /// The same hasher, its checks waiting in `lane`.
+    pub fn in_lane(&self, lane: Lane) -> Self {
+        Self {
+            lane,
+            ..self.clone()
+        }
     }
 
     /// The queue's instruments.
@@ -271,126 +286,4 @@ fn matches(parsed: &PasswordHash<'_>, password: &SecretString) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(memory_kib: u32) -> PasswordSettings {
-        PasswordSettings {
-            memory_kib,
-            iterations: 1,
-            parallelism: 1,
-            max_concurrent: 1,
-            max_queued: 4,
-            min_length: 10,
-            min_strength: 3,
-        }
-    }
-
-    #[test]
-    fn hashes_match_the_argon2_crates_own_phc_strings() {
-        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-        let passwords = Passwords::new(&settings(1024)).unwrap();
-        let pw = SecretString::from("correct horse");
-        let reference = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(1024, 1, 1, None).unwrap(),
-        );
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let theirs = reference
-            .hash_password(b"correct horse", &salt)
-            .unwrap()
-            .to_string();
-        assert!(passwords.verify_blocking(Some(&theirs), &pw).valid);
-        let ours = passwords.hash_blocking(&pw).unwrap();
-        let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(reference.verify_password(b"correct horse", &parsed).is_ok());
-        assert!(reference.verify_password(b"wrong", &parsed).is_err());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_full_queue_refuses_at_once() {
-        let mut one = settings(1024);
-        one.max_queued = 1;
-        let passwords = Passwords::new(&one).unwrap();
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let running = passwords.clone();
-        let holder = tokio::spawn(async move { running.run(move |_| held.recv()).await });
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let queued = passwords.clone();
-        let waiting = tokio::spawn(async move { queued.run(|_| 7).await });
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert!(matches!(
-            passwords.run(|_| 8).await,
-            Err(PasswordError::Busy)
-        ));
-        release.send(()).unwrap();
-        holder.await.unwrap().unwrap().unwrap();
-        assert_eq!(waiting.await.unwrap().unwrap(), 7);
-        assert_eq!(passwords.run(|_| 9).await.unwrap(), 9);
-    }
-
-    #[test]
-    fn verifies_and_flags_old_parameters() {
-        let old = Passwords::new(&settings(1024)).unwrap();
-        let new = Passwords::new(&settings(2048)).unwrap();
-        let pw = SecretString::from("correct horse");
-        let hash = old.hash_blocking(&pw).unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        let ok = old.verify_blocking(Some(&hash), &pw);
-        assert_eq!(
-            ok,
-            Verified {
-                valid: true,
-                needs_rehash: false
-            }
-        );
-        let upgraded = new.verify_blocking(Some(&hash), &pw);
-        assert_eq!(
-            upgraded,
-            Verified {
-                valid: true,
-                needs_rehash: true
-            }
-        );
-        assert!(
-            !old.verify_blocking(Some(&hash), &SecretString::from("wrong"))
-                .valid
-        );
-    }
-
-    #[test]
-    fn policy_refuses_short_common_and_predictable_passwords() {
-        const COMMON: &str = "this password is too easy to guess. This is a very common password. \
-                              Choose a longer, less predictable one.";
-        let passwords = Passwords::new(&settings(1024)).unwrap();
-        let check = |p: &str| passwords.check_policy(&SecretString::from(p.to_owned()));
-        assert_eq!(
-            check("short"),
-            Err("a password needs at least 10 characters".into())
-        );
-        assert_eq!(check("Password123"), Err(COMMON.into()));
-        for weak in [
-            "qwertyuiop123",
-            "1234567890",
-            "iloveyou2026",
-            "aaaaaaaaaaaa",
-        ] {
-            assert!(check(weak).is_err(), "{weak}");
-        }
-        assert!(check("a long and unusual phrase").is_ok());
-        assert!(check(&"correct horse battery staple ".repeat(100)).is_ok());
-    }
-
-    #[test]
-    fn unknown_user_never_verifies_even_with_the_dummy_password() {
-        let passwords = Passwords::new(&settings(1024)).unwrap();
-        let dummy = SecretString::from("latchkey-dummy");
-        assert!(!passwords.verify_blocking(None, &dummy).valid);
-        assert!(
-            !passwords
-                .verify_blocking(Some("not a phc string"), &dummy)
-                .valid
-        );
-    }
-}
+mod tests;

@@ -143,6 +143,14 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<usi
     .execute(conn)
 }
 
+/// Moves `updated_at` only (a metadata document fetched again, unchanged): nothing cached
+/// depends on it, so the client cache is left alone.
+pub fn touch(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(clients::table.find(id))
+        .set(clients::updated_at.eq(now))
+        .execute(conn)
+}
+
 /// How many openly registered clients exist.
 pub fn count_open(conn: &mut DbConnection) -> QueryResult<i64> {
     clients::table
@@ -151,17 +159,40 @@ pub fn count_open(conn: &mut DbConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Up to `limit` openly registered clients registered before `before` that nobody ever signed
-/// in to, oldest first.
-pub fn unused_open(conn: &mut DbConnection, before: i64, limit: i64) -> QueryResult<Vec<String>> {
-    clients::table
-        .filter(clients::registered_by.eq(OPEN))
-        .filter(clients::created_at.lt(before))
+/// What the age of an unused client counts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Since {
+    /// Its registration (`created_at`): updating an open client does not keep it.
+    Registered,
+    /// Its last fetch (`updated_at`): a metadata document fetched again is kept.
+    Fetched,
+}
+
+/// Up to `limit` clients registered by `registered_by` (openly, or from a metadata document)
+/// whose age (`since`) began before `before`, that nobody ever signed in to, oldest first.
+pub fn unused(
+    conn: &mut DbConnection,
+    registered_by: &str,
+    since: Since,
+    before: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let query = clients::table
+        .filter(clients::registered_by.eq(registered_by))
         .filter(clients::first_used_at.is_null())
-        .order(clients::created_at.asc())
-        .limit(limit)
         .select(clients::id)
-        .load(conn)
+        .limit(limit)
+        .into_boxed();
+    match since {
+        Since::Registered => query
+            .filter(clients::created_at.lt(before))
+            .order(clients::created_at.asc())
+            .load(conn),
+        Since::Fetched => query
+            .filter(clients::updated_at.lt(before))
+            .order(clients::updated_at.asc())
+            .load(conn),
+    }
 }
 
 /// Deletes the client unless someone signed in to it meanwhile; 1 if deleted.

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 mod convert;
+pub mod email_tokens;
 pub mod groups;
 pub mod keys;
 pub mod login_throttle;
@@ -148,6 +149,13 @@ pub fn lock_for_key_change(conn: &mut DbConnection) -> Result<(), DbError> {
 /// (`registration.open_max_clients`) holds across replicas.
 pub fn lock_for_open_registration(conn: &mut DbConnection) -> Result<(), DbError> {
     transaction_lock(conn, MIGRATION_LOCK + 2)
+}
+
+/// Like [`lock_for_key_change`], for sending one-time email links, so that their hourly limits
+/// (`email.per_account_per_hour`, `email.per_address_per_hour`) hold under concurrent requests
+/// and across replicas.
+pub fn lock_for_email_links(conn: &mut DbConnection) -> Result<(), DbError> {
+    transaction_lock(conn, MIGRATION_LOCK + 3)
 }
 
 fn transaction_lock(conn: &mut DbConnection, key: i64) -> Result<(), DbError> {

@@ -108,6 +108,10 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// How the person authenticated (RFC 8176 values, space-separated).
     pub amr: String,
+    /// A short summary of the browser it was started from (`domain::device`).
+    pub device: Option<String>,
+    /// The client address it was started from.
+    pub address: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -218,5 +222,22 @@ pub struct RecoveryCodeRow {
     pub code_hash: Vec<u8>,
     pub user_id: String,
     pub created_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A one-time link (`email_tokens`), by the SHA-256 of its token.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::email_tokens)]
+pub struct EmailTokenRow {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    /// `reset`, `verify` or `set_password`.
+    pub purpose: String,
+    /// The address a verification link was sent to.
+    pub email: Option<String>,
+    /// The SHA-256 of the source address that asked for a reset link.
+    pub requested_from: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub expires_at: i64,
     pub used_at: Option<i64>,
 }

@@ -18,6 +18,9 @@ pub const CODE_REPLAY_GRACE_SECS: i64 = 3600;
 /// Refresh tokens are kept a day past their family's expiry, so that a late reuse is still
 /// recognised as reuse rather than as an unknown token.
 pub const REFRESH_REUSE_GRACE_SECS: i64 = 86_400;
+/// One-time email links are kept an hour past their expiry: the hourly limits on sending them
+/// (`email.per_account_per_hour`, `email.per_address_per_hour`) count the links of the last hour.
+pub const EMAIL_TOKEN_GRACE_SECS: i64 = 3600;
 
 /// What expires, one table each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +32,11 @@ pub enum Expired {
     FamilyAccessTokens,
     RevokedAccessTokens,
     LoginThrottle,
+    EmailTokens,
 }
 
 impl Expired {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Sessions,
         Self::UsedRequests,
         Self::Codes,
@@ -40,6 +44,7 @@ impl Expired {
         Self::FamilyAccessTokens,
         Self::RevokedAccessTokens,
         Self::LoginThrottle,
+        Self::EmailTokens,
     ];
 
     /// Deletes at most `limit` rows of this kind that expired before `now` (less their grace),
@@ -76,6 +81,12 @@ impl Expired {
             Self::FamilyAccessTokens => batch!(family_access_tokens, jti, expires_at, now),
             Self::RevokedAccessTokens => batch!(revoked_access_tokens, jti, expires_at, now),
             Self::LoginThrottle => batch!(login_throttle, key_hash, expires_at, now + 1),
+            Self::EmailTokens => batch!(
+                email_tokens,
+                token_hash,
+                expires_at,
+                now - EMAIL_TOKEN_GRACE_SECS
+            ),
         }
     }
 }

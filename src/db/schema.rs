@@ -70,6 +70,8 @@ diesel::table! {
         last_seen_at -> BigInt,
         expires_at -> BigInt,
         amr -> Text,
+        device -> Nullable<Text>,
+        address -> Nullable<Text>,
     }
 }
 
@@ -260,10 +262,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Binary,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Nullable<Text>,
+        requested_from -> Nullable<Binary>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(resource_scopes -> resources (resource));
 diesel::joinable!(client_resources -> resources (resource));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    email_tokens,
     audit_events,
     resources,
     resource_scopes,

@@ -50,6 +50,17 @@ pub fn find_by_unique_email(conn: &mut DbConnection, email: &str) -> QueryResult
     })
 }
 
+/// Whether a user other than `except` has the email address `email`, without regard to ASCII
+/// case (through the `users_email_lower` index).
+pub fn email_taken(conn: &mut DbConnection, email: &str, except: &str) -> QueryResult<bool> {
+    let found: i64 = users::table
+        .filter(lower(users::email).eq(email.to_ascii_lowercase()))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
 pub fn find_by_normalized(conn: &mut DbConnection, key: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username_normalized.eq(key))

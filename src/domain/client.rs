@@ -201,6 +201,15 @@ impl Client {
         self.registered_by.as_deref() == Some(REGISTERED_OPENLY)
     }
 
+    /// Deleted when nobody signs in to it for a while (see `registration::open`): an openly
+    /// registered client, or one described by a metadata document.
+    pub fn expires_when_unused(&self) -> bool {
+        matches!(
+            self.registered_by.as_deref(),
+            Some(REGISTERED_OPENLY | REGISTERED_BY_DOCUMENT)
+        )
+    }
+
     /// For an openly registered client or one described by a metadata document, the host `uri`
     /// leads to, which the consent and logout pages show so that a person can spot an
     /// impostor's name (RFC 9700 §4.11); `None` for the others.

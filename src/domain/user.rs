@@ -42,6 +42,28 @@ pub fn login_key(raw: &str) -> Option<String> {
     Username::parse(&folded).ok().map(|name| name.0)
 }
 
+/// Whether `email` can be a person's email address: at most 254 characters, a non-empty local
+/// part, a dotted domain, no whitespace or control characters. Deliberately loose (RFC 5321
+/// allows far more); it catches typing mistakes, not every impossible address.
+pub fn is_email(email: &str) -> bool {
+    email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether `name` can be a display name (the `name` claim, shown on pages): at most 200
+/// characters, none of them a control character or a bidirectional override that could make it
+/// read as something else.
+pub fn is_display_name(name: &str) -> bool {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    name.chars().count() <= 200 && !name.chars().any(|c| c.is_control() || bidi(c))
+}
+
 /// The key under which login throttling counts an account's failures: SHA-256 of its login key
 /// ([`login_key`]), so `Alice` and `alice` share one counter and no username is stored.
 pub fn throttle_account_hash(login_key: &str) -> Vec<u8> {

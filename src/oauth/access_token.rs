@@ -24,6 +24,9 @@ pub struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    /// RFC 8176 methods of the person's sign-in; absent for client-only and password grants.
+    #[serde(default)]
+    pub amr: Option<Vec<String>>,
 }
 
 /// `aud`: one string, or an array for a token bound to several resources (RFC 8707).

@@ -34,12 +34,19 @@ pub struct Principal {
     pub subject: String,
     pub client_id: String,
     pub scope: Scope,
+    /// A person's token whose sign-in had a second factor (`amr` holds `mfa`).
+    pub multi_factor: bool,
 }
 
 impl Principal {
+    /// Whether a person signed in for this token (not a client's own token).
+    pub fn is_person(&self) -> bool {
+        self.subject != self.client_id
+    }
+
     /// Who acts with this token: the person, or the client with its own token.
     pub fn actor(&self) -> Actor {
-        if self.subject == self.client_id {
+        if !self.is_person() {
             Actor::Client(self.client_id.clone())
         } else {
             Actor::User(self.subject.clone())
@@ -47,11 +54,22 @@ impl Principal {
     }
 }
 
-/// Checks that the verified token is still good and carries one of `any_of`.
+/// What a person's token must show of their sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignIn {
+    /// Any sign-in.
+    Any,
+    /// A second factor (`amr` holds `mfa`; `[admin] require_mfa` for the admin API).
+    MultiFactor,
+}
+
+/// Checks that the verified token is still good and carries one of `any_of`, and that a
+/// person's token comes from a sign-in as strong as `sign_in` asks (RFC 9470).
 pub fn authorize(
     conn: &mut DbConnection,
     claims: &AccessClaims,
     any_of: &[&str],
+    sign_in: SignIn,
 ) -> Result<Principal, OAuthError> {
     access_token::check_live(conn, claims)?;
     let scope = claims.scope();
@@ -61,7 +79,17 @@ pub fn authorize(
             format!("The access token needs the scope {}", any_of.join(" or ")),
         ));
     }
+    let multi_factor = claims
+        .amr
+        .as_ref()
+        .is_some_and(|amr| amr.iter().any(|m| m == "mfa"));
     if claims.sub != claims.client_id {
+        if sign_in == SignIn::MultiFactor && !multi_factor {
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientUserAuthentication,
+                "A sign-in with a second factor is required",
+            ));
+        }
         let user = db::users::find_by_id(conn, &claims.sub)?;
         match user {
             Some(u) if !u.disabled && u.is_admin => {}
@@ -83,5 +111,6 @@ pub fn authorize(
         subject: claims.sub.clone(),
         client_id: claims.client_id.clone(),
         scope,
+        multi_factor,
     })
 }

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     InsufficientScope,
     /// RFC 8707 §2: the `resource` is unknown, malformed or not allowed.
     InvalidTarget,
+    /// RFC 9470 §3: the token's sign-in was not strong enough (a second factor is required).
+    InsufficientUserAuthentication,
 }
 
 impl ErrorCode {
@@ -53,13 +55,14 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidTarget => "invalid_target",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 
     /// The HTTP status a JSON endpoint answers this code with.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InvalidClient | Self::InvalidToken | Self::InsufficientUserAuthentication => 401,
             Self::InsufficientScope => 403,
             Self::ServerError => 500,
             Self::TemporarilyUnavailable => 503,

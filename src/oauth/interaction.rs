@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use super::authorize::{self, AuthorizationRequest, AuthorizeError, Context, Next};
 use super::error::{ErrorCode, OAuthError};
 use super::pending::{self, Opened};
-use super::session::{self, Session};
+use super::session::{self, Session, StartedFrom};
 use crate::audit::{self, Actor, Event, Kind};
 use crate::db::models::ConsentRow;
 use crate::db::{self, DbConnection};
@@ -136,16 +136,17 @@ pub fn login_prepare(
     Ok((pending, user))
 }
 
-/// Second half of a successful login (by `amr`): a new session, then consent or the code.
+/// Second half of a successful login (by `amr`, from a browser): a new session, then consent
+/// or the code.
 pub fn login_complete(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     pending: Pending,
-    signed_in: (&User, &Amr),
+    signed_in: (&User, &Amr, &StartedFrom),
 ) -> Result<(SecretString, Next), InteractionError> {
-    let (user, amr) = signed_in;
+    let user = signed_in.0;
     use_up(conn, &pending)?;
-    let (cookie, session) = session::create(conn, ctx.settings, ctx.random, user, amr, ctx.now)?;
+    let (cookie, session) = session::create(conn, ctx.settings, ctx.random, signed_in, ctx.now)?;
     let login = Event::new(Kind::LoginSucceeded, Actor::User(user.id.clone()))
         .subject(&user.id)
         .client(&pending.request.client.id)

@@ -52,6 +52,12 @@ struct AccessTokenClaims<'a> {
     jti: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// How the person authenticated (RFC 9068 §2.2.1, RFC 8176), so that an API can ask for a
+    /// second factor (RFC 9470) without another round trip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
     /// The person's groups, with the `groups` scope.
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<&'a [String]>,
@@ -164,6 +170,8 @@ pub fn issue(
         exp: now + ttl,
         jti: &jti,
         auth_time: grant.auth_time,
+        amr: grant.amr.map(Amr::values),
+        acr: grant.amr.map(Amr::acr),
         groups: grant.person.and_then(|p| p.groups.as_deref()),
     };
     let access_token = jwt::sign(key, TYP_ACCESS_TOKEN, &claims)

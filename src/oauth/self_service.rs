@@ -1,5 +1,5 @@
 //! What a person manages on their account page besides second factors: their browser sessions
-//! (end one, or every other) and the applications they connected (revoking one forgets the
+//! (seen with the device and address they started from; end one, or every other) and the applications they connected (revoking one forgets the
 //! consent and revokes that application's refresh tokens and the access tokens issued with
 //! them). Audited as `session_ended` and `consent_revoked`.
 
@@ -18,6 +18,10 @@ pub struct SessionView {
     pub sid: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// A short summary of the browser it was started from, when known.
+    pub device: Option<String>,
+    /// The client address it was started from, when known.
+    pub address: Option<String>,
     /// The session this page is seen in.
     pub current: bool,
 }
@@ -42,6 +46,8 @@ pub fn sessions(
             sid: row.sid,
             created_at: row.created_at,
             last_seen_at: row.last_seen_at,
+            device: row.device,
+            address: row.address,
         })
         .collect())
 }

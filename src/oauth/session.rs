@@ -63,16 +63,25 @@ pub fn current(
     }))
 }
 
-/// Starts a session for `user` authenticated at `now` by `amr`; returns the cookie value
-/// (shown once).
+/// Where a browser signed in from, kept with its session for its owner to recognise.
+#[derive(Debug, Clone, Default)]
+pub struct StartedFrom {
+    /// A short summary of the browser (`domain::device::summary`).
+    pub device: Option<String>,
+    /// The client address (behind trusted proxies, the one they vouch for).
+    pub address: Option<String>,
+}
+
+/// Starts a session for a user authenticated at `now` by `amr`, from where they signed in;
+/// returns the cookie value (shown once).
 pub fn create(
     conn: &mut DbConnection,
     settings: &Settings,
     random: &dyn Random,
-    user: &User,
-    amr: &Amr,
+    signed_in: (&User, &Amr, &StartedFrom),
     now: i64,
 ) -> Result<(SecretString, Session), OAuthError> {
+    let (user, amr, from) = signed_in;
     let cookie = secret::generate(random);
     let id_hash = SecretHash::of(&cookie).as_bytes().to_vec();
     let sid = random.uuid();
@@ -87,6 +96,8 @@ pub fn create(
             last_seen_at: now,
             expires_at: now + settings.sessions.absolute_timeout_secs,
             amr: amr.to_stored(),
+            device: from.device.clone(),
+            address: from.address.clone(),
         },
     )?;
     Ok((
@@ -147,8 +158,7 @@ mod tests {
                     &mut conn,
                     &settings,
                     &SeededRandom::new(3),
-                    &alice(),
-                    &Amr::password(),
+                    (&alice(), &Amr::password(), &StartedFrom::default()),
                     1_000,
                 )
                 .unwrap();

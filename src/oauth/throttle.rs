@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 
 pub use answer::{refusal_error, wait_message};
+pub use keys::address as address_key;
 use keys::{account, account_hash, backoff, counters, Counter, Kind};
 
 use super::credentials;

@@ -1,7 +1,8 @@
-//! `/account`: a person's own page: their profile, their second factors (add an authenticator
-//! app, confirmed by a first code; passkeys in `account_passkey`; rename or remove one) and
-//! recovery codes (regenerate).
-//! People sign in through the normal login page (the built-in console client, back to
+//! `/account`: a person's own page: their profile and password (changed in
+//! `account_profile`), their second factors (add an authenticator app, confirmed by a first
+//! code; passkeys in `account_passkey`; rename or remove one), recovery codes (regenerate),
+//! sessions and connected applications.
+//! People sign in through the normal login page (the built-in account client, back to
 //! `/account/callback`). Every form carries a CSRF token derived from the session (as on the
 //! admin pages, under its own label) and must come from Latchkey's own origin.
 
@@ -12,11 +13,13 @@ use subtle::ConstantTimeEq;
 
 use super::admin_pages::guard::{same_origin, session_form_token, with_form_referrer_policy};
 use super::pages::{self, SESSION};
+use crate::admin::clients::ACCOUNT_ID;
 use crate::audit::Kind;
 use crate::db;
 use crate::domain::factor::FactorView;
 use crate::oauth::mfa::{self, recovery, Account};
 use crate::oauth::params::Params;
+use crate::oauth::profile::ProfileChange;
 use crate::oauth::self_service;
 use crate::oauth::session::{self, Session};
 use crate::oauth::OAuthError;
@@ -27,6 +30,9 @@ pub(super) const CSRF_LABEL: &[u8] = b"latchkey account form\0";
 const WRONG_CODE: &str = "That code is not valid. Try the current code.";
 
 pub(super) type Answer = Result<HttpResponse, HttpResponse>;
+
+// The session and application forms live in their own module; their routes are these.
+pub use super::account_sessions::{end_other_sessions, end_session, revoke_app};
 
 pub(super) fn failed(state: &AppState, e: &OAuthError) -> HttpResponse {
     pages::oauth_error_page(state, e)
@@ -46,7 +52,7 @@ pub(super) async fn signed_in(
     .map_err(|e| failed(state, &e))?;
     found.ok_or_else(|| {
         pages::redirect(
-            &super::admin_pages::sign_in_url(state, "/account/callback"),
+            &super::admin_pages::sign_in_url(state, ACCOUNT_ID, "/account/callback"),
             false,
         )
     })
@@ -88,22 +94,42 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "session-ended" => "The session was ended.",
         "sessions-ended" => "Every other session was ended.",
         "app-revoked" => "The application was disconnected; its access was revoked.",
+        "profile-saved" => "Your profile was saved.",
+        "password-changed" => "Your password was changed; every other session was ended.",
+        "verification-sent" => "A verification link is on its way to your email address.",
+        "verification-throttled" => {
+            "Several verification emails were sent in the last hour. Try again later."
+        }
         _ => return None,
     })
 }
 
 /// `GET /account/callback`: the sign-in finished; its code is consumed, never exchanged.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    super::admin_pages::consume_console_code(&req, &state).await;
+    super::admin_pages::consume_code(&req, &state, ACCOUNT_ID).await;
     pages::redirect("/account", false)
+}
+
+/// How the account page is shown this time: after a refused form, with its reason next to that
+/// form and the profile as it was sent.
+#[derive(Debug, Default)]
+pub(super) struct Shown {
+    /// 200 unless set.
+    pub status: Option<StatusCode>,
+    pub profile_error: Option<&'static str>,
+    pub password_error: Option<String>,
+    pub typed: Option<ProfileChange>,
 }
 
 /// `GET /account`.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    show(&req, &state).await.unwrap_or_else(|page| page)
+    show(&req, &state, Shown::default())
+        .await
+        .unwrap_or_else(|page| page)
 }
 
-async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
+/// The account page of the signed-in person.
+pub(super) async fn show(req: &HttpRequest, state: &web::Data<AppState>, shown: Shown) -> Answer {
     let session = signed_in(req, state).await?;
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let user_id = session.user.id.clone();
@@ -122,14 +148,25 @@ async fn show(req: &HttpRequest, state: &web::Data<AppState>) -> Answer {
     .map_err(|e| failed(state, &e))?;
     let csrf = session_form_token(req, state, CSRF_LABEL);
     let user = &session.user;
+    let (name, email) = match &shown.typed {
+        Some(typed) => (typed.name.as_str(), typed.email.as_str()),
+        None => (
+            user.name.as_deref().unwrap_or(""),
+            user.email.as_deref().unwrap_or(""),
+        ),
+    };
     Ok(with_form_referrer_policy(pages::render(
-        StatusCode::OK,
+        shown.status.unwrap_or(StatusCode::OK),
         &AccountPage {
             brand: &state.brand,
             username: &user.username,
-            name: user.name.as_deref().unwrap_or(""),
-            email: user.email.as_deref().unwrap_or(""),
+            name,
+            email,
+            email_verified: user.email_verified && shown.typed.is_none(),
+            profile_error: shown.profile_error,
+            password_error: shown.password_error.as_deref(),
             csrf: csrf.expose_secret(),
+            email_enabled: state.mailer.is_some(),
             factors: &factors,
             recovery_codes_left: codes_left,
             sessions: &sessions,
@@ -275,80 +312,4 @@ pub async fn regenerate_codes(
         Ok(codes_page(&state, &codes))
     };
     made.await.unwrap_or_else(|page: HttpResponse| page)
-}
-
-/// `POST /account/sessions/{sid}/end`: ends one session of this person.
-pub async fn end_session(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let sid = path.into_inner();
-    change(
-        &req,
-        payload,
-        &state,
-        "session-ended",
-        move |conn, session, _| self_service::end_sessions(conn, session, Some(&sid)).map(drop),
-    )
-    .await
-}
-
-/// `POST /account/sessions/end-others`: ends every session but this one.
-pub async fn end_other_sessions(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    change(
-        &req,
-        payload,
-        &state,
-        "sessions-ended",
-        |conn, session, _| self_service::end_sessions(conn, session, None).map(drop),
-    )
-    .await
-}
-
-/// `POST /account/apps/{client_id}/revoke`: disconnects an application.
-pub async fn revoke_app(
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let client_id = path.into_inner();
-    change(
-        &req,
-        payload,
-        &state,
-        "app-revoked",
-        move |conn, session, now| {
-            self_service::revoke_app(conn, &session.user.id, &client_id, now).map(drop)
-        },
-    )
-    .await
-}
-
-/// A checked form that changes something in one transaction, then back to the page.
-async fn change<F>(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &web::Data<AppState>,
-    notice: &str,
-    op: F,
-) -> HttpResponse
-where
-    F: FnOnce(&mut db::DbConnection, &Session, i64) -> Result<(), OAuthError> + Send + 'static,
-{
-    let session = match form(req, payload, state).await {
-        Ok((session, _)) => session,
-        Err(page) => return page,
-    };
-    let now = state.clock.now();
-    match db::run_tx(&state.pool, move |conn| op(conn, &session, now)).await {
-        Ok(()) => pages::redirect(&format!("/account?notice={notice}"), true),
-        Err(e) => failed(state, &e),
-    }
 }

@@ -31,6 +31,17 @@ impl ResponseError for OAuthError {
                     ),
                 ));
             }
+            ErrorCode::InsufficientUserAuthentication => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        r#"Bearer realm="latchkey", error="{}", error_description="{}", acr_values="{}""#,
+                        self.code.as_str(),
+                        self.description.replace('"', "'"),
+                        crate::domain::factor::ACR_MFA
+                    ),
+                ));
+            }
             _ => {}
         }
         match self.retry_after_secs {

@@ -17,6 +17,7 @@ use crate::domain::user::User;
 use crate::metrics::LoginOutcome;
 use crate::oauth::credentials;
 use crate::oauth::interaction::{self, InteractionError, Pending};
+use crate::oauth::known_device;
 use crate::oauth::params::Params;
 use crate::oauth::session;
 use crate::oauth::throttle::{self, Refusal};
@@ -44,6 +45,7 @@ pub(super) fn page(
             username,
             error,
             passkey: passkey.as_ref(),
+            forgot: state.mailer.is_some(),
         },
     );
     if passkey.is_some() {
@@ -207,8 +209,16 @@ pub async fn post(
     };
     let last_try = attempt.last_try;
     let reason = credentials::failure_reason(user.as_ref());
+    // A browser this person signed in from before waits in the priority lane.
+    let lane = known_device::lane(
+        &state.master_key,
+        pages::read_cookie(&req, &state, known_device::COOKIE).as_deref(),
+        user.as_ref().map(|u| u.id.as_str()),
+        now,
+        known_device_ttl(&state),
+    );
     let user = match throttle::check_password(
-        &state.passwords,
+        &state.passwords.in_lane(lane),
         &state.pool,
         state.clock.now(),
         attempt,
@@ -255,14 +265,15 @@ pub(super) async fn finish(
 ) -> HttpResponse {
     let shared = state.clone();
     let now = state.clock.now();
-    let user = user.clone();
+    let (user, user_id) = (user.clone(), user.id.clone());
     // Every login starts a new session and ends the one this browser had (session fixation,
     // re-login as another user, prompt=login).
     let previous = pages::read_cookie(req, state, SESSION);
+    let from = started_from(req);
     let completed = db::run_tx(&state.pool, move |conn| {
         session::end(conn, previous.as_deref())?;
         let ctx = shared.authorization_context(now);
-        interaction::login_complete(conn, &ctx, pending, (&user, &amr))
+        interaction::login_complete(conn, &ctx, pending, (&user, &amr, &from))
     })
     .await;
     match completed {
@@ -276,8 +287,30 @@ pub(super) async fn finish(
             if let Err(e) = response.add_cookie(&cookie) {
                 tracing::error!(error = %e, "cannot set the session cookie");
             }
+            let ttl = known_device_ttl(state);
+            if ttl > 0 {
+                let device = known_device::issue(&state.master_key, &user_id, now);
+                let device = pages::cookie(state, known_device::COOKIE, device, Some(ttl));
+                if let Err(e) = response.add_cookie(&device) {
+                    tracing::error!(error = %e, "cannot set the known-device cookie");
+                }
+            }
             response
         }
         Err(e) => pages::interaction_error(state, e),
+    }
+}
+
+/// How long a browser stays a known device (`login.known_device_days`), in seconds; 0: never.
+fn known_device_ttl(state: &AppState) -> i64 {
+    i64::from(state.settings.login.known_device_days) * 86_400
+}
+
+/// Where this browser signs in from: its `User-Agent` summarised, and the client address.
+fn started_from(req: &HttpRequest) -> session::StartedFrom {
+    let user_agent = req.headers().get(header::USER_AGENT);
+    session::StartedFrom {
+        device: crate::domain::device::summary(user_agent.and_then(|v| v.to_str().ok())),
+        address: Some(super::ClientAddr::of(req).to_string()),
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod account_passkey;
+pub mod account_profile;
+pub mod account_sessions;
 pub mod admin_api;
 pub mod admin_api_resources;
 pub mod admin_audit;
@@ -13,15 +15,18 @@ pub mod client_addr;
 pub mod consent;
 pub mod cors;
 pub mod discovery;
+pub mod email_verify;
 pub mod error;
 pub mod health;
 pub mod jwks;
+pub mod link_form;
 pub mod login;
 pub mod login_passkey;
 pub mod login_second_factor;
 pub mod logout;
 pub mod observe;
 pub mod pages;
+pub mod password_reset;
 pub mod register;
 pub mod revocation;
 pub mod token;

@@ -128,9 +128,24 @@ async fn registrar(
             conn,
             &claims,
             &[admin::clients::ADMIN_SCOPE, "latchkey:register"],
+            bearer::SignIn::Any,
         )
     })
     .await?;
+    // A person's admin token registers as an administrator only after the sign-in the admin
+    // API asks for.
+    let admin_sign_in = super::admin_api::admin_sign_in(state);
+    if principal.scope.contains(admin::clients::ADMIN_SCOPE)
+        && principal.is_person()
+        && admin_sign_in == bearer::SignIn::MultiFactor
+        && !principal.multi_factor
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientUserAuthentication,
+            "A sign-in with a second factor is required",
+        )
+        .into());
+    }
     let registrar = if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
         Registrar::Admin
     } else {
@@ -313,10 +328,19 @@ pub async fn put(
     let (mut new, method) = validate(&state, &metadata, registrar, Some(&client), &actor)?;
     // The access-token algorithm is not client metadata: only an administrator sets it.
     new.access_token_alg = client.access_token_alg;
+    // Resources are a Latchkey extension: an update that names none keeps the client's own, so
+    // a client library that drops unknown fields cannot lose what an administrator gave.
+    let access = metadata.access();
     let pool = state.pool.clone();
     let (by, random) = (by(&state, actor), state.random.clone());
-    let (view, token) = db::run(&pool, move |conn| {
-        admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)
+    let (view, token) = db::run_tx(&pool, move |conn| {
+        let (mut view, token) =
+            admin::clients::update(conn, &by, &*random, &id, new, Some(&method), true)?;
+        if !access.is_empty() {
+            admin::resources::set_client_access(conn, &by, &id, &access, true)?;
+            view = admin::clients::show(conn, &id)?;
+        }
+        Ok::<_, admin::AdminError>((view, token))
     })
     .await
     .map_err(admin_error)?;

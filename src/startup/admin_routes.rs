@@ -32,7 +32,11 @@ pub(super) fn admin_page_groups(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/admin/users/{username}/profile").route(web::post().to(groups::profile)),
     )
-    .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)));
+    .service(web::resource("/admin/users/{username}/groups").route(web::post().to(groups::join)))
+    .service(
+        web::resource("/admin/users/{username}/mfa/reset")
+            .route(web::post().to(routes::admin_pages::users::reset_mfa)),
+    );
     routes::admin_pages::resources::configure(cfg);
 }
 

@@ -11,7 +11,7 @@ use crate::oauth::registration::open;
 use crate::state::AppState;
 
 /// Runs key rotation every `keys.refresh_interval_secs`, and about hourly purges expired rows
-/// and openly registered clients nobody signed in to.
+/// and openly registered or metadata-document clients nobody signed in to.
 pub async fn refresh_keys(state: web::Data<AppState>) {
     let period = Duration::from_secs(state.settings.keys.refresh_interval_secs);
     // Start-up already ran a rotation pass: the first one here is a period away.
@@ -34,10 +34,13 @@ pub async fn refresh_keys(state: web::Data<AppState>) {
             }
             let shared = state.clone();
             let expired = db::run(&state.pool, move |conn| {
-                open::expire_unused(conn, &shared.settings.registration, now)
+                let open = open::expire_unused(conn, &shared.settings.registration, now)?;
+                let documents =
+                    open::expire_unused_documents(conn, &shared.settings.client_id_metadata, now)?;
+                Ok::<_, db::DbError>(open + documents)
             });
             match expired.await {
-                Ok(n) if n > 0 => tracing::info!(clients = n, "expired unused open clients"),
+                Ok(n) if n > 0 => tracing::info!(clients = n, "expired unused clients"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expiring unused open clients failed"),
             }

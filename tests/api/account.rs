@@ -17,7 +17,7 @@ backend_tests!(
     ending_a_session_and_disconnecting_an_application_revoke_their_access,
 );
 
-const PASSWORD: &str = "alice's password";
+pub(crate) const PASSWORD: &str = "alice's password";
 
 async fn spawn(backend: Backend) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
@@ -27,7 +27,7 @@ async fn spawn(backend: Backend) -> TestApp {
 }
 
 /// Signs in to the account page; returns its HTML.
-async fn sign_in(browser: &Browser) -> String {
+pub(crate) async fn sign_in(browser: &Browser) -> String {
     let to_login = location(&browser.get("/account").await);
     let login = location(&browser.get(&to_login).await);
     assert!(login.starts_with("/login?request="), "{login}");
@@ -131,21 +131,21 @@ async fn account_forms_without_the_csrf_token_are_refused(backend: Backend) {
 }
 
 /// The `action` of the first form whose action starts with `prefix`.
-fn action(html: &str, prefix: &str) -> String {
+pub(crate) fn action(html: &str, prefix: &str) -> String {
     let start = html.find(&format!("action=\"{prefix}")).unwrap() + "action=\"".len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
-async fn ending_a_session_and_disconnecting_an_application_revoke_their_access(backend: Backend) {
-    let app = spawn(backend).await;
-    let client = app.web_client(false, false).await;
-    app.user("alice", PASSWORD).await;
-    // Browser A signs in to the application (with consent) and it gets a refresh token.
-    let a = app.browser();
-    let (url, verifier) = crate::authorization::authorize_url(&app, &client, "");
-    let login = location(&a.get(&url).await);
-    let consent = location(&a.log_in(&login, "alice", PASSWORD).await);
-    let callback = location(&a.consent(&consent, true).await);
+/// A browser signed in (with consent) to `client`, and the refresh token the client got.
+pub(crate) async fn signed_in_to_the_app(
+    app: &TestApp,
+    client: &crate::helpers::TestClient,
+) -> (Browser, String) {
+    let browser = app.browser();
+    let (url, verifier) = crate::authorization::authorize_url(app, client, "");
+    let login = location(&browser.get(&url).await);
+    let consent = location(&browser.log_in(&login, "alice", PASSWORD).await);
+    let callback = location(&browser.consent(&consent, true).await);
     let code = crate::helpers::query(&callback, "code").unwrap();
     let form = [
         ("grant_type", "authorization_code"),
@@ -153,11 +153,20 @@ async fn ending_a_session_and_disconnecting_an_application_revoke_their_access(b
         ("redirect_uri", crate::helpers::REDIRECT_URI),
         ("code_verifier", verifier.as_str()),
     ];
-    let tokens: serde_json::Value = app.token(&form, Some(&client)).await.json().await.unwrap();
+    let tokens: serde_json::Value = app.token(&form, Some(client)).await.json().await.unwrap();
     let refresh_token = tokens["refresh_token"]
         .as_str()
         .expect("refresh token")
         .to_owned();
+    (browser, refresh_token)
+}
+
+async fn ending_a_session_and_disconnecting_an_application_revoke_their_access(backend: Backend) {
+    let app = spawn(backend).await;
+    let client = app.web_client(false, false).await;
+    app.user("alice", PASSWORD).await;
+    // Browser A signs in to the application (with consent) and it gets a refresh token.
+    let (a, refresh_token) = signed_in_to_the_app(&app, &client).await;
     // Browser B, on the account page: two sessions, one application.
     let b = app.browser();
     let html = sign_in(&b).await;

@@ -22,7 +22,7 @@ const PAT: &str = "pat";
 const PAT_PASSWORD: &str = "pat's password";
 
 /// Polls until the element at `css` exists and its text satisfies `wanted`; returns the text.
-async fn wait_for_text(
+pub(crate) async fn wait_for_text(
     browser: &Client,
     css: &str,
     what: &str,
@@ -64,7 +64,7 @@ async fn wait_for_title(browser: &Client, wanted: &str) -> String {
 }
 
 /// Replaces the text of the input at `css` with `value`, as a person would.
-async fn fill(browser: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(browser: &Client, css: &str, value: &str) {
     let field = browser
         .find(Locator::Css(css))
         .await
@@ -80,7 +80,7 @@ async fn fill(browser: &Client, css: &str, value: &str) {
 }
 
 /// Clicks the button whose visible text is `label`.
-async fn click_button(browser: &Client, label: &str) {
+pub(crate) async fn click_button(browser: &Client, label: &str) {
     let xpath = format!("//button[normalize-space()='{label}']");
     let button = browser
         .find(Locator::XPath(&xpath))
@@ -106,7 +106,12 @@ async fn row_text(browser: &Client, first: &str) -> String {
 }
 
 /// Opens /admin with no session, follows the redirect to the hosted login page and signs in.
-async fn sign_in_through_admin(browser: &Client, app: &TestApp, username: &str, password: &str) {
+pub(crate) async fn sign_in_through_admin(
+    browser: &Client,
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) {
     browser.goto(&app.url("/admin")).await.expect("open /admin");
     let url = wait_for_url(browser, "the login page", |u| is_at(u, &app.url("/login"))).await;
     assert_eq!(

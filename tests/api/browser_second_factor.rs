@@ -19,7 +19,7 @@ backend_tests!(totp_enrolment_and_login_in_chromium_at_desktop_and_phone_widths)
 
 const PASSWORD: &str = "a long password";
 
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     browser
         .find(Locator::Css(css))
         .await
@@ -30,7 +30,7 @@ async fn click(browser: &Client, css: &str) {
 }
 
 /// Waits until the page's heading reads `wanted` (a form's answer has loaded).
-async fn wait_for_heading(browser: &Client, wanted: &str) {
+pub(crate) async fn wait_for_heading(browser: &Client, wanted: &str) {
     let deadline = std::time::Instant::now() + crate::browser::PATIENCE;
     loop {
         if let Ok(h1) = browser.find(Locator::Css("h1")).await {
@@ -52,7 +52,7 @@ async fn type_code(browser: &Client, code: &str) {
     click(browser, "form button[type=submit]").await;
 }
 
-async fn phone(driver: &ChromeDriver) -> Client {
+pub(crate) async fn phone(driver: &ChromeDriver) -> Client {
     let browser = driver.browser(390, 844).await;
     browser.set_window_size(390, 844).await.expect("phone size");
     browser

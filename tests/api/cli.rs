@@ -68,6 +68,7 @@ fn every_command_has_help() {
         &["user", "update"],
         &["user", "join"],
         &["user", "leave"],
+        &["user", "password-link"],
         &["group"],
         &["group", "add"],
         &["group", "remove"],

@@ -20,6 +20,7 @@ backend_tests!(
     an_oversized_document_is_refused,
     a_slow_document_times_out,
     a_document_is_fetched_once_for_two_authorizations,
+    a_document_client_nobody_signed_in_to_expires,
 );
 
 /// A document server: answers every request with the document `make(url)` builds for its own
@@ -206,4 +207,56 @@ async fn a_document_is_fetched_once_for_two_authorizations(backend: Backend) {
     }
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
     assert_eq!(app.state.metadata.fetches(), 1);
+}
+
+async fn a_document_client_nobody_signed_in_to_expires(backend: Backend) {
+    let app = spawn(backend, true, 3000).await;
+    let unused = serve(|url| document(url, REDIRECT_URI), Duration::ZERO).await;
+    let used = serve(|url| document(url, REDIRECT_URI), Duration::ZERO).await;
+    let to = location(
+        &app.browser()
+            .get(&authorize_url(&unused.url, REDIRECT_URI))
+            .await,
+    );
+    assert!(to.starts_with("/login"), "{to}");
+    app.user("alice", "alice's password").await;
+    let client = TestClient {
+        id: used.url.clone(),
+        secret: None,
+    };
+    let response = code_flow_for(&app, &app.browser(), &client, "openid", &[]).await;
+    assert_eq!(response.status(), 200);
+    let expire = |app: &TestApp| {
+        let (pool, state, now) = (app.state.pool.clone(), app.state.clone(), app.clock_now());
+        tokio::task::spawn_blocking(move || {
+            latchkey::oauth::registration::open::expire_unused_documents(
+                &mut pool.get().unwrap(),
+                &state.settings.client_id_metadata,
+                now,
+            )
+            .unwrap()
+        })
+    };
+    let kept = i64::from(app.state.settings.client_id_metadata.max_cache_secs.get());
+    app.clock.advance(kept + 3600 - 1);
+    assert_eq!(
+        expire(&app).await.unwrap(),
+        0,
+        "not while a sign-in may be under way"
+    );
+    app.clock.advance(2);
+    assert_eq!(
+        expire(&app).await.unwrap(),
+        1,
+        "only the client nobody signed in to"
+    );
+    assert_eq!(expire(&app).await.unwrap(), 0);
+    // Asked for again, the document is fetched again.
+    let to = location(
+        &app.browser()
+            .get(&authorize_url(&unused.url, REDIRECT_URI))
+            .await,
+    );
+    assert!(to.starts_with("/login"), "{to}");
+    assert_eq!(unused.hits.load(Ordering::SeqCst), 2);
 }

@@ -453,6 +453,23 @@ impl TestApp {
         }
     }
 
+    /// A browser that sends `headers` with every request (a `User-Agent`, forwarding headers).
+    pub fn browser_with(&self, headers: &[(&'static str, &str)]) -> Browser {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().unwrap());
+        }
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(map)
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
     /// Registers a client for the authorization-code flow.
     pub async fn web_client(&self, first_party: bool, public: bool) -> TestClient {
         let new = admin::clients::NewClient {

@@ -229,6 +229,78 @@ async fn registration_binds_only_public_resources_without_the_admin_token(backen
     assert_eq!(admin.status(), 201);
     let body: Value = admin.json().await.unwrap();
     assert_eq!(body["resources"], json!([ORDERS]));
+    rfc7592_updates_keep_only_held_or_public_resources(&app, &body).await;
+}
+
+/// An RFC 7592 update with the client's own token: naming no resources keeps them; it may keep a
+/// resource an administrator gave and add public ones, never add one that is not public.
+async fn rfc7592_updates_keep_only_held_or_public_resources(app: &TestApp, registered: &Value) {
+    let id = registered["client_id"].as_str().unwrap().to_owned();
+    let mut token = registered["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = |token: &str, resources: Option<Value>| {
+        let mut metadata = json!({
+            "client_id": id,
+            "client_name": "Agent, renamed",
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"],
+        });
+        if let Some(resources) = resources {
+            metadata["resources"] = resources;
+        }
+        let request = app
+            .http
+            .put(app.url(&format!("/register/{id}")))
+            .bearer_auth(token)
+            .json(&metadata);
+        async move { request.send().await.unwrap() }
+    };
+    let kept = update(&token, None).await;
+    assert_eq!(kept.status(), 200);
+    let body: Value = kept.json().await.unwrap();
+    assert_eq!(body["client_name"], "Agent, renamed");
+    assert_eq!(body["resources"], json!([ORDERS]));
+    token = body["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let widened = update(&token, Some(json!([ORDERS, OTHER]))).await;
+    assert_eq!(widened.status(), 200);
+    let body: Value = widened.json().await.unwrap();
+    assert_eq!(body["resources"], json!([ORDERS, OTHER]));
+    token = body["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let narrowed = update(&token, Some(json!([OTHER]))).await;
+    assert_eq!(narrowed.status(), 200);
+    let body: Value = narrowed.json().await.unwrap();
+    assert_eq!(body["resources"], json!([OTHER]));
+    token = body["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Given up, the administrator's resource cannot be taken back by the client itself.
+    let refused = update(&token, Some(json!([ORDERS]))).await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client_metadata");
+    let shown = app
+        .http
+        .get(app.url(&format!("/register/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = shown.json().await.unwrap();
+    assert_eq!(
+        body["resources"],
+        json!([OTHER]),
+        "the refused update changed nothing"
+    );
 }
 
 async fn the_admin_pages_manage_resources(backend: Backend) {

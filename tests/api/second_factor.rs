@@ -116,7 +116,7 @@ pub(crate) fn recovery_codes(html: &str) -> Vec<String> {
         .collect()
 }
 
-fn hidden_href(html: &str) -> String {
+pub(crate) fn hidden_href(html: &str) -> String {
     let start = html.find("id=\"onward\" href=\"").unwrap() + "id=\"onward\" href=\"".len();
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].replace("&amp;", "&")

@@ -292,7 +292,7 @@ pub fn issue_code(
             amr: Some(session.amr.to_stored()),
         },
     )?;
-    if request.client.is_openly_registered() {
+    if request.client.expires_when_unused() {
         // A person signed in to it: the client is kept (see `registration::open`).
         db::clients::mark_used(conn, &request.client.id, now)?;
     }

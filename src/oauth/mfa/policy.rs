@@ -1,5 +1,6 @@
 //! When a sign-in asks for a second factor: the client's own policy, else the global `[mfa]
-//! policy`, and `acr_values` asking for `urn:latchkey:acr:mfa` (step-up).
+//! policy`, and `acr_values` asking for `urn:latchkey:acr:mfa` (step-up). With `[admin]
+//! require_mfa`, the admin console's sign-in always does.
 
 use super::super::error::OAuthError;
 use super::super::request::AuthorizationRequest;
@@ -13,6 +14,9 @@ pub fn for_client(
     settings: &Settings,
     client_id: &str,
 ) -> Result<MfaPolicy, OAuthError> {
+    if settings.admin.require_mfa && client_id == crate::admin::clients::CONSOLE_ID {
+        return Ok(MfaPolicy::Required);
+    }
     let own = db::clients::mfa_policy(conn, client_id)?
         .as_deref()
         .and_then(MfaPolicy::parse);

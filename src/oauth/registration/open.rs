@@ -5,8 +5,10 @@
 //! and which frees places under the cap.
 
 use crate::audit::{Actor, Event, Kind};
-use crate::config::RegistrationSettings;
+use crate::config::{ClientIdMetadataSettings, RegistrationSettings};
+use crate::db::clients::Since;
 use crate::db::{self, DbConnection, DbError};
+use crate::domain::client::{REGISTERED_BY_DOCUMENT, REGISTERED_OPENLY};
 
 /// Clients deleted per transaction, and transactions per purge pass.
 const BATCH: i64 = 100;
@@ -45,10 +47,35 @@ pub fn expire_unused(
     now: i64,
 ) -> Result<usize, DbError> {
     let before = now - policy.open_unused_ttl_secs;
+    expire_unused_from(conn, REGISTERED_OPENLY, Since::Registered, before)
+}
+
+/// Deletes clients that came from a metadata document and that nobody signed in to, once their
+/// last fetch is past `max_cache_secs` and an hour more (no sign-in can still be under way): a
+/// later `/authorize` fetches the document again. Keeps a server open to any host's documents
+/// from collecting a row for every URL ever tried.
+pub fn expire_unused_documents(
+    conn: &mut DbConnection,
+    settings: &ClientIdMetadataSettings,
+    now: i64,
+) -> Result<usize, DbError> {
+    let kept = i64::from(settings.max_cache_secs.get());
+    let before = now.saturating_sub(kept).saturating_sub(3600);
+    expire_unused_from(conn, REGISTERED_BY_DOCUMENT, Since::Fetched, before)
+}
+
+/// Up to `BATCHES_PER_PASS` transactions of `BATCH` unused clients of `registered_by` created
+/// before `before`, each audited as `client_expired`.
+fn expire_unused_from(
+    conn: &mut DbConnection,
+    registered_by: &str,
+    since: Since,
+    before: i64,
+) -> Result<usize, DbError> {
     let mut total = 0;
     for _ in 0..BATCHES_PER_PASS {
         let (found, expired) = db::write_tx(conn, |conn| {
-            let ids = db::clients::unused_open(conn, before, BATCH)?;
+            let ids = db::clients::unused(conn, registered_by, since, before, BATCH)?;
             let mut expired = Vec::new();
             for id in &ids {
                 // Skipped when a code was issued since the query above.

@@ -1,8 +1,6 @@
 //! What a login attempt is counted against (`oauth::throttle`): the counters' kinds, their keys
 //! (SHA-256 of the account's login key, the source address, the pending login) and the back-off.
 
-use std::net::IpAddr;
-
 use super::Source;
 use crate::config::LoginThrottleSettings;
 use crate::domain::secret::SecretHash;
@@ -52,20 +50,7 @@ pub(super) fn account_hash(account: &str) -> Vec<u8> {
     crate::domain::user::throttle_account_hash(account)
 }
 
-/// An address as counted: IPv4 (or IPv4-mapped IPv6) whole, other IPv6 by its /64, since one
-/// subscriber usually holds a whole /64.
-pub(super) fn address(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
+pub use crate::domain::address::counted as address;
 
 pub(super) fn counters(settings: &LoginThrottleSettings, source: &Source<'_>) -> Vec<Counter> {
     let account = if source.second_factor {
@@ -124,6 +109,7 @@ pub(super) fn backoff(base: i64, over: i64, max: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

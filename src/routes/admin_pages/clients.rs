@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use super::{by, form, outcome, render_with_csrf, PageError, PageResult};
 use crate::admin::client_algs;
-use crate::admin::clients::{ClaimsAndOrigins, ClientView, NewClient, CONSOLE_ID};
+use crate::admin::clients::{is_built_in, ClaimsAndOrigins, ClientView, NewClient};
 use crate::admin::{self, AdminError};
 use crate::db;
 use crate::domain::client::GrantType;
@@ -75,9 +75,9 @@ fn typed(params: &Params) -> AdminForms {
     }
 }
 
-/// The client `id` as the pages show it; the built-in console client is not one of them.
+/// The client `id` as the pages show it; the built-in clients are not among them.
 async fn find(state: &AppState, id: String) -> Result<ClientView, PageError> {
-    if id == CONSOLE_ID {
+    if is_built_in(&id) {
         return Err(PageError::not_found(state, "client"));
     }
     let pool = state.pool.clone();

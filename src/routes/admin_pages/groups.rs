@@ -1,16 +1,19 @@
 //! The admin pages' groups: `/admin/groups` lists them with their members and restricted scopes
 //! and takes the forms that change them; `/admin/users/{username}` shows a user's profile (with
-//! `email_verified`) and groups. Every change is a checked form (`form`), then back to its page.
+//! `email_verified`), second factors and groups. Every change is a checked form (`form`), then
+//! back to its page.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{administrator, by, form, render_with_csrf, PageError, PageResult};
+use crate::admin::factors::UserFactors;
 use crate::admin::groups::GroupView;
 use crate::admin::users::{ProfileUpdate, UserView};
 use crate::admin::{self, AdminError};
 use crate::audit::By;
 use crate::db::{self, DbConnection};
+use crate::oauth::params::Params;
 use crate::routes::pages;
 use crate::state::AppState;
 use crate::views::{self, GroupsPage, UserPage};
@@ -190,7 +193,8 @@ pub async fn disallow_scope(
     .await
 }
 
-/// `GET /admin/users/{username}`: profile and groups.
+/// `GET /admin/users/{username}[?notice=…]`: profile, second factors (never their secrets) and
+/// groups.
 pub async fn user(
     req: HttpRequest,
     path: web::Path<String>,
@@ -198,28 +202,34 @@ pub async fn user(
 ) -> PageResult {
     administrator(&req, &state).await?;
     let username = path.into_inner();
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let loaded = db::run(&state.pool, move |conn| {
         let user = admin::users::show(conn, &username)?;
+        let factors = admin::factors::list(conn, &username)?;
         let groups = admin::groups::of_user(conn, &username)?;
         let joinable = admin::groups::list(conn)?
             .into_iter()
             .map(|g| g.name)
             .filter(|name| !groups.contains(name))
             .collect::<Vec<_>>();
-        Ok::<_, AdminError>((user, groups, joinable))
+        Ok::<_, AdminError>((user, factors, groups, joinable))
     })
     .await;
-    let (user, groups, joinable): (UserView, Vec<String>, Vec<String>) = match loaded {
-        Ok(found) => found,
-        Err(AdminError::NotFound(_)) => return Err(PageError::not_found(&state, "user")),
-        Err(e) => return Err(PageError::failed(&state, e)),
-    };
+    let (user, factors, groups, joinable): (UserView, UserFactors, Vec<String>, Vec<String>) =
+        match loaded {
+            Ok(found) => found,
+            Err(AdminError::NotFound(_)) => return Err(PageError::not_found(&state, "user")),
+            Err(e) => return Err(PageError::failed(&state, e)),
+        };
     Ok(render_with_csrf(&req, &state, |csrf| -> HttpResponse {
         pages::render(
             StatusCode::OK,
             &UserPage {
                 brand: &state.brand,
                 user: &user,
+                factors: &factors.factors,
+                recovery_codes_left: factors.recovery_codes_left,
+                notice: super::notice(params.get("notice")),
                 groups: &groups,
                 joinable: &joinable,
                 csrf,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod groups;
 pub(crate) mod guard;
+pub mod password_link;
 pub mod resources;
 pub mod users;
 
@@ -25,7 +26,7 @@ use subtle::ConstantTimeEq;
 
 use self::guard::{csrf_token, same_origin, with_form_referrer_policy};
 use super::pages::{self, SESSION};
-use crate::admin::clients::{ClientView, CONSOLE_ID};
+use crate::admin::clients::{is_built_in, ClientView, CONSOLE_ID};
 use crate::admin::users::UserView;
 use crate::admin::{self, AdminError};
 use crate::audit::{Actor, By};
@@ -155,17 +156,18 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "user-unlocked" => "User unlocked; failed login attempts forgotten.",
         "client-deleted" => "Client deleted.",
         "client-saved" => "Client saved.",
+        "mfa-reset" => "Second factors reset: every factor and recovery code was removed.",
         _ => return None,
     })
 }
 
 /// The login page of the built-in console client, with a fresh PKCE challenge.
 fn sign_in(state: &AppState) -> PageError {
-    PageError::SignIn(sign_in_url(state, "/admin/callback"))
+    PageError::SignIn(sign_in_url(state, CONSOLE_ID, "/admin/callback"))
 }
 
-/// The authorization URL of the built-in console client, coming back to `callback` (a path).
-pub(crate) fn sign_in_url(state: &AppState, callback: &str) -> String {
+/// The authorization URL of the built-in client `client_id`, coming back to `callback` (a path).
+pub(crate) fn sign_in_url(state: &AppState, client_id: &str, callback: &str) -> String {
     let verifier = secret::generate(&*state.random);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
     let callback: String = url::form_urlencoded::byte_serialize(
@@ -173,7 +175,7 @@ pub(crate) fn sign_in_url(state: &AppState, callback: &str) -> String {
     )
     .collect();
     format!(
-        "/authorize?response_type=code&client_id={CONSOLE_ID}&redirect_uri={callback}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={callback}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
     )
 }
 
@@ -206,24 +208,30 @@ async fn administrator(
             message: "Your account does not have the admin role.".into(),
             onward: None,
         }))),
+        // `[admin] require_mfa`: a session without a second factor signs in again through the
+        // console client, whose policy then asks for one (or its enrolment).
+        Some(s) if state.settings.admin.require_mfa && !s.amr.is_multi_factor() => {
+            Err(sign_in(state))
+        }
         Some(s) => Ok(s),
     }
 }
 
 /// `GET /admin/callback`: the code proves the login finished; it is consumed and not exchanged.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    consume_console_code(&req, &state).await;
+    consume_code(&req, &state, CONSOLE_ID).await;
     pages::redirect("/admin", false)
 }
 
-/// Consumes (never exchanges) the console client's code a sign-in came back with.
-pub(crate) async fn consume_console_code(req: &HttpRequest, state: &AppState) {
+/// Consumes (never exchanges) the code of the built-in client `client_id` a sign-in came back
+/// with.
+pub(crate) async fn consume_code(req: &HttpRequest, state: &AppState, client_id: &'static str) {
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     if let Some(code) = params.get("code") {
         let hash = SecretHash::of_str(code).as_bytes().to_vec();
         let now = state.clock.now();
         let _ = db::run(&state.pool, move |conn| {
-            if db::codes::find(conn, &hash)?.is_some_and(|c| c.client_id == CONSOLE_ID) {
+            if db::codes::find(conn, &hash)?.is_some_and(|c| c.client_id == client_id) {
                 db::codes::consume(conn, &hash, now)?;
             }
             Ok::<_, DbError>(())
@@ -280,7 +288,7 @@ async fn load(
         let wanted = query.to_lowercase();
         let clients = admin::clients::list(conn)?
             .into_iter()
-            .filter(|c| c.client_id != CONSOLE_ID)
+            .filter(|c| !is_built_in(&c.client_id))
             .filter(|c| c.name.to_lowercase().contains(&wanted) || c.client_id.contains(&wanted))
             .collect();
         Ok((users, clients))

@@ -1,5 +1,5 @@
 //! The admin pages' user actions, one route each: create, disable, enable, set a password, grant
-//! and revoke the admin role. An administrator cannot disable or demote their own account.
+//! and revoke the admin role, reset second factors. An administrator cannot disable or demote their own account.
 
 use actix_web::{web, HttpRequest};
 use secrecy::SecretString;
@@ -202,5 +202,21 @@ pub async fn set_password(
         "password-set",
         AdminForms::default(),
     )
+    .await
+}
+
+/// `POST /admin/users/{username}/mfa/reset`: removes every second factor and recovery code of
+/// the user (the admin API's and the CLI's reset); back to the user's page.
+pub async fn reset_mfa(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> PageResult {
+    let username = path.into_inner();
+    let to = format!("/admin/users/{username}?notice=mfa-reset");
+    super::groups::apply(&req, payload, &state, to, move |conn, _, by| {
+        admin::factors::reset(conn, by, &username).map(drop)
+    })
     .await
 }

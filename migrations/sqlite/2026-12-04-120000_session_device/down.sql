@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN address;
+ALTER TABLE sessions DROP COLUMN device;
