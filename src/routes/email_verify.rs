@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 
-use super::link_form::{self, checked, new_csrf, with_csrf};
+use super::link_form::{self, new_csrf, with_csrf};
 use super::pages;
 use crate::db;
 use crate::email::links::{self, Purpose, Used};
@@ -98,14 +98,10 @@ pub async fn confirm(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
-        Ok(p) => p,
-        Err(e) => return pages::oauth_error_page(&state, &e),
+    let token = match link_form::read(&req, payload, &state).await {
+        Ok((_, token)) => token,
+        Err(page) => return page,
     };
-    if !checked(&req, &state, &params) {
-        return link_form::refused(&state);
-    }
-    let token = params.get("token").unwrap_or("").to_owned();
     let (now, store) = (state.clock.now(), state.settings.audit.store);
     let used = db::run(&state.pool, move |conn| {
         links::verify_email(conn, store, &token, now)

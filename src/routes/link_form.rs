@@ -3,7 +3,7 @@
 //! request from Latchkey's own origin — and their closing pages (done, link invalid).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -51,6 +51,23 @@ pub fn checked(req: &HttpRequest, state: &AppState, params: &Params) -> bool {
             }
             _ => false,
         }
+}
+
+/// A posted link form that is this browser's own ([`checked`]): its fields and its `token`;
+/// otherwise the page to answer with.
+pub async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Params, String), HttpResponse> {
+    let params = super::read_form(req, payload, state.settings.server.max_body_bytes)
+        .await
+        .map_err(|e| pages::oauth_error_page(state, &e))?;
+    if !checked(req, state, &params) {
+        return Err(refused(state));
+    }
+    let token = params.get("token").unwrap_or("").to_owned();
+    Ok((params, token))
 }
 
 /// The answer to a form that is not this browser's own.

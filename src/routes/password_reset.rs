@@ -190,14 +190,10 @@ pub async fn save(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let params = match super::read_form(&req, payload, state.settings.server.max_body_bytes).await {
-        Ok(p) => p,
-        Err(e) => return pages::oauth_error_page(&state, &e),
+    let (params, token) = match link_form::read(&req, payload, &state).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
-    if !checked(&req, &state, &params) {
-        return link_form::refused(&state);
-    }
-    let token = params.get("token").unwrap_or("").to_owned();
     let link = match usable(&state, &token).await {
         Ok(Some(link)) => link,
         Ok(None) => return link_form::invalid(&state),
