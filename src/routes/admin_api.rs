@@ -95,23 +95,13 @@ pub(super) async fn authorize(req: &HttpRequest, state: &AppState) -> Result<By,
         state.clock.now(),
         &token,
     )?;
-    let sign_in = admin_sign_in(state);
     let principal = db::run(&state.pool, move |conn| {
-        bearer::authorize(conn, &claims, &[ADMIN_SCOPE], sign_in)
+        bearer::authorize(conn, &claims, &[ADMIN_SCOPE])
     })
     .await?;
+    principal.require_multi_factor(state.settings.admin.require_mfa)?;
     let store = state.settings.audit.store;
     Ok(By::new(principal.actor(), store, state.clock.now()))
-}
-
-/// What a person's admin token must show of their sign-in: a second factor with
-/// `[admin] require_mfa`, as the admin pages ask.
-pub(super) fn admin_sign_in(state: &AppState) -> bearer::SignIn {
-    if state.settings.admin.require_mfa {
-        bearer::SignIn::MultiFactor
-    } else {
-        bearer::SignIn::Any
-    }
 }
 
 pub(super) async fn json_body(

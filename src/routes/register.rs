@@ -128,23 +128,13 @@ async fn registrar(
             conn,
             &claims,
             &[admin::clients::ADMIN_SCOPE, "latchkey:register"],
-            bearer::SignIn::Any,
         )
     })
     .await?;
     // A person's admin token registers as an administrator only after the sign-in the admin
     // API asks for.
-    let admin_sign_in = super::admin_api::admin_sign_in(state);
-    if principal.scope.contains(admin::clients::ADMIN_SCOPE)
-        && principal.is_person()
-        && admin_sign_in == bearer::SignIn::MultiFactor
-        && !principal.multi_factor
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InsufficientUserAuthentication,
-            "A sign-in with a second factor is required",
-        )
-        .into());
+    if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
+        principal.require_multi_factor(state.settings.admin.require_mfa)?;
     }
     let registrar = if principal.scope.contains(admin::clients::ADMIN_SCOPE) {
         Registrar::Admin
